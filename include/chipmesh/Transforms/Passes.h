@@ -1,0 +1,17 @@
+//===- Passes.h - ChipMesh passes -------------------------------*- C++ -*-===//
+#ifndef CHIPMESH_TRANSFORMS_PASSES_H
+#define CHIPMESH_TRANSFORMS_PASSES_H
+
+#include "chipmesh/Dialect/Graph/IR/GraphOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace chipmesh {
+#define GEN_PASS_DECL
+#include "chipmesh/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "chipmesh/Transforms/Passes.h.inc"
+} // namespace chipmesh
+
+#endif // CHIPMESH_TRANSFORMS_PASSES_H

@@ -1,0 +1,81 @@
+//===- ModelSummary.cpp - Parameters, FLOPs and activations of a model ----===//
+
+#include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Dialect/Graph/IR/GraphOps.h"
+
+using namespace mlir;
+using namespace chipmesh;
+
+static bool holdsGraphOps(func::FuncOp func) {
+  bool found = false;
+  func.walk([&](Operation *op) {
+    if (isa<graph::GraphDialect>(op->getDialect())) {
+      found = true;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return found;
+}
+
+FailureOr<func::FuncOp> chipmesh::findModelFunction(ModuleOp module,
+                                                    StringRef name) {
+  if (!name.empty()) {
+    auto func = module.lookupSymbol<func::FuncOp>(name);
+    if (!func)
+      return module.emitError() << "no function named '" << name << "'";
+    return func;
+  }
+  SmallVector<func::FuncOp> candidates;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (!func.isExternal() && holdsGraphOps(func))
+      candidates.push_back(func);
+  if (candidates.size() == 1)
+    return candidates.front();
+  if (candidates.empty())
+    return module.emitError() << "no function holds graph ops; import a "
+                                 "model first (chipmesh-translate "
+                                 "--import-hf-config)";
+  InFlightDiagnostic diag = module.emitError()
+                            << candidates.size()
+                            << " functions hold graph ops; choose one with "
+                               "func=<name>:";
+  for (func::FuncOp func : candidates)
+    diag << " @" << func.getSymName();
+  return diag;
+}
+
+static uint64_t countLayers(Block &block) {
+  uint64_t layers = 0;
+  for (auto layer : block.getOps<graph::LayerOp>()) {
+    uint64_t inner = countLayers(layer.getBodyBlock());
+    layers += static_cast<uint64_t>(layer.getRepeat()) * (inner ? inner : 1);
+  }
+  return layers;
+}
+
+ModelSummary chipmesh::summarizeModel(func::FuncOp func) {
+  ModelSummary summary;
+  summary.func = func.getSymName().str();
+  if (func.isExternal())
+    return summary;
+  summary.totals = sumCosts(func.getBody().front());
+  summary.layers = countLayers(func.getBody().front());
+  return summary;
+}
+
+llvm::json::Value chipmesh::toJSON(const ModelSummary &summary) {
+  const CostTotals &t = summary.totals;
+  return llvm::json::Object{
+      {"func", summary.func},
+      {"parameters", static_cast<int64_t>(std::min<uint64_t>(
+                         t.parameters, std::numeric_limits<int64_t>::max()))},
+      {"parameter_bytes", t.parameterBytes},
+      {"forward_flops", t.forwardFlops},
+      {"backward_flops", t.backwardFlops},
+      {"training_flops", t.forwardFlops + t.backwardFlops},
+      {"activation_bytes_saved", t.savedActivationBytes},
+      {"layers", static_cast<int64_t>(summary.layers)},
+      {"ops", static_cast<int64_t>(t.ops)},
+  };
+}

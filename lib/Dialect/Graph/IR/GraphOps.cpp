@@ -1,0 +1,861 @@
+//===- GraphOps.cpp - Graph dialect: shapes, verifiers, costs -------------===//
+
+#include "chipmesh/Dialect/Graph/IR/GraphOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+#include <numeric>
+
+using namespace mlir;
+using namespace chipmesh;
+using namespace chipmesh::graph;
+
+#include "chipmesh/Dialect/Graph/IR/GraphDialect.cpp.inc"
+#include "chipmesh/Dialect/Graph/IR/GraphEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "chipmesh/Dialect/Graph/IR/GraphAttrs.cpp.inc"
+
+void GraphDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "chipmesh/Dialect/Graph/IR/GraphAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "chipmesh/Dialect/Graph/IR/GraphOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+LogicalResult chipmesh::graph::verifyTensorsFit(Operation *op) {
+  auto check = [&](Type type) -> LogicalResult {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape())
+      return success();
+    for (int64_t dim : tensor.getShape())
+      if (dim < 0)
+        return op->emitOpError() << "has a negative dimension in " << type;
+    if (!exactNumElements(tensor.getShape()))
+      return op->emitOpError()
+             << "tensor " << type
+             << " has more than 2^63 - 1 elements; no machine holds it";
+    return success();
+  };
+  for (Type type : op->getOperandTypes())
+    if (failed(check(type)))
+      return failure();
+  for (Type type : op->getResultTypes())
+    if (failed(check(type)))
+      return failure();
+  return success();
+}
+
+namespace {
+/// Shape-inference errors: located at the op, silent when no location is
+/// given (as InferTypeOpInterface expects).
+struct InferError {
+  std::optional<Location> loc;
+  StringRef opName;
+  LogicalResult operator()(const Twine &message) const {
+    return emitOptionalError(loc, "'graph.", opName, "' op ", message);
+  }
+};
+
+RankedTensorType ranked(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && tensor.hasStaticShape() ? tensor : RankedTensorType();
+}
+
+std::string str(Type type) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << type;
+  return out;
+}
+
+/// Normalizes a possibly negative axis; nullopt if out of range.
+std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return std::nullopt;
+  return axis < 0 ? axis + rank : axis;
+}
+
+/// NumPy broadcasting of two shapes.
+std::optional<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
+                                                    ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      return std::nullopt;
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// ParamOp
+//===----------------------------------------------------------------------===//
+
+uint64_t ParamOp::getParameterCount() {
+  return static_cast<uint64_t>(
+      exactNumElements(getType().getShape()).value_or(0));
+}
+double ParamOp::getParameterBytes() { return tensorBytes(getType()); }
+// A parameter is resident; its consumers account for reading it.
+double ParamOp::getBytesRead() { return 0; }
+double ParamOp::getBytesWritten() { return 0; }
+
+//===----------------------------------------------------------------------===//
+// MatmulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  InferError error{loc, "matmul"};
+  auto lhs = ranked(adaptor.getLhs().getType());
+  auto rhs = ranked(adaptor.getRhs().getType());
+  if (!lhs || !rhs)
+    return error("operands must be statically shaped tensors");
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return error("operands must have rank 2 or more, got " + str(lhs) +
+                 " and " + str(rhs));
+  if (lhs.getElementType() != rhs.getElementType())
+    return error("operand element types differ: " + str(lhs.getElementType()) +
+                 " vs " + str(rhs.getElementType()));
+  ArrayRef<int64_t> a = lhs.getShape(), b = rhs.getShape();
+  int64_t m = a[a.size() - 2], k = a.back();
+  bool transposed = adaptor.getTransposeRhs();
+  int64_t kb = transposed ? b.back() : b[b.size() - 2];
+  int64_t n = transposed ? b[b.size() - 2] : b.back();
+  if (k != kb)
+    return error("contracting dimensions differ: lhs " + str(lhs) + " has K=" +
+                 Twine(k) + ", rhs " + str(rhs) + " has K=" + Twine(kb));
+  auto batch = broadcastShapes(a.drop_back(2), b.drop_back(2));
+  if (!batch)
+    return error("batch dimensions of " + str(lhs) + " and " + str(rhs) +
+                 " do not broadcast");
+  SmallVector<int64_t> shape = *batch;
+  shape.push_back(m);
+  shape.push_back(n);
+  results.push_back(RankedTensorType::get(shape, lhs.getElementType()));
+  return success();
+}
+
+double MatmulOp::getForwardFlops() {
+  double k = static_cast<double>(getLhs().getType().getShape().back());
+  return 2.0 * numElements(getType()) * k;
+}
+
+void MatmulOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  for (Value operand : {getLhs(), getRhs()})
+    if (!isParameter(operand))
+      saved.push_back(operand);
+}
+
+//===----------------------------------------------------------------------===//
+// LinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  InferError error{loc, "linear"};
+  auto input = ranked(adaptor.getInput().getType());
+  auto weight = ranked(adaptor.getWeight().getType());
+  if (!input || !weight)
+    return error("operands must be statically shaped tensors");
+  if (input.getRank() < 1 || weight.getRank() != 2)
+    return error("expects input [..., K] and weight [K, N], got " + str(input) +
+                 " and " + str(weight));
+  if (input.getElementType() != weight.getElementType())
+    return error("operand element types differ: " +
+                 str(input.getElementType()) + " vs " +
+                 str(weight.getElementType()));
+  int64_t k = input.getShape().back(), n = weight.getShape()[1];
+  if (weight.getShape()[0] != k)
+    return error("input " + str(input) + " has K=" + Twine(k) + " but weight " +
+                 str(weight) + " expects K=" + Twine(weight.getShape()[0]));
+  if (Value bias = adaptor.getBias()) {
+    auto biasType = ranked(bias.getType());
+    if (!biasType || biasType.getRank() != 1 || biasType.getShape()[0] != n ||
+        biasType.getElementType() != input.getElementType())
+      return error("bias must be tensor<" + Twine(n) + "x" +
+                   str(input.getElementType()) + ">, got " + str(bias.getType()));
+  }
+  SmallVector<int64_t> shape(input.getShape());
+  shape.back() = n;
+  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+double LinearOp::getForwardFlops() {
+  double k = static_cast<double>(getInput().getType().getShape().back());
+  double out = numElements(getType());
+  return 2.0 * out * k + (getBias() ? out : 0.0);
+}
+
+void LinearOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  if (!isParameter(getInput()))
+    saved.push_back(getInput());
+  if (!isParameter(getWeight()))
+    saved.push_back(getWeight());
+}
+
+//===----------------------------------------------------------------------===//
+// Conv2dOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  InferError error{loc, "conv2d"};
+  auto input = ranked(adaptor.getInput().getType());
+  auto weight = ranked(adaptor.getWeight().getType());
+  if (!input || !weight)
+    return error("operands must be statically shaped tensors");
+  if (input.getRank() != 4 || weight.getRank() != 4)
+    return error("expects input [N, C, H, W] and weight [O, C/groups, KH, KW], "
+                 "got " + str(input) + " and " + str(weight));
+  if (input.getElementType() != weight.getElementType())
+    return error("operand element types differ");
+  // Default-valued attributes are absent from the adaptor while parsing.
+  auto orDefault = [](DenseI64ArrayAttr attr, ArrayRef<int64_t> fallback) {
+    return attr ? attr.asArrayRef() : fallback;
+  };
+  static const int64_t ones[] = {1, 1}, zeros[] = {0, 0};
+  ArrayRef<int64_t> strides = orDefault(adaptor.getStridesAttr(), ones);
+  ArrayRef<int64_t> padding = orDefault(adaptor.getPaddingAttr(), zeros);
+  ArrayRef<int64_t> dilation = orDefault(adaptor.getDilationAttr(), ones);
+  if (strides.size() != 2 || padding.size() != 2 || dilation.size() != 2)
+    return error("strides, padding and dilation need two entries each");
+  for (int i = 0; i < 2; ++i)
+    if (strides[i] < 1 || dilation[i] < 1 || padding[i] < 0)
+      return error("strides and dilation must be >= 1 and padding >= 0");
+  int64_t groups = adaptor.getGroupsAttr() ? adaptor.getGroupsAttr().getInt() : 1;
+  ArrayRef<int64_t> x = input.getShape(), w = weight.getShape();
+  if (groups < 1 || x[1] % groups != 0 || w[0] % groups != 0)
+    return error("groups=" + Twine(groups) + " must divide input channels " +
+                 Twine(x[1]) + " and output channels " + Twine(w[0]));
+  if (w[1] * groups != x[1])
+    return error("weight " + str(weight) + " expects " + Twine(w[1] * groups) +
+                 " input channels, input " + str(input) + " has " + Twine(x[1]));
+  SmallVector<int64_t> shape{x[0], w[0], 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = dilation[i] * (w[2 + i] - 1) + 1;
+    int64_t padded = x[2 + i] + 2 * padding[i];
+    if (padded < span)
+      return error("kernel (" + Twine(span) + " with dilation) is larger than "
+                   "the padded input (" + Twine(padded) + ")");
+    shape[2 + i] = (padded - span) / strides[i] + 1;
+  }
+  if (Value bias = adaptor.getBias()) {
+    auto biasType = ranked(bias.getType());
+    if (!biasType || biasType.getRank() != 1 || biasType.getShape()[0] != w[0])
+      return error("bias must have " + Twine(w[0]) + " elements");
+  }
+  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+double Conv2dOp::getForwardFlops() {
+  ArrayRef<int64_t> w = getWeight().getType().getShape();
+  double macsPerOutput = static_cast<double>(w[1]) * w[2] * w[3];
+  double out = numElements(getType());
+  return 2.0 * out * macsPerOutput + (getBias() ? out : 0.0);
+}
+
+void Conv2dOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  if (!isParameter(getInput()))
+    saved.push_back(getInput());
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  InferError error{loc, "attention"};
+  auto q = ranked(adaptor.getQuery().getType());
+  auto k = ranked(adaptor.getKey().getType());
+  auto v = ranked(adaptor.getValue().getType());
+  if (!q || !k || !v)
+    return error("operands must be statically shaped tensors");
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return error("expects query [B, Sq, Hq, D] and key/value [B, Skv, Hkv, D], "
+                 "got " + str(q) + ", " + str(k) + ", " + str(v));
+  if (k != v)
+    return error("key " + str(k) + " and value " + str(v) + " differ");
+  if (q.getElementType() != k.getElementType())
+    return error("query and key element types differ");
+  ArrayRef<int64_t> qs = q.getShape(), ks = k.getShape();
+  if (qs[0] != ks[0])
+    return error("batch sizes differ: " + Twine(qs[0]) + " vs " + Twine(ks[0]));
+  if (qs[3] != ks[3])
+    return error("head dimensions differ: " + Twine(qs[3]) + " vs " +
+                 Twine(ks[3]));
+  if (ks[2] == 0 || qs[2] % ks[2] != 0)
+    return error(Twine(qs[2]) + " query heads are not a multiple of " +
+                 Twine(ks[2]) + " key/value heads");
+  // Default-valued attributes are absent from the adaptor while parsing.
+  int64_t cache = adaptor.getKvCacheAttr() ? adaptor.getKvCacheAttr().getInt() : 0;
+  if (cache < 0)
+    return error("kv_cache must be >= 0, got " + Twine(cache));
+  double dropout = adaptor.getDropoutAttr()
+                       ? adaptor.getDropoutAttr().getValueAsDouble()
+                       : 0.0;
+  if (!(dropout >= 0.0 && dropout < 1.0))
+    return error("dropout must be in [0, 1), got " + llvm::formatv("{0}", dropout).str());
+  results.push_back(q);
+  return success();
+}
+
+double AttentionOp::getScorePairs() {
+  double sq = getQuery().getType().getShape()[1];
+  double skv = getKey().getType().getShape()[1];
+  double cache = static_cast<double>(getKvCache());
+  if (!getCausal())
+    return sq * (cache + skv);
+  // Query i (0-based, among the Sq newest positions) sees the cache and the
+  // new keys up to its own position; with Sq == Skv that is Sq(Sq+1)/2.
+  double offset = skv - sq; // new keys that precede the first query
+  return sq * cache + sq * offset + sq * (sq + 1) / 2.0;
+}
+
+double AttentionOp::getForwardFlops() {
+  ArrayRef<int64_t> q = getQuery().getType().getShape();
+  double batchHeads = static_cast<double>(q[0]) * q[2];
+  double pairs = getScorePairs();
+  // QK^T and PV: 2 * D each per pair as multiply-adds; softmax ~5 per score.
+  return batchHeads * pairs * (4.0 * q[3] + 5.0);
+}
+
+double AttentionOp::getBackwardFlops() {
+  // Backward recomputes nothing when probabilities are saved (dQ, dK, dV,
+  // dP: 2x); FlashAttention-2 also recomputes QK^T and P (2.5x; Dao 2023).
+  return (getFlash() ? 2.5 : 2.0) * getForwardFlops();
+}
+
+double AttentionOp::getBytesRead() {
+  double bytes = operandBytes(getOperation());
+  ArrayRef<int64_t> k = getKey().getType().getShape();
+  double cacheElems = 2.0 * k[0] * getKvCache() * k[2] * k[3];
+  return bytes + cacheElems * elementBytes(getKey().getType());
+}
+
+void AttentionOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  saved.push_back(getQuery());
+  saved.push_back(getKey());
+  saved.push_back(getValue());
+  if (getFlash())
+    saved.push_back(getResult());
+}
+
+double AttentionOp::getInternalSavedBytes() {
+  ArrayRef<int64_t> q = getQuery().getType().getShape();
+  double batchHeads = static_cast<double>(q[0]) * q[2];
+  if (getFlash()) // row log-sum-exp in fp32
+    return batchHeads * q[1] * 4.0;
+  double probs = batchHeads * q[1] *
+                 (static_cast<double>(getKvCache()) + getKey().getType().getShape()[1]);
+  double bytes = probs * elementBytes(getQuery().getType());
+  if (getDropout().convertToDouble() > 0) // 1-byte mask + dropped probs
+    bytes += probs * (1.0 + elementBytes(getQuery().getType()));
+  return bytes;
+}
+
+//===----------------------------------------------------------------------===//
+// Norms and softmax
+//===----------------------------------------------------------------------===//
+
+static LogicalResult inferNorm(InferError error, Type inputType,
+                               Type scaleType, Value bias,
+                               SmallVectorImpl<Type> &results) {
+  auto input = ranked(inputType);
+  auto scale = ranked(scaleType);
+  if (!input || !scale)
+    return error("operands must be statically shaped tensors");
+  if (input.getRank() < 1)
+    return error("input must have rank 1 or more");
+  int64_t d = input.getShape().back();
+  for (Type param : {Type(scale), bias ? bias.getType() : Type()}) {
+    if (!param)
+      continue;
+    auto t = ranked(param);
+    if (!t || t.getRank() != 1 || t.getShape()[0] != d)
+      return error("scale and bias must be tensor<" + Twine(d) +
+                   "x...> to match the last dimension of " + str(input) +
+                   ", got " + str(param));
+  }
+  results.push_back(input);
+  return success();
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  return inferNorm({loc, "layer_norm"}, adaptor.getInput().getType(),
+                   adaptor.getScale().getType(), adaptor.getBias(), results);
+}
+// mean, variance (2 per element), normalize (2), scale and shift (2).
+double LayerNormOp::getForwardFlops() { return 7.0 * numElements(getType()); }
+void LayerNormOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  saved.push_back(getInput());
+}
+
+LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &results) {
+  return inferNorm({loc, "rms_norm"}, adaptor.getInput().getType(),
+                   adaptor.getScale().getType(), Value(), results);
+}
+// square-sum (2), normalize (1), scale (1).
+double RmsNormOp::getForwardFlops() { return 4.0 * numElements(getType()); }
+void RmsNormOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  saved.push_back(getInput());
+}
+
+LogicalResult SoftmaxOp::verify() {
+  if (!normalizeAxis(getAxis(), getType().getRank()))
+    return emitOpError() << "axis " << getAxis() << " is out of range for "
+                         << getType();
+  return success();
+}
+// max, subtract, exp, sum, divide.
+double SoftmaxOp::getForwardFlops() { return 5.0 * numElements(getType()); }
+void SoftmaxOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  saved.push_back(getResult());
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+LogicalResult RotaryOp::verify() {
+  auto type = getType();
+  if (type.getRank() != 4 || type.getShape().back() % 2 != 0)
+    return emitOpError() << "expects [B, S, H, D] with an even D, got " << type;
+  return success();
+}
+
+LogicalResult DropoutOp::verify() {
+  double rate = getRate().convertToDouble();
+  if (!(rate >= 0.0 && rate < 1.0))
+    return emitOpError() << "rate must be in [0, 1), got " << rate;
+  return success();
+}
+double DropoutOp::getForwardFlops() { return numElements(getType()); }
+double DropoutOp::getInternalSavedBytes() { return numElements(getType()); }
+
+template <typename BinaryOp>
+static LogicalResult inferBinary(InferError error, Type lhsType, Type rhsType,
+                                 SmallVectorImpl<Type> &results) {
+  auto lhs = ranked(lhsType), rhs = ranked(rhsType);
+  if (!lhs || !rhs)
+    return error("operands must be statically shaped tensors");
+  if (lhs.getElementType() != rhs.getElementType())
+    return error("operand element types differ: " + str(lhs.getElementType()) +
+                 " vs " + str(rhs.getElementType()));
+  auto shape = broadcastShapes(lhs.getShape(), rhs.getShape());
+  if (!shape)
+    return error("shapes " + str(lhs) + " and " + str(rhs) +
+                 " do not broadcast");
+  results.push_back(RankedTensorType::get(*shape, lhs.getElementType()));
+  return success();
+}
+
+#define CHIPMESH_BINARY_INFER(OP, NAME)                                        \
+  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
+                                     std::optional<Location> loc,              \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &results) {         \
+    return inferBinary<OP>({loc, NAME}, adaptor.getLhs().getType(),            \
+                           adaptor.getRhs().getType(), results);               \
+  }
+CHIPMESH_BINARY_INFER(AddOp, "add")
+CHIPMESH_BINARY_INFER(SubOp, "sub")
+CHIPMESH_BINARY_INFER(MulOp, "mul")
+CHIPMESH_BINARY_INFER(DivOp, "div")
+#undef CHIPMESH_BINARY_INFER
+
+//===----------------------------------------------------------------------===//
+// Embedding and shape ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  InferError error{loc, "embedding"};
+  auto indices = ranked(adaptor.getIndices().getType());
+  auto table = ranked(adaptor.getTable().getType());
+  if (!indices || !table)
+    return error("operands must be statically shaped tensors");
+  if (table.getRank() != 2)
+    return error("table must be [V, D], got " + str(table));
+  SmallVector<int64_t> shape(indices.getShape());
+  shape.push_back(table.getShape()[1]);
+  results.push_back(RankedTensorType::get(shape, table.getElementType()));
+  return success();
+}
+double EmbeddingOp::getForwardFlops() { return 0; }
+double EmbeddingOp::getBackwardFlops() { return numElements(getType()); }
+double EmbeddingOp::getBytesRead() {
+  return tensorBytes(getIndices().getType()) + tensorBytes(getType());
+}
+void EmbeddingOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  saved.push_back(getIndices());
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = getInput().getType(), out = getType();
+  if (in.getElementType() != out.getElementType())
+    return emitOpError() << "changes the element type from "
+                         << in.getElementType() << " to "
+                         << out.getElementType();
+  auto inCount = exactNumElements(in.getShape());
+  auto outCount = exactNumElements(out.getShape());
+  if (inCount && outCount && *inCount != *outCount)
+    return emitOpError() << "changes the number of elements: " << in << " has "
+                         << *inCount << ", " << out << " has " << *outCount;
+  return success();
+}
+double ReshapeOp::getBytesRead() { return 0; }
+double ReshapeOp::getBytesWritten() { return 0; }
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &results) {
+  InferError error{loc, "transpose"};
+  auto input = ranked(adaptor.getInput().getType());
+  if (!input)
+    return error("input must be a statically shaped tensor");
+  if (!adaptor.getPermutationAttr())
+    return error("needs a 'permutation' attribute");
+  ArrayRef<int64_t> perm = adaptor.getPermutation();
+  if (static_cast<int64_t>(perm.size()) != input.getRank())
+    return error("permutation has " + Twine(perm.size()) +
+                 " entries for a rank-" + Twine(input.getRank()) + " input");
+  SmallVector<bool> seen(perm.size(), false);
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= input.getRank() || seen[p])
+      return error("permutation is not a permutation of 0.." +
+                   Twine(input.getRank() - 1));
+    seen[p] = true;
+    shape.push_back(input.getShape()[p]);
+  }
+  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  InferError error{loc, "concat"};
+  if (adaptor.getInputs().empty())
+    return error("needs at least one input");
+  auto first = ranked(adaptor.getInputs().front().getType());
+  if (!first)
+    return error("inputs must be statically shaped tensors");
+  if (!adaptor.getAxisAttr())
+    return error("needs an 'axis' attribute");
+  int64_t axisValue = adaptor.getAxisAttr().getInt();
+  auto axis = normalizeAxis(axisValue, first.getRank());
+  if (!axis)
+    return error("axis " + Twine(axisValue) + " is out of range for " +
+                 str(first));
+  SmallVector<int64_t> shape(first.getShape());
+  for (Value input : adaptor.getInputs().drop_front()) {
+    auto t = ranked(input.getType());
+    if (!t || t.getRank() != first.getRank() ||
+        t.getElementType() != first.getElementType())
+      return error("inputs must share rank and element type");
+    for (int64_t d = 0; d < t.getRank(); ++d) {
+      if (d == *axis)
+        shape[d] += t.getShape()[d];
+      else if (t.getShape()[d] != first.getShape()[d])
+        return error("inputs differ in dimension " + Twine(d) +
+                     ", which is not the concatenation axis");
+    }
+  }
+  results.push_back(RankedTensorType::get(shape, first.getElementType()));
+  return success();
+}
+
+LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  InferError error{loc, "split"};
+  auto input = ranked(adaptor.getInput().getType());
+  if (!input)
+    return error("input must be a statically shaped tensor");
+  if (!adaptor.getAxisAttr() || !adaptor.getSizesAttr())
+    return error("needs 'axis' and 'sizes' attributes");
+  int64_t axisValue = adaptor.getAxisAttr().getInt();
+  auto axis = normalizeAxis(axisValue, input.getRank());
+  if (!axis)
+    return error("axis " + Twine(axisValue) + " is out of range for " +
+                 str(input));
+  ArrayRef<int64_t> sizes = adaptor.getSizes();
+  if (sizes.empty())
+    return error("needs at least one size");
+  int64_t total = 0;
+  for (int64_t size : sizes) {
+    if (size <= 0)
+      return error("sizes must be positive, got " + Twine(size));
+    total += size;
+  }
+  if (total != input.getShape()[*axis])
+    return error("sizes add up to " + Twine(total) + " but dimension " +
+                 Twine(*axis) + " of " + str(input) + " is " +
+                 Twine(input.getShape()[*axis]));
+  for (int64_t size : sizes) {
+    SmallVector<int64_t> shape(input.getShape());
+    shape[*axis] = size;
+    results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  }
+  return success();
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &results) {
+  InferError error{loc, "slice"};
+  auto input = ranked(adaptor.getInput().getType());
+  if (!input)
+    return error("input must be a statically shaped tensor");
+  if (!adaptor.getOffsetsAttr() || !adaptor.getSizesAttr())
+    return error("needs 'offsets' and 'sizes' attributes");
+  ArrayRef<int64_t> offsets = adaptor.getOffsets(), sizes = adaptor.getSizes();
+  if (static_cast<int64_t>(offsets.size()) != input.getRank() ||
+      static_cast<int64_t>(sizes.size()) != input.getRank())
+    return error("needs one offset and one size per dimension of " + str(input));
+  for (int64_t d = 0; d < input.getRank(); ++d)
+    if (offsets[d] < 0 || sizes[d] < 0 ||
+        offsets[d] > input.getShape()[d] - sizes[d])
+      return error("box [" + Twine(offsets[d]) + ", +" + Twine(sizes[d]) +
+                   ") leaves dimension " + Twine(d) + " of size " +
+                   Twine(input.getShape()[d]));
+  results.push_back(RankedTensorType::get(sizes, input.getElementType()));
+  return success();
+}
+
+LogicalResult ReduceOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  InferError error{loc, "reduce"};
+  auto input = ranked(adaptor.getInput().getType());
+  if (!input)
+    return error("input must be a statically shaped tensor");
+  if (!adaptor.getAxesAttr())
+    return error("needs an 'axes' attribute");
+  SmallVector<bool> reduced(input.getRank(), false);
+  for (int64_t axis : adaptor.getAxes()) {
+    auto a = normalizeAxis(axis, input.getRank());
+    if (!a || reduced[*a])
+      return error("axis " + Twine(axis) + " is out of range or repeated for " +
+                   str(input));
+    reduced[*a] = true;
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < input.getRank(); ++d) {
+    if (!reduced[d])
+      shape.push_back(input.getShape()[d]);
+    else if (adaptor.getKeepDims())
+      shape.push_back(1);
+  }
+  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+double ReduceOp::getForwardFlops() {
+  return numElements(getInput().getType());
+}
+void ReduceOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  if (getKind() == ReduceKind::max) // backward routes to the argmax
+    saved.push_back(getInput());
+}
+
+//===----------------------------------------------------------------------===//
+// MoeOp and CrossEntropyOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &results) {
+  InferError error{loc, "moe"};
+  auto input = ranked(adaptor.getInput().getType());
+  auto router = ranked(adaptor.getRouter().getType());
+  auto up = ranked(adaptor.getWUp().getType());
+  auto down = ranked(adaptor.getWDown().getType());
+  if (!input || !router || !up || !down)
+    return error("operands must be statically shaped tensors");
+  if (input.getRank() < 1 || router.getRank() != 2 || up.getRank() != 3 ||
+      down.getRank() != 3)
+    return error("expects input [..., D], router [D, E], w_up [E, D, F], "
+                 "w_down [E, F, D]");
+  int64_t d = input.getShape().back(), e = router.getShape()[1];
+  int64_t f = up.getShape()[2];
+  if (router.getShape()[0] != d)
+    return error("router " + str(router) + " does not match model width " +
+                 Twine(d));
+  if (up.getShape()[0] != e || up.getShape()[1] != d)
+    return error("w_up must be [" + Twine(e) + ", " + Twine(d) + ", F], got " +
+                 str(up));
+  if (down.getShape()[0] != e || down.getShape()[1] != f ||
+      down.getShape()[2] != d)
+    return error("w_down must be [" + Twine(e) + ", " + Twine(f) + ", " +
+                 Twine(d) + "], got " + str(down));
+  if (Value gate = adaptor.getWGate())
+    if (gate.getType() != up)
+      return error("w_gate must have w_up's type " + str(up) + ", got " +
+                   str(gate.getType()));
+  if (!adaptor.getTopKAttr())
+    return error("needs a 'top_k' attribute");
+  int64_t topK = adaptor.getTopKAttr().getInt();
+  if (topK < 1 || topK > e)
+    return error("top_k must be in [1, " + Twine(e) + "], got " + Twine(topK));
+  results.push_back(input);
+  return success();
+}
+
+double MoeOp::getTokens() {
+  return numElements(getInput().getType()) /
+         static_cast<double>(getInput().getType().getShape().back());
+}
+
+double MoeOp::getForwardFlops() {
+  double tokens = getTokens();
+  ArrayRef<int64_t> up = getWUp().getType().getShape();
+  double d = up[1], e = up[0], f = up[2];
+  double matrices = getWGate() ? 3.0 : 2.0;
+  double activation = getActivation() == Activation::relu ? 1.0 : 5.0;
+  double perToken = 2.0 * d * f * matrices + f * (activation + (getWGate() ? 1 : 0));
+  // router logits, top-k selection and the weighted sum of expert outputs
+  return 2.0 * tokens * d * e + getTopK() * tokens * (perToken + 2.0 * d);
+}
+
+double MoeOp::getBytesRead() { return operandBytes(getOperation()); }
+
+void MoeOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  saved.push_back(getInput());
+}
+
+double MoeOp::getInternalSavedBytes() {
+  // Per routed token: the expert input copy (D), the up/gate outputs and the
+  // activation output (F each), plus router probabilities (E) per token.
+  ArrayRef<int64_t> up = getWUp().getType().getShape();
+  double d = up[1], e = up[0], f = up[2];
+  double bytes = elementBytes(getInput().getType());
+  double perRouted = d + f * (getWGate() ? 3.0 : 2.0);
+  return getTokens() * (getTopK() * perRouted + e) * bytes;
+}
+
+LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *context,
+                                               std::optional<Location> loc,
+                                               Adaptor adaptor,
+                                               SmallVectorImpl<Type> &results) {
+  InferError error{loc, "cross_entropy"};
+  auto logits = ranked(adaptor.getLogits().getType());
+  auto labels = ranked(adaptor.getLabels().getType());
+  if (!logits || !labels)
+    return error("operands must be statically shaped tensors");
+  if (logits.getRank() < 1 ||
+      logits.getShape().drop_back() != labels.getShape())
+    return error("labels " + str(labels) + " must have the shape of logits " +
+                 str(logits) + " without its last (class) dimension");
+  results.push_back(RankedTensorType::get({}, Float32Type::get(context)));
+  return success();
+}
+// log-softmax (5 per logit) and the mean of the picked entries.
+double CrossEntropyOp::getForwardFlops() {
+  return 5.0 * numElements(getLogits().getType());
+}
+void CrossEntropyOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  saved.push_back(getLogits());
+  saved.push_back(getLabels());
+}
+
+//===----------------------------------------------------------------------===//
+// LayerOp
+//===----------------------------------------------------------------------===//
+
+void LayerOp::build(OpBuilder &builder, OperationState &state, StringRef name,
+                    int64_t repeat, ValueRange inputs, TypeRange resultTypes) {
+  state.addAttribute(getNameAttrName(state.name), builder.getStringAttr(name));
+  state.addAttribute(getRepeatAttrName(state.name),
+                     builder.getI64IntegerAttr(repeat));
+  state.addOperands(inputs);
+  state.addTypes(resultTypes);
+  Region *body = state.addRegion();
+  Block *block = new Block();
+  body->push_back(block);
+  for (Value input : inputs)
+    block->addArgument(input.getType(), state.location);
+}
+
+LogicalResult LayerOp::verifyRegions() {
+  if (static_cast<int64_t>(getRepeat()) < 1)
+    return emitOpError() << "repeat must be at least 1, got "
+                         << static_cast<int64_t>(getRepeat());
+  Block &block = getBodyBlock();
+  if (block.getArgumentTypes() != getInputs().getTypes())
+    return emitOpError() << "body arguments " << block.getArgumentTypes()
+                         << " must match the inputs "
+                         << getInputs().getTypes();
+  auto yield = cast<YieldOp>(block.getTerminator());
+  if (yield.getValues().getTypes() != getResultTypes())
+    return yield.emitOpError()
+           << "yields " << yield.getValues().getTypes()
+           << " but the layer returns " << getResultTypes();
+  if (getRepeat() > 1 && getResultTypes() != getInputs().getTypes())
+    return emitOpError() << "repeats " << getRepeat()
+                         << " times, so its results " << getResultTypes()
+                         << " must have the types of its inputs "
+                         << getInputs().getTypes();
+  return success();
+}
+
+CostTotals LayerOp::getBodyCosts() { return sumCosts(getBodyBlock()); }
+double LayerOp::getForwardFlops() {
+  return getBodyCosts().forwardFlops * getRepeat();
+}
+double LayerOp::getBackwardFlops() {
+  return getBodyCosts().backwardFlops * getRepeat();
+}
+double LayerOp::getBytesRead() { return getBodyCosts().bytesRead * getRepeat(); }
+double LayerOp::getBytesWritten() {
+  return getBodyCosts().bytesWritten * getRepeat();
+}
+uint64_t LayerOp::getParameterCount() {
+  return getBodyCosts().scaled(getRepeat()).parameters;
+}
+double LayerOp::getParameterBytes() {
+  return getBodyCosts().parameterBytes * getRepeat();
+}
+double LayerOp::getInternalSavedBytes() {
+  return getBodyCosts().savedActivationBytes * getRepeat();
+}
+
+#define GET_OP_CLASSES
+#include "chipmesh/Dialect/Graph/IR/GraphOps.cpp.inc"

@@ -1,0 +1,88 @@
+//===- Catalog.cpp - Built-in catalog of real chips and links -------------===//
+
+#include "chipmesh/Dialect/Topo/Catalog.h"
+#include "llvm/ADT/StringSwitch.h"
+
+using namespace chipmesh;
+
+namespace {
+constexpr double kTera = 1e12;
+constexpr double kGiga = 1e9;
+constexpr double kGiB = 1073741824.0;
+constexpr double kMicro = 1e-6;
+
+// The catalog stores vendor units (TFLOP/s, GiB, GB/s, us); convert once.
+const CatalogChip kChips[] = {
+#define CHIPMESH_CHIP(ID, NAME, VENDOR, FP32, TF32, BF16, FP16, FP8, INT8,     \
+                      MEM_GIB, MEM_BW_GBPS, LINK, TDP, SOURCES, NOTE)          \
+  {ID,                                                                         \
+   NAME,                                                                       \
+   VENDOR,                                                                     \
+   {FP32 * kTera, TF32 * kTera, BF16 * kTera, FP16 * kTera, FP8 * kTera,       \
+    INT8 * kTera},                                                             \
+   MEM_GIB * kGiB,                                                             \
+   MEM_BW_GBPS * kGiga,                                                        \
+   LINK,                                                                       \
+   TDP,                                                                        \
+   SOURCES,                                                                    \
+   NOTE},
+#include "chipmesh/Dialect/Topo/Catalog.def"
+};
+
+const CatalogLink kLinks[] = {
+#define CHIPMESH_LINK(ID, NAME, TECH, BW_GBPS, LAT_US, SOURCES, NOTE)          \
+  {ID, NAME, TECH, BW_GBPS * kGiga, LAT_US * kMicro, SOURCES, NOTE},
+#include "chipmesh/Dialect/Topo/Catalog.def"
+};
+
+template <typename T> std::string joinIds(llvm::ArrayRef<T> entries) {
+  std::string out;
+  for (const T &entry : entries) {
+    if (!out.empty())
+      out += ", ";
+    out += entry.id.str();
+  }
+  return out;
+}
+} // namespace
+
+llvm::StringRef chipmesh::stringifyDType(DType type) {
+  static const char *const names[] = {"fp32", "tf32", "bf16",
+                                      "fp16", "fp8",  "int8"};
+  return names[static_cast<unsigned>(type)];
+}
+
+std::optional<DType> chipmesh::symbolizeDType(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<DType>>(name)
+      .Case("fp32", DType::FP32)
+      .Case("tf32", DType::TF32)
+      .Case("bf16", DType::BF16)
+      .Case("fp16", DType::FP16)
+      .Case("fp8", DType::FP8)
+      .Case("int8", DType::INT8)
+      .Default(std::nullopt);
+}
+
+llvm::ArrayRef<CatalogChip> chipmesh::catalogChips() { return kChips; }
+llvm::ArrayRef<CatalogLink> chipmesh::catalogLinks() { return kLinks; }
+
+const CatalogChip *chipmesh::lookupCatalogChip(llvm::StringRef id) {
+  for (const CatalogChip &chip : kChips)
+    if (chip.id == id)
+      return &chip;
+  return nullptr;
+}
+
+const CatalogLink *chipmesh::lookupCatalogLink(llvm::StringRef id) {
+  for (const CatalogLink &link : kLinks)
+    if (link.id == id)
+      return &link;
+  return nullptr;
+}
+
+std::string chipmesh::catalogChipIds() {
+  return joinIds(llvm::ArrayRef<CatalogChip>(kChips));
+}
+std::string chipmesh::catalogLinkIds() {
+  return joinIds(llvm::ArrayRef<CatalogLink>(kLinks));
+}

@@ -1,0 +1,161 @@
+//===- TopoDialect.cpp - Topo dialect and op verifiers --------------------===//
+
+#include "chipmesh/Dialect/Topo/Catalog.h"
+#include "chipmesh/Dialect/Topo/IR/TopoOps.h"
+#include "chipmesh/Dialect/Topo/MeshView.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include <cmath>
+
+using namespace mlir;
+using namespace chipmesh;
+using namespace chipmesh::topo;
+
+#include "chipmesh/Dialect/Topo/IR/TopoDialect.cpp.inc"
+#include "chipmesh/Dialect/Topo/IR/TopoEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "chipmesh/Dialect/Topo/IR/TopoAttrs.cpp.inc"
+
+void TopoDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "chipmesh/Dialect/Topo/IR/TopoAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "chipmesh/Dialect/Topo/IR/TopoOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Custom directives
+//===----------------------------------------------------------------------===//
+
+static ParseResult parseInterconnectKeyword(OpAsmParser &parser,
+                                            InterconnectAttr &attr) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<Interconnect> kind = symbolizeInterconnect(keyword);
+  if (!kind)
+    return parser.emitError(loc) << "unknown interconnect '" << keyword
+                                 << "'; expected switched, ring, full_mesh "
+                                    "or none";
+  attr = InterconnectAttr::get(parser.getContext(), *kind);
+  return success();
+}
+
+static void printInterconnectKeyword(OpAsmPrinter &printer, Operation *,
+                                     InterconnectAttr attr) {
+  printer << stringifyInterconnect(attr.getValue());
+}
+
+#define GET_OP_CLASSES
+#include "chipmesh/Dialect/Topo/IR/TopoOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Verifiers
+//===----------------------------------------------------------------------===//
+
+/// Every number written in a kind declaration must be positive and finite.
+static LogicalResult verifyPositive(Operation *op) {
+  for (NamedAttribute attr : op->getAttrs()) {
+    auto value = dyn_cast<FloatAttr>(attr.getValue());
+    if (!value)
+      continue;
+    double number = value.getValueAsDouble();
+    if (!(number > 0) || !std::isfinite(number))
+      return op->emitOpError()
+             << "'" << attr.getName().getValue()
+             << "' must be a positive finite number, got " << number;
+  }
+  return success();
+}
+
+LogicalResult ChipKindOp::verify() {
+  if (failed(verifyPositive(*this)))
+    return failure();
+  if (std::optional<StringRef> id = getCatalog()) {
+    if (!lookupCatalogChip(*id))
+      return emitOpError() << "unknown catalog chip '" << *id
+                           << "'; known chips: " << catalogChipIds();
+    return success();
+  }
+  if (!getMemoryBytes() || !getMemoryBytesPerS())
+    return emitOpError() << "without a catalog entry needs both "
+                            "'memory_bytes' and 'memory_bytes_per_s'";
+  if (!getFp32FlopPerS() && !getTf32FlopPerS() && !getBf16FlopPerS() &&
+      !getFp16FlopPerS() && !getFp8FlopPerS() && !getInt8OpPerS())
+    return emitOpError() << "without a catalog entry needs at least one peak "
+                            "('fp32_flop_per_s', 'bf16_flop_per_s', ...)";
+  return success();
+}
+
+LogicalResult LinkKindOp::verify() {
+  if (failed(verifyPositive(*this)))
+    return failure();
+  if (std::optional<StringRef> id = getCatalog()) {
+    if (!lookupCatalogLink(*id))
+      return emitOpError() << "unknown catalog link '" << *id
+                           << "'; known links: " << catalogLinkIds();
+    return success();
+  }
+  if (!getBytesPerS() || !getLatencyS())
+    return emitOpError() << "without a catalog entry needs both "
+                            "'bytes_per_s' and 'latency_s'";
+  return success();
+}
+
+LogicalResult GroupOp::verify() {
+  int64_t count = static_cast<int64_t>(getCount());
+  if (count < 1)
+    return emitOpError() << "count must be at least 1, got " << count;
+  Interconnect kind = getInterconnect();
+  if (kind == Interconnect::none && getLink())
+    return emitOpError() << "with interconnect 'none' takes no link";
+  if (kind != Interconnect::none) {
+    if (!getLink())
+      return emitOpError() << "with interconnect '"
+                           << stringifyInterconnect(kind)
+                           << "' needs a link: 'via @link_kind'";
+    auto mesh = (*this)->getParentOfType<MeshOp>();
+    if (!SymbolTable::lookupNearestSymbolFrom<LinkKindOp>(mesh, getLinkAttr()))
+      return emitOpError() << "unknown link kind " << getLinkAttr();
+  }
+  if (getBodyBlock().empty())
+    return emitOpError() << "holds no chips";
+  if (kind == Interconnect::ring || kind == Interconnect::full_mesh)
+    for (Operation &member : getBodyBlock())
+      if (!isa<ChipsOp>(member))
+        return emitOpError()
+               << "with interconnect '" << stringifyInterconnect(kind)
+               << "' joins chips; its members must be 'topo.chips', "
+                  "found '"
+               << member.getName() << "'";
+  for (Operation &sibling : *(*this)->getBlock()) {
+    if (&sibling == getOperation())
+      break;
+    auto other = dyn_cast<GroupOp>(sibling);
+    if (other && other.getName() == getName())
+      return emitOpError() << "duplicate group name '" << getName() << "'"
+                           << " among siblings";
+  }
+  return success();
+}
+
+LogicalResult ChipsOp::verify() {
+  int64_t count = static_cast<int64_t>(getCount());
+  if (count < 1)
+    return emitOpError() << "count must be at least 1, got " << count;
+  auto mesh = (*this)->getParentOfType<MeshOp>();
+  if (!SymbolTable::lookupNearestSymbolFrom<ChipKindOp>(mesh, getKindAttr()))
+    return emitOpError() << "unknown chip kind " << getKindAttr();
+  return success();
+}
+
+LogicalResult MeshOp::verifyRegions() {
+  return success(succeeded(MeshView::build(*this)));
+}

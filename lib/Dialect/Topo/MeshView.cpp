@@ -1,0 +1,318 @@
+//===- MeshView.cpp - Flat C++ view of a topo.mesh ------------------------===//
+
+#include "chipmesh/Dialect/Topo/MeshView.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/FormatVariadic.h"
+#include <limits>
+#include <queue>
+
+using namespace mlir;
+using namespace chipmesh;
+using namespace chipmesh::topo;
+
+static double orCatalog(std::optional<llvm::APFloat> attr, double fallback) {
+  return attr ? attr->convertToDouble() : fallback;
+}
+
+ChipKindSpec MeshView::resolve(ChipKindOp op) {
+  ChipKindSpec spec;
+  spec.name = op.getSymName().str();
+  if (std::optional<StringRef> id = op.getCatalog()) {
+    if (const CatalogChip *entry = lookupCatalogChip(*id)) {
+      spec.catalogId = id->str();
+      spec.peakFlopPerS = entry->peakFlopPerS;
+      spec.memoryBytes = entry->memoryBytes;
+      spec.memoryBytesPerS = entry->memoryBytesPerS;
+      spec.tdpWatts = entry->tdpWatts;
+    }
+  }
+  auto &peak = spec.peakFlopPerS;
+  auto at = [](DType type) { return static_cast<unsigned>(type); };
+  peak[at(DType::FP32)] = orCatalog(op.getFp32FlopPerS(), peak[at(DType::FP32)]);
+  peak[at(DType::TF32)] = orCatalog(op.getTf32FlopPerS(), peak[at(DType::TF32)]);
+  peak[at(DType::BF16)] = orCatalog(op.getBf16FlopPerS(), peak[at(DType::BF16)]);
+  peak[at(DType::FP16)] = orCatalog(op.getFp16FlopPerS(), peak[at(DType::FP16)]);
+  peak[at(DType::FP8)] = orCatalog(op.getFp8FlopPerS(), peak[at(DType::FP8)]);
+  peak[at(DType::INT8)] = orCatalog(op.getInt8OpPerS(), peak[at(DType::INT8)]);
+  spec.memoryBytes = orCatalog(op.getMemoryBytes(), spec.memoryBytes);
+  spec.memoryBytesPerS = orCatalog(op.getMemoryBytesPerS(), spec.memoryBytesPerS);
+  spec.tdpWatts = orCatalog(op.getTdpWatts(), spec.tdpWatts);
+  spec.priceUsd = orCatalog(op.getPriceUsd(), spec.priceUsd);
+  return spec;
+}
+
+LinkKindSpec MeshView::resolve(LinkKindOp op) {
+  LinkKindSpec spec;
+  spec.name = op.getSymName().str();
+  if (std::optional<StringRef> id = op.getCatalog()) {
+    if (const CatalogLink *entry = lookupCatalogLink(*id)) {
+      spec.catalogId = id->str();
+      spec.bytesPerS = entry->bytesPerS;
+      spec.latencyS = entry->latencyS;
+      spec.technology = symbolizeLinkTechnology(entry->technology)
+                            .value_or(LinkTechnology::other);
+    }
+  }
+  spec.bytesPerS = orCatalog(op.getBytesPerS(), spec.bytesPerS);
+  spec.latencyS = orCatalog(op.getLatencyS(), spec.latencyS);
+  if (std::optional<LinkTechnology> tech = op.getTechnology())
+    spec.technology = *tech;
+  return spec;
+}
+
+void MeshView::addEdge(unsigned a, unsigned b, unsigned linkKind,
+                       double latency) {
+  adjacency[a].push_back({b, linkKind, latency});
+  adjacency[b].push_back({a, linkKind, latency});
+}
+
+namespace chipmesh {
+/// Expands the hierarchy of a mesh into a MeshView.
+class MeshBuilder {
+public:
+  MeshBuilder(MeshView &view, MeshOp mesh) : view(view), mesh(mesh) {}
+
+  LogicalResult run() {
+    view.meshName = mesh.getSymName().str();
+    for (Operation &op : mesh.getBodyBlock()) {
+      if (auto kind = dyn_cast<ChipKindOp>(op)) {
+        kindIndex[kind.getSymNameAttr()] = view.kinds.size();
+        view.kinds.push_back(MeshView::resolve(kind));
+      } else if (auto link = dyn_cast<LinkKindOp>(op)) {
+        linkIndex[link.getSymNameAttr()] = view.links.size();
+        view.links.push_back(MeshView::resolve(link));
+      }
+    }
+    uint64_t total = countChips(mesh.getBodyBlock());
+    if (total > MeshView::kMaxChips)
+      return mesh.emitOpError()
+             << "expands to more than " << MeshView::kMaxChips
+             << " chips; split it into several meshes";
+    if (total == 0)
+      return mesh.emitOpError() << "holds no chips";
+    expandBlock(mesh.getBodyBlock(), /*parentGroup=*/-1, "");
+    // Switch vertices come after every chip, so chip i is vertex i.
+    for (const GroupInstance &group : view.groupList)
+      joinMembers(group);
+    for (Operation &op : mesh.getBodyBlock())
+      if (auto link = dyn_cast<LinkOp>(op))
+        if (failed(addIrregularLink(link)))
+          return failure();
+    return checkConnected();
+  }
+
+private:
+  /// Saturating count of the chips a block expands to.
+  static uint64_t countChips(Block &block) {
+    uint64_t total = 0;
+    auto saturatingAdd = [](uint64_t a, uint64_t b) {
+      return a > std::numeric_limits<uint64_t>::max() - b
+                 ? std::numeric_limits<uint64_t>::max()
+                 : a + b;
+    };
+    for (Operation &op : block) {
+      uint64_t n = 0;
+      if (auto chips = dyn_cast<ChipsOp>(op)) {
+        n = static_cast<uint64_t>(std::max<int64_t>(static_cast<int64_t>(chips.getCount()), 0));
+      } else if (auto group = dyn_cast<GroupOp>(op)) {
+        uint64_t inner = countChips(group.getBodyBlock());
+        uint64_t repeats = static_cast<uint64_t>(std::max<int64_t>(static_cast<int64_t>(group.getCount()), 0));
+        n = (inner != 0 && repeats > MeshView::kMaxChips / inner + 1)
+                ? std::numeric_limits<uint64_t>::max()
+                : inner * repeats;
+      }
+      total = saturatingAdd(total, n);
+    }
+    return total;
+  }
+
+  void expandBlock(Block &block, int parentGroup, const std::string &prefix) {
+    for (Operation &op : block) {
+      if (auto chips = dyn_cast<ChipsOp>(op)) {
+        unsigned kind = kindIndex.lookup(chips.getKindAttr().getAttr());
+        int64_t count = chips.getCount();
+        for (int64_t i = 0; i < count; ++i) {
+          std::string path = prefix + chips.getKind().str();
+          if (count > 1)
+            path += llvm::formatv("[{0}]", i).str();
+          view.chipList.push_back({kind, std::move(path), parentGroup});
+          chipOrigin.push_back(chips);
+          view.addVertex();
+        }
+      } else if (auto group = dyn_cast<GroupOp>(op)) {
+        for (int64_t r = 0, e = group.getCount(); r < e; ++r)
+          expandGroup(group, r, parentGroup, prefix);
+      }
+    }
+  }
+
+  void expandGroup(GroupOp group, int64_t repeat, int parentGroup,
+                   const std::string &prefix) {
+    GroupInstance instance;
+    instance.path = prefix + group.getName().str();
+    if (group.getCount() > 1)
+      instance.path += llvm::formatv("[{0}]", repeat).str();
+    instance.parent = parentGroup;
+    instance.interconnect = group.getInterconnect();
+    if (group.getLink())
+      instance.linkKind = linkIndex.lookup(group.getLinkAttr().getAttr());
+    instance.firstChip = view.chipList.size();
+    int self = view.groupList.size();
+    view.groupList.push_back(instance);
+    expandBlock(group.getBodyBlock(), self, instance.path + "/");
+    GroupInstance &done = view.groupList[self];
+    done.numChips = view.chipList.size() - done.firstChip;
+  }
+
+  void joinMembers(const GroupInstance &group) {
+    if (group.interconnect == Interconnect::none || group.linkKind < 0)
+      return;
+    unsigned link = group.linkKind;
+    double latency = view.links[link].latencyS;
+    unsigned first = group.firstChip, n = group.numChips;
+    switch (group.interconnect) {
+    case Interconnect::switched: {
+      // Half the latency on each side, so chip-switch-chip is one traversal.
+      unsigned sw = view.addVertex();
+      for (unsigned c = first; c < first + n; ++c)
+        view.addEdge(c, sw, link, latency / 2);
+      break;
+    }
+    case Interconnect::full_mesh:
+      for (unsigned a = first; a < first + n; ++a)
+        for (unsigned b = a + 1; b < first + n; ++b)
+          view.addEdge(a, b, link, latency);
+      break;
+    case Interconnect::ring:
+      for (unsigned i = 0; i + 1 < n; ++i)
+        view.addEdge(first + i, first + i + 1, link, latency);
+      if (n > 2)
+        view.addEdge(first + n - 1, first, link, latency);
+      break;
+    case Interconnect::none:
+      break;
+    }
+  }
+
+  LogicalResult addIrregularLink(LinkOp link) {
+    unsigned n = view.chipList.size();
+    for (int64_t index : {static_cast<int64_t>(link.getFrom()),
+                          static_cast<int64_t>(link.getTo())})
+      if (index < 0 || static_cast<uint64_t>(index) >= n)
+        return link.emitOpError()
+               << "chip index " << index << " is out of range; the mesh has "
+               << n << " chips (0.." << n - 1 << ")";
+    if (link.getFrom() == link.getTo())
+      return link.emitOpError() << "joins chip " << link.getFrom()
+                                << " to itself";
+    auto it = linkIndex.find(link.getLinkAttr().getAttr());
+    if (it == linkIndex.end())
+      return link.emitOpError() << "unknown link kind " << link.getLinkAttr();
+    view.addEdge(link.getFrom(), link.getTo(), it->second,
+                 view.links[it->second].latencyS);
+    return success();
+  }
+
+  LogicalResult checkConnected() {
+    std::vector<char> seen(view.adjacency.size(), 0);
+    std::vector<unsigned> stack{0};
+    seen[0] = 1;
+    while (!stack.empty()) {
+      unsigned v = stack.back();
+      stack.pop_back();
+      for (const MeshView::Edge &edge : view.adjacency[v])
+        if (!seen[edge.to]) {
+          seen[edge.to] = 1;
+          stack.push_back(edge.to);
+        }
+    }
+    for (unsigned c = 0; c < view.chipList.size(); ++c)
+      if (!seen[c]) {
+        InFlightDiagnostic diag = chipOrigin[c]->emitOpError();
+        diag << "chip '" << view.chipList[c].path << "' (index " << c
+             << ") has no path to chip '" << view.chipList[0].path
+             << "' (index 0); join them with a group interconnect or a "
+                "'topo.link'";
+        return diag;
+      }
+    return success();
+  }
+
+  MeshView &view;
+  MeshOp mesh;
+  llvm::DenseMap<Attribute, unsigned> kindIndex, linkIndex;
+  std::vector<Operation *> chipOrigin;
+};
+} // namespace chipmesh
+
+FailureOr<MeshView> MeshView::build(MeshOp mesh) {
+  MeshView view;
+  MeshBuilder builder(view, mesh);
+  if (failed(builder.run()))
+    return failure();
+  return view;
+}
+
+MeshPath MeshView::path(unsigned from, unsigned to) const {
+  MeshPath result;
+  if (from == to || from >= numChips() || to >= numChips())
+    return result;
+  unsigned n = adjacency.size();
+  // Phase 1: the largest bottleneck bandwidth from `from` (max-min Dijkstra).
+  std::vector<double> widest(n, 0.0);
+  widest[from] = std::numeric_limits<double>::infinity();
+  std::priority_queue<std::pair<double, unsigned>> queue;
+  queue.push({widest[from], from});
+  while (!queue.empty()) {
+    auto [width, v] = queue.top();
+    queue.pop();
+    if (width < widest[v])
+      continue;
+    for (const Edge &edge : adjacency[v]) {
+      double w = std::min(width, links[edge.linkKind].bytesPerS);
+      if (w > widest[edge.to]) {
+        widest[edge.to] = w;
+        queue.push({w, edge.to});
+      }
+    }
+  }
+  double bottleneck = widest[to];
+  if (!(bottleneck > 0))
+    return result;
+  // Phase 2: lowest latency using only links at least that wide.
+  std::vector<double> latency(n, std::numeric_limits<double>::infinity());
+  std::vector<const Edge *> via(n, nullptr);
+  std::vector<unsigned> previous(n, ~0u);
+  using Item = std::pair<double, unsigned>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> frontier;
+  latency[from] = 0;
+  frontier.push({0.0, from});
+  while (!frontier.empty()) {
+    auto [dist, v] = frontier.top();
+    frontier.pop();
+    if (dist > latency[v])
+      continue;
+    if (v == to)
+      break;
+    for (const Edge &edge : adjacency[v]) {
+      if (links[edge.linkKind].bytesPerS < bottleneck)
+        continue;
+      double d = dist + edge.latencyS;
+      if (d < latency[edge.to]) {
+        latency[edge.to] = d;
+        via[edge.to] = &edge;
+        previous[edge.to] = v;
+        frontier.push({d, edge.to});
+      }
+    }
+  }
+  result.bottleneckBytesPerS = bottleneck;
+  result.latencyS = latency[to];
+  // One traversal per link entered from a chip (chip-switch-chip is one).
+  llvm::SmallVector<unsigned, 8> hops;
+  for (unsigned v = to; v != from; v = previous[v])
+    if (previous[v] < numChips())
+      hops.push_back(via[v]->linkKind);
+  result.linkKinds.assign(hops.rbegin(), hops.rend());
+  return result;
+}

@@ -1,0 +1,26 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "ChipMesh"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.chipmesh_obj_root, "test")
+
+# Every FileCheck run checks variable scopes (STYLE.md habit 5).
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
+
+config.substitutions.append(("%models", config.chipmesh_reference_models))
+config.substitutions.append(("%examples", os.path.join(config.chipmesh_src_root, "examples")))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.chipmesh_tools_dir, config.llvm_tools_dir]
+tools = ["chipmesh-opt", "chipmesh-translate", "chipmesh-catalog"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -1,0 +1,33 @@
+//===- chipmesh-opt.cpp - The opt-style driver ----------------------------===//
+//
+// Every ChipMesh dialect and pass, plus the upstream dialects a model may
+// arrive in (func, arith, tensor, linalg, tosa) or leave in (shard).
+//
+//===----------------------------------------------------------------------===//
+
+#include "chipmesh/Dialect/Graph/IR/GraphOps.h"
+#include "chipmesh/Dialect/Topo/IR/TopoOps.h"
+#include "chipmesh/Transforms/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "mlir/Transforms/Passes.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<chipmesh::graph::GraphDialect, chipmesh::topo::TopoDialect,
+                  mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                  mlir::tensor::TensorDialect, mlir::linalg::LinalgDialect,
+                  mlir::tosa::TosaDialect, mlir::shard::ShardDialect>();
+  chipmesh::registerChipMeshPasses();
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::registerSymbolDCEPass();
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "ChipMesh optimizer driver\n", registry));
+}
