@@ -42,7 +42,7 @@ def Graph_Activation : I32EnumAttr<"Activation", "activation function", [
   let genSpecializedAttr = 0;
 }
 def Graph_ActivationAttr : EnumAttr<Graph_Dialect, Graph_Activation, "activation"> {
-  let assemblyFormat = "$value";
+  let assemblyFormat = "`<` $value `>`";
 }
 
 // Every tensor in the graph has a static shape: costs need real sizes.
