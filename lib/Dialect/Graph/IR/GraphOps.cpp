@@ -68,6 +68,19 @@ struct InferError {
   }
 };
 
+/// An attribute read while parsing: the adaptor's generated getters assume
+/// required attributes exist and have the declared kind, which parsing has
+/// not checked yet. Absent or mistyped -> null.
+template <typename AttrT, typename AdaptorT>
+AttrT attrOf(AdaptorT &adaptor, StringRef name) {
+  DictionaryAttr attrs = adaptor.getAttributes();
+  return attrs ? dyn_cast_or_null<AttrT>(attrs.get(name)) : AttrT();
+}
+
+/// Dimensions and attribute values beyond this are rejected before any
+/// arithmetic on them can overflow.
+constexpr int64_t kMaxExtent = int64_t(1) << 40;
+
 RankedTensorType ranked(Type type) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   return tensor && tensor.hasStaticShape() ? tensor : RankedTensorType();
@@ -137,7 +150,7 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
                  " vs " + str(rhs.getElementType()));
   ArrayRef<int64_t> a = lhs.getShape(), b = rhs.getShape();
   int64_t m = a[a.size() - 2], k = a.back();
-  bool transposed = adaptor.getTransposeRhs();
+  bool transposed = bool(attrOf<UnitAttr>(adaptor, "transpose_rhs"));
   int64_t kb = transposed ? b.back() : b[b.size() - 2];
   int64_t n = transposed ? b[b.size() - 2] : b.back();
   if (k != kb)
@@ -232,19 +245,26 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   if (input.getElementType() != weight.getElementType())
     return error("operand element types differ");
   // Default-valued attributes are absent from the adaptor while parsing.
-  auto orDefault = [](DenseI64ArrayAttr attr, ArrayRef<int64_t> fallback) {
+  auto orDefault = [&](StringRef name, ArrayRef<int64_t> fallback) {
+    auto attr = attrOf<DenseI64ArrayAttr>(adaptor, name);
     return attr ? attr.asArrayRef() : fallback;
   };
   static const int64_t ones[] = {1, 1}, zeros[] = {0, 0};
-  ArrayRef<int64_t> strides = orDefault(adaptor.getStridesAttr(), ones);
-  ArrayRef<int64_t> padding = orDefault(adaptor.getPaddingAttr(), zeros);
-  ArrayRef<int64_t> dilation = orDefault(adaptor.getDilationAttr(), ones);
+  ArrayRef<int64_t> strides = orDefault("strides", ones);
+  ArrayRef<int64_t> padding = orDefault("padding", zeros);
+  ArrayRef<int64_t> dilation = orDefault("dilation", ones);
   if (strides.size() != 2 || padding.size() != 2 || dilation.size() != 2)
     return error("strides, padding and dilation need two entries each");
   for (int i = 0; i < 2; ++i)
-    if (strides[i] < 1 || dilation[i] < 1 || padding[i] < 0)
-      return error("strides and dilation must be >= 1 and padding >= 0");
-  int64_t groups = adaptor.getGroupsAttr() ? adaptor.getGroupsAttr().getInt() : 1;
+    if (strides[i] < 1 || dilation[i] < 1 || padding[i] < 0 ||
+        strides[i] > kMaxExtent || dilation[i] > kMaxExtent ||
+        padding[i] > kMaxExtent)
+      return error("strides and dilation must be in [1, 2^40] and padding "
+                   "in [0, 2^40]");
+  auto groupsAttr = attrOf<IntegerAttr>(adaptor, "groups");
+  int64_t groups = groupsAttr ? groupsAttr.getInt() : 1;
+  if (groups < 1 || groups > kMaxExtent)
+    return error("groups must be in [1, 2^40], got " + Twine(groups));
   ArrayRef<int64_t> x = input.getShape(), w = weight.getShape();
   if (groups < 1 || x[1] % groups != 0 || w[0] % groups != 0)
     return error("groups=" + Twine(groups) + " must divide input channels " +
@@ -252,6 +272,9 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   if (w[1] * groups != x[1])
     return error("weight " + str(weight) + " expects " + Twine(w[1] * groups) +
                  " input channels, input " + str(input) + " has " + Twine(x[1]));
+  for (int64_t d : {x[2], x[3], w[2], w[3]})
+    if (d > kMaxExtent)
+      return error("spatial dimensions must be at most 2^40");
   SmallVector<int64_t> shape{x[0], w[0], 0, 0};
   for (int i = 0; i < 2; ++i) {
     int64_t span = dilation[i] * (w[2 + i] - 1) + 1;
@@ -313,12 +336,12 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
     return error(Twine(qs[2]) + " query heads are not a multiple of " +
                  Twine(ks[2]) + " key/value heads");
   // Default-valued attributes are absent from the adaptor while parsing.
-  int64_t cache = adaptor.getKvCacheAttr() ? adaptor.getKvCacheAttr().getInt() : 0;
-  if (cache < 0)
-    return error("kv_cache must be >= 0, got " + Twine(cache));
-  double dropout = adaptor.getDropoutAttr()
-                       ? adaptor.getDropoutAttr().getValueAsDouble()
-                       : 0.0;
+  auto cacheAttr = attrOf<IntegerAttr>(adaptor, "kv_cache");
+  int64_t cache = cacheAttr ? cacheAttr.getInt() : 0;
+  if (cache < 0 || cache > kMaxExtent)
+    return error("kv_cache must be in [0, 2^40], got " + Twine(cache));
+  auto dropoutAttr = attrOf<FloatAttr>(adaptor, "dropout");
+  double dropout = dropoutAttr ? dropoutAttr.getValueAsDouble() : 0.0;
   if (!(dropout >= 0.0 && dropout < 1.0))
     return error("dropout must be in [0, 1), got " + llvm::formatv("{0}", dropout).str());
   results.push_back(q);
@@ -434,7 +457,8 @@ void RmsNormOp::getSavedValues(SmallVectorImpl<Value> &saved) {
 
 LogicalResult SoftmaxOp::verify() {
   if (!normalizeAxis(getAxis(), getType().getRank()))
-    return emitOpError() << "axis " << getAxis() << " is out of range for "
+    return emitOpError() << "axis " << static_cast<int64_t>(getAxis())
+                         << " is out of range for "
                          << getType();
   return success();
 }
@@ -548,9 +572,10 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   auto input = ranked(adaptor.getInput().getType());
   if (!input)
     return error("input must be a statically shaped tensor");
-  if (!adaptor.getPermutationAttr())
-    return error("needs a 'permutation' attribute");
-  ArrayRef<int64_t> perm = adaptor.getPermutation();
+  auto permAttr = attrOf<DenseI64ArrayAttr>(adaptor, "permutation");
+  if (!permAttr)
+    return error("needs a 'permutation = array<i64: ...>' attribute");
+  ArrayRef<int64_t> perm = permAttr.asArrayRef();
   if (static_cast<int64_t>(perm.size()) != input.getRank())
     return error("permutation has " + Twine(perm.size()) +
                  " entries for a rank-" + Twine(input.getRank()) + " input");
@@ -577,9 +602,10 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   auto first = ranked(adaptor.getInputs().front().getType());
   if (!first)
     return error("inputs must be statically shaped tensors");
-  if (!adaptor.getAxisAttr())
-    return error("needs an 'axis' attribute");
-  int64_t axisValue = adaptor.getAxisAttr().getInt();
+  auto axisAttr = attrOf<IntegerAttr>(adaptor, "axis");
+  if (!axisAttr)
+    return error("needs an integer 'axis' attribute");
+  int64_t axisValue = axisAttr.getInt();
   auto axis = normalizeAxis(axisValue, first.getRank());
   if (!axis)
     return error("axis " + Twine(axisValue) + " is out of range for " +
@@ -591,8 +617,11 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
         t.getElementType() != first.getElementType())
       return error("inputs must share rank and element type");
     for (int64_t d = 0; d < t.getRank(); ++d) {
-      if (d == *axis)
+      if (d == *axis) {
+        if (shape[d] > kMaxExtent || t.getShape()[d] > kMaxExtent)
+          return error("concatenated dimension exceeds 2^40");
         shape[d] += t.getShape()[d];
+      }
       else if (t.getShape()[d] != first.getShape()[d])
         return error("inputs differ in dimension " + Twine(d) +
                      ", which is not the concatenation axis");
@@ -609,20 +638,26 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
   auto input = ranked(adaptor.getInput().getType());
   if (!input)
     return error("input must be a statically shaped tensor");
-  if (!adaptor.getAxisAttr() || !adaptor.getSizesAttr())
-    return error("needs 'axis' and 'sizes' attributes");
-  int64_t axisValue = adaptor.getAxisAttr().getInt();
+  auto axisAttr = attrOf<IntegerAttr>(adaptor, "axis");
+  auto sizesAttr = attrOf<DenseI64ArrayAttr>(adaptor, "sizes");
+  if (!axisAttr || !sizesAttr)
+    return error("needs an integer 'axis' and 'sizes = array<i64: ...>'");
+  int64_t axisValue = axisAttr.getInt();
   auto axis = normalizeAxis(axisValue, input.getRank());
   if (!axis)
     return error("axis " + Twine(axisValue) + " is out of range for " +
                  str(input));
-  ArrayRef<int64_t> sizes = adaptor.getSizes();
+  ArrayRef<int64_t> sizes = sizesAttr.asArrayRef();
   if (sizes.empty())
     return error("needs at least one size");
   int64_t total = 0;
   for (int64_t size : sizes) {
     if (size <= 0)
       return error("sizes must be positive, got " + Twine(size));
+    if (size > input.getShape()[*axis] - total)
+      return error("sizes add up to more than dimension " + Twine(*axis) +
+                   " of " + str(input) + " (" +
+                   Twine(input.getShape()[*axis]) + ")");
     total += size;
   }
   if (total != input.getShape()[*axis])
@@ -644,9 +679,12 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
   auto input = ranked(adaptor.getInput().getType());
   if (!input)
     return error("input must be a statically shaped tensor");
-  if (!adaptor.getOffsetsAttr() || !adaptor.getSizesAttr())
-    return error("needs 'offsets' and 'sizes' attributes");
-  ArrayRef<int64_t> offsets = adaptor.getOffsets(), sizes = adaptor.getSizes();
+  auto offsetsAttr = attrOf<DenseI64ArrayAttr>(adaptor, "offsets");
+  auto sizesAttr = attrOf<DenseI64ArrayAttr>(adaptor, "sizes");
+  if (!offsetsAttr || !sizesAttr)
+    return error("needs 'offsets = array<i64: ...>' and 'sizes = array<i64: ...>'");
+  ArrayRef<int64_t> offsets = offsetsAttr.asArrayRef();
+  ArrayRef<int64_t> sizes = sizesAttr.asArrayRef();
   if (static_cast<int64_t>(offsets.size()) != input.getRank() ||
       static_cast<int64_t>(sizes.size()) != input.getRank())
     return error("needs one offset and one size per dimension of " + str(input));
@@ -668,10 +706,11 @@ LogicalResult ReduceOp::inferReturnTypes(MLIRContext *,
   auto input = ranked(adaptor.getInput().getType());
   if (!input)
     return error("input must be a statically shaped tensor");
-  if (!adaptor.getAxesAttr())
-    return error("needs an 'axes' attribute");
+  auto axesAttr = attrOf<DenseI64ArrayAttr>(adaptor, "axes");
+  if (!axesAttr)
+    return error("needs an 'axes = array<i64: ...>' attribute");
   SmallVector<bool> reduced(input.getRank(), false);
-  for (int64_t axis : adaptor.getAxes()) {
+  for (int64_t axis : axesAttr.asArrayRef()) {
     auto a = normalizeAxis(axis, input.getRank());
     if (!a || reduced[*a])
       return error("axis " + Twine(axis) + " is out of range or repeated for " +
@@ -730,9 +769,12 @@ LogicalResult MoeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc
     if (gate.getType() != up)
       return error("w_gate must have w_up's type " + str(up) + ", got " +
                    str(gate.getType()));
-  if (!adaptor.getTopKAttr())
-    return error("needs a 'top_k' attribute");
-  int64_t topK = adaptor.getTopKAttr().getInt();
+  auto topKAttr = attrOf<IntegerAttr>(adaptor, "top_k");
+  if (!topKAttr)
+    return error("needs an integer 'top_k' attribute");
+  if (!attrOf<ActivationAttr>(adaptor, "activation"))
+    return error("needs an 'activation = #graph.activation<...>' attribute");
+  int64_t topK = topKAttr.getInt();
   if (topK < 1 || topK > e)
     return error("top_k must be in [1, " + Twine(e) + "], got " + Twine(topK));
   results.push_back(input);
