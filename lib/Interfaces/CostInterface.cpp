@@ -66,6 +66,19 @@ bool chipmesh::isParameter(Value value) {
   return def && def->getName().getStringRef() == "graph.param";
 }
 
+Value chipmesh::viewSource(Value value) {
+  // Bounded: a view chain is never longer than the block it lives in.
+  for (unsigned depth = 0; depth < 1024; ++depth) {
+    Operation *def = value.getDefiningOp();
+    auto cost = dyn_cast_or_null<CostOpInterface>(def);
+    if (!cost || def->getNumOperands() != 1 || def->getNumResults() != 1 ||
+        cost.getKernelCount() != 0 || cost.getBodyRepeat() != 0)
+      return value;
+    value = def->getOperand(0);
+  }
+  return value;
+}
+
 CostTotals &CostTotals::operator+=(const CostTotals &other) {
   parameters += other.parameters;
   parameterBytes += other.parameterBytes;
@@ -74,6 +87,7 @@ CostTotals &CostTotals::operator+=(const CostTotals &other) {
   bytesRead += other.bytesRead;
   bytesWritten += other.bytesWritten;
   savedActivationBytes += other.savedActivationBytes;
+  cacheBytes += other.cacheBytes;
   ops += other.ops;
   return *this;
 }
@@ -89,6 +103,7 @@ CostTotals CostTotals::scaled(uint64_t repeat) const {
   out.bytesRead *= r;
   out.bytesWritten *= r;
   out.savedActivationBytes *= r;
+  out.cacheBytes *= r;
   out.ops = llvm::SaturatingMultiply<unsigned>(ops, static_cast<unsigned>(
                                                         std::min<uint64_t>(repeat, ~0u)));
   return out;
@@ -103,6 +118,14 @@ CostTotals chipmesh::sumCosts(Block &block) {
     if (!cost)
       continue;
     totals.ops += 1;
+    if (uint64_t repeat = cost.getBodyRepeat()) {
+      // Walk a container's body once; its own methods would re-walk it.
+      CostTotals body = sumCosts(op.getRegion(0).front()).scaled(repeat);
+      body.ops = 0; // `ops` counts the ops of this block only
+      totals += body;
+      continue;
+    }
+    totals.cacheBytes += cost.getCacheBytes();
     totals.forwardFlops += cost.getForwardFlops();
     totals.backwardFlops += cost.getBackwardFlops();
     totals.bytesRead += cost.getBytesRead();
@@ -114,7 +137,7 @@ CostTotals chipmesh::sumCosts(Block &block) {
     values.clear();
     cost.getSavedValues(values);
     for (Value value : values)
-      if (!isParameter(value) && saved.insert(value).second)
+      if (!isParameter(value) && saved.insert(viewSource(value)).second)
         totals.savedActivationBytes += tensorBytes(value.getType());
   }
   return totals;

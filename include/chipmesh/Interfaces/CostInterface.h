@@ -26,6 +26,24 @@ double resultBytes(mlir::Operation *op);
 /// activations: they stay resident and are not counted as saved).
 bool isParameter(mlir::Value value);
 
+/// One (batched) matrix product `batch x [m, k] x [k, n]`.
+struct MatmulShape {
+  enum class Kind { Dense, FusedAttention, Attention };
+  /// Which extent grows with the number of samples in a micro-batch.
+  enum class SampleDim { M, Batch };
+  double batch = 1, m = 1, n = 1, k = 1;
+  /// Fraction of the m x n outputs computed (causal attention: about 1/2).
+  double density = 1;
+  Kind kind = Kind::Dense;
+  SampleDim sampleDim = SampleDim::M;
+  double flops() const { return 2.0 * batch * m * n * k * density; }
+};
+
+/// The tensor whose storage `value` shares: follows single-operand ops that
+/// launch no kernel (views such as reshape), so a tensor saved for
+/// backward under two names is counted once.
+mlir::Value viewSource(mlir::Value value);
+
 /// Totals over a block of ops (nested layers expanded by their repeat).
 struct CostTotals {
   uint64_t parameters = 0;
@@ -36,6 +54,8 @@ struct CostTotals {
   double bytesWritten = 0;
   /// Activation bytes saved for backward, each value counted once.
   double savedActivationBytes = 0;
+  /// Inference state kept between steps (KV cache).
+  double cacheBytes = 0;
   unsigned ops = 0;
   CostTotals &operator+=(const CostTotals &other);
   CostTotals scaled(uint64_t repeat) const;

@@ -45,7 +45,22 @@ def CostOpInterface : OpInterface<"CostOpInterface"> {
       [{}], [{ (void)saved; }]>,
     InterfaceMethod<[{Bytes of op-internal tensors saved for backward that are
       not SSA values (softmax probabilities, dropout masks).}], "double",
-      "getInternalSavedBytes", (ins), [{}], [{ return 0.0; }]>
+      "getInternalSavedBytes", (ins), [{}], [{ return 0.0; }]>,
+    InterfaceMethod<[{The matrix products the forward performs, for the
+      cost model's shape-dependent efficiency (tile and wave quantization).
+      FLOPs not covered here run on the vector units.}], "void",
+      "getMatmuls", (ins "::llvm::SmallVectorImpl<::chipmesh::MatmulShape> &":$matmuls),
+      [{}], [{ (void)matmuls; }]>,
+    InterfaceMethod<[{Kernels the op launches in the forward pass (0 for
+      views and for containers, whose body ops launch their own).}],
+      "unsigned", "getKernelCount", (ins), [{}], [{ return 1; }]>,
+    InterfaceMethod<[{How many times the op's single-block body runs; 0 if
+      the op is not a container. Containers are costed by walking the body
+      (once, scaled by this), never through their own methods.}],
+      "uint64_t", "getBodyRepeat", (ins), [{}], [{ return 0; }]>,
+    InterfaceMethod<[{Bytes of state kept between inference steps (the
+      key/value cache of past and new tokens).}], "double",
+      "getCacheBytes", (ins), [{}], [{ return 0.0; }]>
   ];
 }
 

@@ -14,6 +14,17 @@ static double orCatalog(std::optional<llvm::APFloat> attr, double fallback) {
   return attr ? attr->convertToDouble() : fallback;
 }
 
+ChipKindSpec MeshView::resolve(const CatalogChip &entry) {
+  ChipKindSpec spec;
+  spec.name = entry.id.str();
+  spec.catalogId = entry.id.str();
+  spec.peakFlopPerS = entry.peakFlopPerS;
+  spec.memoryBytes = entry.memoryBytes;
+  spec.memoryBytesPerS = entry.memoryBytesPerS;
+  spec.tdpWatts = entry.tdpWatts;
+  return spec;
+}
+
 ChipKindSpec MeshView::resolve(ChipKindOp op) {
   ChipKindSpec spec;
   spec.name = op.getSymName().str();
@@ -309,10 +320,14 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
   result.bottleneckBytesPerS = bottleneck;
   result.latencyS = latency[to];
   // One traversal per link entered from a chip (chip-switch-chip is one).
-  llvm::SmallVector<unsigned, 8> hops;
-  for (unsigned v = to; v != from; v = previous[v])
+  llvm::SmallVector<unsigned, 8> kinds;
+  llvm::SmallVector<MeshHop, 8> hops;
+  for (unsigned v = to; v != from; v = previous[v]) {
+    hops.push_back({previous[v], v, via[v]->linkKind});
     if (previous[v] < numChips())
-      hops.push_back(via[v]->linkKind);
-  result.linkKinds.assign(hops.rbegin(), hops.rend());
+      kinds.push_back(via[v]->linkKind);
+  }
+  result.linkKinds.assign(kinds.rbegin(), kinds.rend());
+  result.hops.assign(hops.rbegin(), hops.rend());
   return result;
 }

@@ -52,11 +52,19 @@ struct ChipInstance {
   int group;                  ///< innermost group, -1 if at mesh top level
 };
 
+/// One directed hop between two vertices of the link graph (chips are
+/// vertices 0..numChips-1, switches follow). Two transfers that share a
+/// hop share its bandwidth.
+struct MeshHop {
+  unsigned from, to, linkKind;
+};
+
 /// A route between two chips.
 struct MeshPath {
   double bottleneckBytesPerS = 0; ///< slowest hop
   double latencyS = 0;            ///< sum over traversed links
   llvm::SmallVector<unsigned, 4> linkKinds; ///< one per traversed link
+  llvm::SmallVector<MeshHop, 4> hops;       ///< every directed hop, in order
   bool reachable() const { return bottleneckBytesPerS > 0; }
   /// Alpha-beta time of one message of `bytes` along this path.
   double transferTime(double bytes) const {
@@ -71,6 +79,8 @@ public:
 
   /// Resolves a chip kind declaration against the catalog (no diagnostics).
   static ChipKindSpec resolve(topo::ChipKindOp op);
+  /// A catalog chip as a kind named by its id.
+  static ChipKindSpec resolve(const CatalogChip &entry);
   static LinkKindSpec resolve(topo::LinkKindOp op);
 
   llvm::StringRef name() const { return meshName; }

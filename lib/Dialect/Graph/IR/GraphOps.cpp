@@ -129,6 +129,7 @@ double ParamOp::getParameterBytes() { return tensorBytes(getType()); }
 // A parameter is resident; its consumers account for reading it.
 double ParamOp::getBytesRead() { return 0; }
 double ParamOp::getBytesWritten() { return 0; }
+unsigned ParamOp::getKernelCount() { return 0; }
 
 //===----------------------------------------------------------------------===//
 // MatmulOp
@@ -170,6 +171,18 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
 double MatmulOp::getForwardFlops() {
   double k = static_cast<double>(getLhs().getType().getShape().back());
   return 2.0 * numElements(getType()) * k;
+}
+
+void MatmulOp::getMatmuls(SmallVectorImpl<MatmulShape> &matmuls) {
+  ArrayRef<int64_t> out = getType().getShape();
+  MatmulShape shape;
+  shape.m = out[out.size() - 2];
+  shape.n = out.back();
+  shape.k = getLhs().getType().getShape().back();
+  shape.batch = numElements(getType()) / (shape.m * shape.n);
+  shape.sampleDim = out.size() > 2 ? MatmulShape::SampleDim::Batch
+                                   : MatmulShape::SampleDim::M;
+  matmuls.push_back(shape);
 }
 
 void MatmulOp::getSavedValues(SmallVectorImpl<Value> &saved) {
@@ -218,6 +231,14 @@ double LinearOp::getForwardFlops() {
   double k = static_cast<double>(getInput().getType().getShape().back());
   double out = numElements(getType());
   return 2.0 * out * k + (getBias() ? out : 0.0);
+}
+
+void LinearOp::getMatmuls(SmallVectorImpl<MatmulShape> &matmuls) {
+  MatmulShape shape; // all leading dimensions fold into M
+  shape.n = getWeight().getType().getShape()[1];
+  shape.k = getWeight().getType().getShape()[0];
+  shape.m = numElements(getType()) / shape.n;
+  matmuls.push_back(shape);
 }
 
 void LinearOp::getSavedValues(SmallVectorImpl<Value> &saved) {
@@ -300,6 +321,18 @@ double Conv2dOp::getForwardFlops() {
   return 2.0 * out * macsPerOutput + (getBias() ? out : 0.0);
 }
 
+void Conv2dOp::getMatmuls(SmallVectorImpl<MatmulShape> &matmuls) {
+  // Implicit GEMM per group: M = N*Ho*Wo, N = O/groups, K = C/groups*KH*KW.
+  ArrayRef<int64_t> w = getWeight().getType().getShape();
+  double groups = static_cast<double>(getGroups());
+  MatmulShape shape;
+  shape.batch = groups;
+  shape.n = w[0] / groups;
+  shape.k = static_cast<double>(w[1]) * w[2] * w[3];
+  shape.m = numElements(getType()) / w[0];
+  matmuls.push_back(shape);
+}
+
 void Conv2dOp::getSavedValues(SmallVectorImpl<Value> &saved) {
   if (!isParameter(getInput()))
     saved.push_back(getInput());
@@ -379,6 +412,33 @@ double AttentionOp::getBytesRead() {
   ArrayRef<int64_t> k = getKey().getType().getShape();
   double cacheElems = 2.0 * k[0] * getKvCache() * k[2] * k[3];
   return bytes + cacheElems * elementBytes(getKey().getType());
+}
+
+void AttentionOp::getMatmuls(SmallVectorImpl<MatmulShape> &matmuls) {
+  ArrayRef<int64_t> q = getQuery().getType().getShape();
+  double keys = static_cast<double>(getKvCache()) + getKey().getType().getShape()[1];
+  MatmulShape scores; // Q K^T per (batch, head)
+  scores.batch = static_cast<double>(q[0]) * q[2];
+  scores.m = q[1];
+  scores.n = keys;
+  scores.k = q[3];
+  scores.density = getScorePairs() / (scores.m * keys);
+  scores.kind = getFlash() ? MatmulShape::Kind::FusedAttention
+                           : MatmulShape::Kind::Attention;
+  scores.sampleDim = MatmulShape::SampleDim::Batch;
+  MatmulShape values = scores; // P V
+  values.n = q[3];
+  values.k = keys;
+  matmuls.push_back(scores);
+  matmuls.push_back(values);
+}
+
+double AttentionOp::getCacheBytes() {
+  if (getKvCache() == 0)
+    return 0;
+  ArrayRef<int64_t> k = getKey().getType().getShape();
+  double positions = static_cast<double>(getKvCache()) + k[1];
+  return 2.0 * k[0] * positions * k[2] * k[3] * elementBytes(getKey().getType());
 }
 
 void AttentionOp::getSavedValues(SmallVectorImpl<Value> &saved) {
@@ -563,6 +623,7 @@ LogicalResult ReshapeOp::verify() {
 }
 double ReshapeOp::getBytesRead() { return 0; }
 double ReshapeOp::getBytesWritten() { return 0; }
+unsigned ReshapeOp::getKernelCount() { return 0; }
 
 LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
@@ -799,6 +860,29 @@ double MoeOp::getForwardFlops() {
 
 double MoeOp::getBytesRead() { return operandBytes(getOperation()); }
 
+void MoeOp::getMatmuls(SmallVectorImpl<MatmulShape> &matmuls) {
+  ArrayRef<int64_t> up = getWUp().getType().getShape();
+  double e = up[0], d = up[1], f = up[2];
+  MatmulShape router;
+  router.m = getTokens();
+  router.n = e;
+  router.k = d;
+  matmuls.push_back(router);
+  // Each expert multiplies the tokens routed to it (balanced routing).
+  MatmulShape expertUp;
+  expertUp.batch = e;
+  expertUp.m = getTokens() * getTopK() / e;
+  expertUp.n = f;
+  expertUp.k = d;
+  matmuls.push_back(expertUp);
+  if (getWGate())
+    matmuls.push_back(expertUp);
+  MatmulShape expertDown = expertUp;
+  expertDown.n = d;
+  expertDown.k = f;
+  matmuls.push_back(expertDown);
+}
+
 void MoeOp::getSavedValues(SmallVectorImpl<Value> &saved) {
   saved.push_back(getInput());
 }
@@ -879,6 +963,11 @@ LogicalResult LayerOp::verifyRegions() {
 }
 
 CostTotals LayerOp::getBodyCosts() { return sumCosts(getBodyBlock()); }
+unsigned LayerOp::getKernelCount() { return 0; }
+uint64_t LayerOp::getBodyRepeat() { return getRepeat(); }
+double LayerOp::getCacheBytes() {
+  return getBodyCosts().cacheBytes * getRepeat();
+}
 double LayerOp::getForwardFlops() {
   return getBodyCosts().forwardFlops * getRepeat();
 }

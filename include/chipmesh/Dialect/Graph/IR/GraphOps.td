@@ -19,7 +19,7 @@ class Graph_Costs<list<string> overrides>
 
 def Graph_ParamOp : Graph_Op<"param", [
     Graph_Costs<["getParameterCount", "getParameterBytes", "getBytesRead",
-                 "getBytesWritten"]>]> {
+                 "getBytesWritten", "getKernelCount"]>]> {
   let summary = "A trainable weight, named as in the framework";
   let description = [{
     The weight's data type is the tensor's element type. Inside a repeated
@@ -40,7 +40,7 @@ def Graph_ParamOp : Graph_Op<"param", [
 //===----------------------------------------------------------------------===//
 
 def Graph_MatmulOp : Graph_Op<"matmul", [Pure, InferTypeOpAdaptor,
-    Graph_Costs<["getForwardFlops", "getSavedValues"]>]> {
+    Graph_Costs<["getForwardFlops", "getSavedValues", "getMatmuls"]>]> {
   let summary = "Batched matrix product";
   let description = [{
     `lhs` is `[batch..., M, K]`, `rhs` is `[batch..., K, N]` (or `[N, K]`
@@ -58,7 +58,7 @@ def Graph_MatmulOp : Graph_Op<"matmul", [Pure, InferTypeOpAdaptor,
 }
 
 def Graph_LinearOp : Graph_Op<"linear", [Pure, InferTypeOpAdaptor,
-    Graph_Costs<["getForwardFlops", "getSavedValues"]>]> {
+    Graph_Costs<["getForwardFlops", "getSavedValues", "getMatmuls"]>]> {
   let summary = "Fully connected layer: input x weight (+ bias)";
   let description = [{
     `input` is `[..., K]`, `weight` is `[K, N]`, the optional `bias` is
@@ -79,7 +79,7 @@ def Graph_LinearOp : Graph_Op<"linear", [Pure, InferTypeOpAdaptor,
 }
 
 def Graph_Conv2dOp : Graph_Op<"conv2d", [Pure, InferTypeOpAdaptor,
-    Graph_Costs<["getForwardFlops", "getSavedValues"]>]> {
+    Graph_Costs<["getForwardFlops", "getSavedValues", "getMatmuls"]>]> {
   let summary = "2-D convolution, NCHW input, OIHW weight";
   let description = [{
     `input` is `[N, C, H, W]`, `weight` is `[O, C / groups, KH, KW]`, the
@@ -107,7 +107,8 @@ def Graph_Conv2dOp : Graph_Op<"conv2d", [Pure, InferTypeOpAdaptor,
 
 def Graph_AttentionOp : Graph_Op<"attention", [Pure, InferTypeOpAdaptor,
     Graph_Costs<["getForwardFlops", "getBackwardFlops", "getBytesRead",
-                 "getSavedValues", "getInternalSavedBytes"]>]> {
+                 "getSavedValues", "getInternalSavedBytes", "getMatmuls",
+                 "getCacheBytes"]>]> {
   let summary = "Scaled dot-product attention, multi-head or grouped-query";
   let description = [{
     `query` is `[B, Sq, Hq, D]`; `key` and `value` are `[B, Skv, Hkv, D]`
@@ -302,7 +303,7 @@ def Graph_EmbeddingOp : Graph_Op<"embedding", [Pure, InferTypeOpAdaptor,
 }
 
 def Graph_ReshapeOp : Graph_Op<"reshape", [Pure,
-    Graph_Costs<["getBytesRead", "getBytesWritten"]>]> {
+    Graph_Costs<["getBytesRead", "getBytesWritten", "getKernelCount"]>]> {
   let summary = "Same elements, new static shape (a view: moves no bytes)";
   let arguments = (ins Graph_AnyTensor:$input);
   let results = (outs Graph_AnyTensor:$result);
@@ -360,7 +361,7 @@ def Graph_ReduceOp : Graph_Op<"reduce", [Pure, InferTypeOpAdaptor,
 def Graph_MoeOp : Graph_Op<"moe", [Pure, InferTypeOpAdaptor,
 
     Graph_Costs<["getForwardFlops", "getBytesRead", "getSavedValues",
-                 "getInternalSavedBytes"]>]> {
+                 "getInternalSavedBytes", "getMatmuls"]>]> {
   let summary = "Mixture of experts: a top-k router and E feed-forward experts";
   let description = [{
     `input` is `[..., D]`, `router` `[D, E]`, `w_up` `[E, D, F]`, `w_down`
@@ -403,7 +404,8 @@ def Graph_LayerOp : Graph_Op<"layer", [IsolatedFromAbove,
     SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects,
     Graph_Costs<["getForwardFlops", "getBackwardFlops", "getBytesRead",
                  "getBytesWritten", "getParameterCount", "getParameterBytes",
-                 "getInternalSavedBytes"]>]> {
+                 "getInternalSavedBytes", "getKernelCount", "getBodyRepeat",
+                 "getCacheBytes"]>]> {
   let summary = "One layer of the model, optionally repeated";
   let description = [{
     The unit of pipeline partitioning. The body takes the layer's inputs as

@@ -1,0 +1,97 @@
+//===- CommModel.h - Seconds of transfers and collectives -------*- C++ -*-===//
+//
+// Alpha-beta per link: a message pays the latency of every link on its path
+// plus bytes over the slowest hop's achieved bandwidth. Transfers that run
+// at the same time share every directed hop they have in common equally
+// (contention). Collectives are sequences of such concurrent steps (ring,
+// tree, hierarchical), so heterogeneous groups, uneven shards and shared
+// NICs are priced by the same rule; the cheapest algorithm is chosen per
+// call, as NCCL and HCCL do.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CHIPMESH_COSTMODEL_COMMMODEL_H
+#define CHIPMESH_COSTMODEL_COMMMODEL_H
+
+#include "chipmesh/CostModel/Calibration.h"
+#include "llvm/ADT/DenseMap.h"
+#include <mutex>
+
+namespace chipmesh {
+
+enum class CollectiveKind { AllReduce, AllGather, ReduceScatter, AllToAll, Broadcast };
+enum class CollectiveAlgorithm { Direct, Ring, Tree, Hierarchical };
+llvm::StringRef stringifyCollectiveKind(CollectiveKind kind);
+llvm::StringRef stringifyCollectiveAlgorithm(CollectiveAlgorithm algorithm);
+
+struct Transfer {
+  unsigned from = 0, to = 0;
+  double bytes = 0;
+};
+
+struct CollectiveCost {
+  double seconds = 0;
+  CollectiveAlgorithm algorithm = CollectiveAlgorithm::Direct;
+};
+
+class CommModel {
+public:
+  CommModel(const MeshView &mesh, const Calibration &calibration);
+
+  const MeshView &mesh() const { return view; }
+
+  /// Achieved bytes/s and per-step collective latency of a link kind.
+  double linkBytesPerS(unsigned linkKind) const { return linkBandwidth[linkKind]; }
+  double linkLatencyS(unsigned linkKind) const { return linkLatency[linkKind]; }
+
+  /// One message alone on the mesh (0 seconds from a chip to itself).
+  double transferTime(unsigned from, unsigned to, double bytes) const;
+
+  /// Seconds of each transfer when all of them start together and share
+  /// every directed hop they have in common.
+  std::vector<double> concurrentTimes(llvm::ArrayRef<Transfer> transfers) const;
+  /// The slowest of them: the time of one synchronous step.
+  double stepTime(llvm::ArrayRef<Transfer> transfers) const;
+
+  /// Collectives over `group` (chip indices, at least one; order is the
+  /// ring order). `bytes` per member:
+  ///  - AllReduce: the buffer each member holds (the largest one counts);
+  ///  - AllGather / ReduceScatter: the shard each member contributes /
+  ///    keeps (uneven shards allowed; the largest sets each ring step);
+  ///  - AllToAll: what each member sends in all, split evenly over peers;
+  ///  - Broadcast: bytes[0] is what the first member sends.
+  CollectiveCost collective(CollectiveKind kind, llvm::ArrayRef<unsigned> group,
+                            llvm::ArrayRef<double> bytes) const;
+  /// Seconds of one algorithm (infinity where it does not apply), without
+  /// the fixed per-call launch latency that collective() adds.
+  double algorithmTime(CollectiveKind kind, CollectiveAlgorithm algorithm,
+                       llvm::ArrayRef<unsigned> group,
+                       llvm::ArrayRef<double> bytes) const;
+
+  /// Convenience: the same `bytes` for every member.
+  CollectiveCost collective(CollectiveKind kind, llvm::ArrayRef<unsigned> group,
+                            double bytes) const;
+
+  /// Path between two chips, cached (thread-safe).
+  const MeshPath &path(unsigned from, unsigned to) const;
+
+private:
+  double ringTime(llvm::ArrayRef<unsigned> order, double chunkBytes,
+                  unsigned steps) const;
+  double treeAllReduce(llvm::ArrayRef<unsigned> group, double bytes) const;
+  double hierarchicalAllReduce(llvm::ArrayRef<unsigned> group,
+                               double bytes) const;
+  double stepLatency(const MeshPath &path) const;
+  std::vector<double> sharedTimes(llvm::ArrayRef<Transfer> transfers,
+                                  bool collectiveStep) const;
+  double collectiveStep(llvm::ArrayRef<Transfer> transfers) const;
+
+  const MeshView &view;
+  std::vector<double> linkBandwidth, linkLatency;
+  mutable std::mutex cacheMutex;
+  mutable llvm::DenseMap<std::pair<unsigned, unsigned>,
+                         std::unique_ptr<MeshPath>> pathCache;
+};
+
+} // namespace chipmesh
+
+#endif // CHIPMESH_COSTMODEL_COMMMODEL_H

@@ -1,0 +1,303 @@
+//===- CommModel.cpp - Seconds of transfers and collectives ---------------===//
+
+#include "chipmesh/CostModel/CommModel.h"
+#include "llvm/ADT/MapVector.h"
+#include <cmath>
+#include <limits>
+
+using namespace chipmesh;
+using llvm::ArrayRef;
+
+static constexpr double kInfinity = std::numeric_limits<double>::infinity();
+// Fixed cost of one collective call: NCCL's base latency for the ring/LL
+// protocol (src/graph/tuning.cc baseLatencies: 6.6 us), which its own
+// tuner adds to every all-reduce before the per-step latencies.
+static constexpr double kCollectiveLaunchLatencyS = 6.6e-6;
+
+llvm::StringRef chipmesh::stringifyCollectiveKind(CollectiveKind kind) {
+  switch (kind) {
+  case CollectiveKind::AllReduce:
+    return "all_reduce";
+  case CollectiveKind::AllGather:
+    return "all_gather";
+  case CollectiveKind::ReduceScatter:
+    return "reduce_scatter";
+  case CollectiveKind::AllToAll:
+    return "all_to_all";
+  case CollectiveKind::Broadcast:
+    return "broadcast";
+  }
+  return "";
+}
+
+llvm::StringRef chipmesh::stringifyCollectiveAlgorithm(CollectiveAlgorithm a) {
+  switch (a) {
+  case CollectiveAlgorithm::Direct:
+    return "direct";
+  case CollectiveAlgorithm::Ring:
+    return "ring";
+  case CollectiveAlgorithm::Tree:
+    return "tree";
+  case CollectiveAlgorithm::Hierarchical:
+    return "hierarchical";
+  }
+  return "";
+}
+
+CommModel::CommModel(const MeshView &mesh, const Calibration &calibration)
+    : view(mesh) {
+  for (const LinkKindSpec &link : mesh.linkKinds()) {
+    LinkCalibration calib = calibration.link(link);
+    linkBandwidth.push_back(link.bytesPerS * calib.bandwidthEfficiency);
+    linkLatency.push_back(calib.stepLatencyS);
+  }
+}
+
+const MeshPath &CommModel::path(unsigned from, unsigned to) const {
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  std::unique_ptr<MeshPath> &slot = pathCache[{from, to}];
+  if (!slot)
+    slot = std::make_unique<MeshPath>(view.path(from, to));
+  return *slot;
+}
+
+double CommModel::stepLatency(const MeshPath &route) const {
+  // The library's per-step latency of every traversal; a chip-switch-chip
+  // traversal counts once (half on each side of the switch).
+  double latency = 0;
+  unsigned chips = view.numChips();
+  for (const MeshHop &hop : route.hops)
+    latency += (hop.from >= chips || hop.to >= chips ? 0.5 : 1.0) *
+               linkLatency[hop.linkKind];
+  return latency;
+}
+
+double CommModel::transferTime(unsigned from, unsigned to, double bytes) const {
+  if (from == to || bytes <= 0)
+    return 0;
+  return concurrentTimes({Transfer{from, to, bytes}}).front();
+}
+
+std::vector<double>
+CommModel::concurrentTimes(ArrayRef<Transfer> transfers) const {
+  return sharedTimes(transfers, /*collectiveStep=*/false);
+}
+
+std::vector<double> CommModel::sharedTimes(ArrayRef<Transfer> transfers,
+                                           bool collectiveStep) const {
+  std::vector<const MeshPath *> routes(transfers.size(), nullptr);
+  llvm::DenseMap<std::pair<unsigned, unsigned>, unsigned> load;
+  for (auto [i, t] : llvm::enumerate(transfers)) {
+    if (t.from == t.to || t.bytes <= 0)
+      continue;
+    routes[i] = &path(t.from, t.to);
+    for (const MeshHop &hop : routes[i]->hops)
+      ++load[{hop.from, hop.to}];
+  }
+  std::vector<double> times(transfers.size(), 0.0);
+  for (auto [i, t] : llvm::enumerate(transfers)) {
+    const MeshPath *route = routes[i];
+    if (!route)
+      continue;
+    if (!route->reachable()) {
+      times[i] = kInfinity;
+      continue;
+    }
+    // Equal share of each hop; the most loaded hop relative to its
+    // bandwidth bounds the transfer.
+    double secondsPerByte = 0;
+    for (const MeshHop &hop : route->hops)
+      secondsPerByte = std::max(secondsPerByte, load[{hop.from, hop.to}] /
+                                                    linkBandwidth[hop.linkKind]);
+    double latency = collectiveStep ? stepLatency(*route) : route->latencyS;
+    times[i] = latency + t.bytes * secondsPerByte;
+  }
+  return times;
+}
+
+double CommModel::stepTime(ArrayRef<Transfer> transfers) const {
+  double worst = 0;
+  for (double t : concurrentTimes(transfers))
+    worst = std::max(worst, t);
+  return worst;
+}
+
+double CommModel::collectiveStep(ArrayRef<Transfer> transfers) const {
+  double worst = 0;
+  for (double t : sharedTimes(transfers, /*collectiveStep=*/true))
+    worst = std::max(worst, t);
+  return worst;
+}
+
+double CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes,
+                           unsigned steps) const {
+  if (order.size() < 2 || steps == 0)
+    return 0;
+  std::vector<Transfer> flows;
+  for (size_t i = 0; i < order.size(); ++i)
+    flows.push_back({order[i], order[(i + 1) % order.size()], chunkBytes});
+  return steps * collectiveStep(flows);
+}
+
+double CommModel::treeAllReduce(ArrayRef<unsigned> group, double bytes) const {
+  // Binary tree in heap order, pipelined: a reduce up the tree and a
+  // broadcast down it, each bounded by the busiest edge plus one latency
+  // per extra level for the pipeline to fill (NCCL's tree algorithm).
+  size_t n = group.size();
+  std::vector<Transfer> up, down;
+  for (size_t i = 1; i < n; ++i) {
+    up.push_back({group[i], group[(i - 1) / 2], bytes});
+    down.push_back({group[(i - 1) / 2], group[i], bytes});
+  }
+  double depth = std::floor(std::log2(static_cast<double>(n)));
+  double maxLatency = 0;
+  for (const Transfer &t : up)
+    maxLatency = std::max(maxLatency, stepLatency(path(t.from, t.to)));
+  double fill = std::max(0.0, depth - 1) * maxLatency;
+  return collectiveStep(up) + collectiveStep(down) + 2 * fill;
+}
+
+double CommModel::hierarchicalAllReduce(ArrayRef<unsigned> group,
+                                        double bytes) const {
+  // Parts: members grouped by their innermost topology group (a node),
+  // in order of first appearance.
+  llvm::MapVector<int, std::vector<unsigned>> parts;
+  for (unsigned chip : group)
+    parts[view.chips()[chip].group].push_back(chip);
+  if (parts.size() < 2 || parts.size() == group.size())
+    return kInfinity;
+  size_t smallest = group.size();
+  for (auto &part : parts)
+    smallest = std::min(smallest, part.second.size());
+  // 1. Reduce-scatter inside every part (parts run at once on disjoint
+  //    links), 3. all-gather inside every part: (k-1) ring steps each.
+  double intra = 0;
+  for (auto &part : parts) {
+    double k = part.second.size();
+    intra = std::max(intra, ringTime(part.second, bytes / k,
+                                     static_cast<unsigned>(k - 1)));
+  }
+  // 2. All-reduce across parts on `smallest` rails at once (local rank r of
+  //    every part), each rail carrying 1/smallest of the buffer; rails
+  //    share whatever NICs and switches they have in common.
+  size_t p = parts.size();
+  double railBytes = bytes / static_cast<double>(smallest);
+  std::vector<Transfer> flows;
+  for (size_t r = 0; r < smallest; ++r)
+    for (size_t j = 0; j < p; ++j)
+      flows.push_back({(parts.begin() + j)->second[r],
+                       (parts.begin() + (j + 1) % p)->second[r],
+                       railBytes / static_cast<double>(p)});
+  double inter = 2.0 * (p - 1) * collectiveStep(flows);
+  return 2.0 * intra + inter;
+}
+
+double CommModel::algorithmTime(CollectiveKind kind,
+                                CollectiveAlgorithm algorithm,
+                                ArrayRef<unsigned> group,
+                                ArrayRef<double> bytes) const {
+  size_t n = group.size();
+  if (n < 2)
+    return 0;
+  double largest = 0;
+  for (double b : bytes)
+    largest = std::max(largest, b);
+  if (largest <= 0)
+    return 0;
+  unsigned steps = static_cast<unsigned>(n - 1);
+  switch (kind) {
+  case CollectiveKind::AllReduce:
+    if (algorithm == CollectiveAlgorithm::Ring)
+      return ringTime(group, largest / n, 2 * steps);
+    if (algorithm == CollectiveAlgorithm::Tree)
+      return treeAllReduce(group, largest);
+    if (algorithm == CollectiveAlgorithm::Hierarchical)
+      return hierarchicalAllReduce(group, largest);
+    return kInfinity;
+  case CollectiveKind::AllGather:
+  case CollectiveKind::ReduceScatter:
+    // Every step moves one shard per member; the largest shard sets it.
+    if (algorithm == CollectiveAlgorithm::Ring)
+      return ringTime(group, largest, steps);
+    return kInfinity;
+  case CollectiveKind::AllToAll: {
+    auto share = [&](size_t i) {
+      return (i < bytes.size() ? bytes[i] : bytes.back()) / n;
+    };
+    if (algorithm == CollectiveAlgorithm::Direct) {
+      std::vector<Transfer> flows;
+      for (size_t i = 0; i < n; ++i)
+        for (size_t j = 0; j < n; ++j)
+          if (i != j)
+            flows.push_back({group[i], group[j], share(i)});
+      return collectiveStep(flows);
+    }
+    if (algorithm == CollectiveAlgorithm::Ring) {
+      // Pairwise exchange: in step s member i sends to member i + s.
+      double total = 0;
+      for (size_t s = 1; s < n; ++s) {
+        std::vector<Transfer> flows;
+        for (size_t i = 0; i < n; ++i)
+          flows.push_back({group[i], group[(i + s) % n], share(i)});
+        total += collectiveStep(flows);
+      }
+      return total;
+    }
+    return kInfinity;
+  }
+  case CollectiveKind::Broadcast: {
+    double size = bytes.front();
+    if (algorithm == CollectiveAlgorithm::Ring) {
+      // Pipelined chain from the root: all hops busy at once, plus one
+      // latency per hop for the first chunk to reach the end.
+      std::vector<Transfer> chain;
+      double maxLatency = 0;
+      for (size_t i = 0; i + 1 < n; ++i) {
+        chain.push_back({group[i], group[i + 1], size});
+        maxLatency = std::max(maxLatency,
+                              stepLatency(path(group[i], group[i + 1])));
+      }
+      return collectiveStep(chain) + (n - 2) * maxLatency;
+    }
+    if (algorithm == CollectiveAlgorithm::Tree) {
+      // Binomial tree: round r doubles the members that hold the data.
+      double total = 0;
+      for (size_t have = 1; have < n; have *= 2) {
+        std::vector<Transfer> round;
+        for (size_t i = 0; i < have && i + have < n; ++i)
+          round.push_back({group[i], group[i + have], size});
+        total += collectiveStep(round);
+      }
+      return total;
+    }
+    return kInfinity;
+  }
+  }
+  return kInfinity;
+}
+
+CollectiveCost CommModel::collective(CollectiveKind kind,
+                                     ArrayRef<unsigned> group,
+                                     ArrayRef<double> bytes) const {
+  CollectiveCost best{kInfinity, CollectiveAlgorithm::Ring};
+  if (group.size() < 2 || bytes.empty())
+    return {0, CollectiveAlgorithm::Direct};
+  // Ties keep the earlier (simpler) algorithm: deterministic.
+  for (CollectiveAlgorithm algorithm :
+       {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
+        CollectiveAlgorithm::Hierarchical, CollectiveAlgorithm::Direct}) {
+    double t = algorithmTime(kind, algorithm, group, bytes);
+    if (t < best.seconds)
+      best = {t, algorithm};
+  }
+  if (best.seconds > 0)
+    best.seconds += kCollectiveLaunchLatencyS;
+  return best;
+}
+
+CollectiveCost CommModel::collective(CollectiveKind kind,
+                                     ArrayRef<unsigned> group,
+                                     double bytes) const {
+  std::vector<double> each(group.size(), bytes);
+  return collective(kind, group, each);
+}
