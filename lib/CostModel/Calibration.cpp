@@ -8,7 +8,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/CostModel/Calibration.h"
-#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 using namespace chipmesh;
@@ -141,6 +142,12 @@ double technologyStepLatency(topo::LinkTechnology technology) {
   }
 }
 
+std::string formatNumber(double v) {
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::format("%g", v);
+  return text;
+}
+
 llvm::Error fieldError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
@@ -157,14 +164,14 @@ llvm::Error applyChip(const llvm::json::Object &object, ChipCalibration &calib,
     auto fraction = [&](double &field) -> llvm::Error {
       if (!(v > 0 && v <= 1))
         return fieldError(where + "." + key + ": must be in (0, 1], got " +
-                          llvm::formatv("{0}", v));
+                          formatNumber(v));
       field = v;
       return llvm::Error::success();
     };
     auto nonNegative = [&](double &field) -> llvm::Error {
       if (!(v >= 0 && v < 1e30))
         return fieldError(where + "." + key + ": must be >= 0, got " +
-                          llvm::formatv("{0}", v));
+                          formatNumber(v));
       field = v;
       return llvm::Error::success();
     };
@@ -172,7 +179,7 @@ llvm::Error applyChip(const llvm::json::Object &object, ChipCalibration &calib,
       if (!(v >= 1 && v <= 1 << 20) || v != static_cast<unsigned>(v))
         return fieldError(where + "." + key +
                           ": must be an integer in [1, 2^20], got " +
-                          llvm::formatv("{0}", v));
+                          formatNumber(v));
       field = static_cast<unsigned>(v);
       return llvm::Error::success();
     };
@@ -221,12 +228,12 @@ llvm::Error applyLink(const llvm::json::Object &object, LinkCalibration &calib,
     if (key == "bandwidth_efficiency") {
       if (!(v > 0 && v <= 1))
         return fieldError(where + "." + key + ": must be in (0, 1], got " +
-                          llvm::formatv("{0}", v));
+                          formatNumber(v));
       calib.bandwidthEfficiency = v;
     } else if (key == "step_latency_s") {
       if (!(v >= 0 && v < 1))
         return fieldError(where + "." + key + ": must be in [0, 1), got " +
-                          llvm::formatv("{0}", v));
+                          formatNumber(v));
       calib.stepLatencyS = v;
     } else {
       return fieldError(where + ": unknown field '" + key +

@@ -113,20 +113,39 @@ double ComputeModel::vectorFlopPerS() const {
   return tensor / 16.0;
 }
 
+/// The tile edge a GEMM library picks for an extent: the full tile, or for
+/// a small extent the next power of two, but never below the 16 rows or
+/// columns of one tensor-core MMA (mma.m16n8k16 on Ampere and later).
+static double tileFor(double extent, double fullTile) {
+  double tile = 16;
+  while (tile < extent && tile < fullTile)
+    tile *= 2;
+  return std::min(tile, std::max(16.0, fullTile));
+}
+
 double ComputeModel::matmulEfficiency(const MatmulShape &shape,
                                       bool backward) const {
-  double tm = calib.tileM, tn = calib.tileN, tk = calib.tileK;
-  double units = calib.computeUnits;
+  double units = calib.computeUnits, tk = calib.tileK;
   double m = std::max(1.0, shape.m), n = std::max(1.0, shape.n),
          k = std::max(1.0, shape.k);
   double batch = std::max(1.0, shape.batch);
+  double tm = tileFor(m, calib.tileM), tn = tileFor(n, calib.tileN);
   double tilesM = std::ceil(m / tm), tilesN = std::ceil(n / tn);
   // Tile quantization: edge tiles compute padding.
   double tileEff = (m * n) / (tilesM * tm * tilesN * tn);
+  // A tile smaller than the full one runs at its share of a unit's peak.
+  double smallTileEff = (tm * tn) / (static_cast<double>(calib.tileM) * calib.tileN);
   // Wave quantization: the last wave leaves units idle. Causal attention
-  // skips fully masked tiles.
+  // skips fully masked tiles. Too few tiles to fill the chip are split
+  // along K (split-K), as long as each slice keeps 4 K steps.
   double tiles = std::max(1.0, std::ceil(batch * tilesM * tilesN *
                                          std::min(1.0, shape.density)));
+  if (tiles < units) {
+    double splits = std::min(std::floor(units / tiles),
+                             std::max(1.0, std::floor(k / (4 * tk))));
+    tiles *= splits;
+    k /= splits;
+  }
   double waves = std::ceil(tiles / units);
   double waveEff = tiles / (waves * units);
   // Short K: the prologue/epilogue of a tile is not amortized.
@@ -135,7 +154,7 @@ double ComputeModel::matmulEfficiency(const MatmulShape &shape,
   if (shape.kind == MatmulShape::Kind::FusedAttention)
     best = backward ? calib.attentionBackwardEfficiency
                     : calib.attentionForwardEfficiency;
-  return std::max(1e-6, best * tileEff * waveEff * depthEff);
+  return std::max(1e-6, best * tileEff * smallTileEff * waveEff * depthEff);
 }
 
 double ComputeModel::matmulSeconds(ArrayRef<MatmulShape> shapes, DType type,

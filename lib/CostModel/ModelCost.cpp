@@ -2,6 +2,7 @@
 
 #include "chipmesh/CostModel/ModelCost.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace chipmesh;
@@ -63,9 +64,10 @@ static void collectKernels(Block &block, double times, double scale,
     KernelCost kernel = KernelCost::of(cost).scaled(scale);
     if (kernel.isUnfusedAttention())
       unit.selectiveSavingBytes += times * kernel.internalSavedBytes;
-    for (Type type : op.getResultTypes())
-      unit.largestResultBytes =
-          std::max(unit.largestResultBytes, tensorBytes(type) * scale);
+    if (kernel.kernels > 0) // weights and views allocate nothing new
+      for (Type type : op.getResultTypes())
+        unit.largestResultBytes =
+            std::max(unit.largestResultBytes, tensorBytes(type) * scale);
     unit.kernels.emplace_back(std::move(kernel), times);
   }
 }
@@ -92,10 +94,11 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
   if (options.microBatch != 0) {
     if (!(options.microBatch >= 1 && options.microBatch <= double(1ull << 40)))
       return func.emitError() << "micro-batch must be in [1, 2^40], got "
-                              << options.microBatch;
+                              << llvm::formatv("{0}", options.microBatch);
     if (!traced || *traced < 1)
       return func.emitError()
-             << "cannot resize to a micro-batch of " << options.microBatch
+             << "cannot resize to a micro-batch of "
+             << llvm::formatv("{0}", options.microBatch)
              << ": @" << func.getSymName()
              << " has no tensor argument whose leading dimension is the batch";
     scale = options.microBatch / static_cast<double>(*traced);
@@ -125,9 +128,10 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
       KernelCost kernel = KernelCost::of(cost).scaled(scale);
       if (kernel.isUnfusedAttention())
         unit.selectiveSavingBytes = kernel.internalSavedBytes;
-      for (Type type : op.getResultTypes())
-        unit.largestResultBytes =
-            std::max(unit.largestResultBytes, tensorBytes(type) * scale);
+      if (kernel.kernels > 0)
+        for (Type type : op.getResultTypes())
+          unit.largestResultBytes =
+              std::max(unit.largestResultBytes, tensorBytes(type) * scale);
       unit.kernels.emplace_back(std::move(kernel), 1.0);
       // Per-op totals, as sumCosts would count this op alone.
       totals.parameters = cost.getParameterCount();

@@ -16,6 +16,8 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include <cmath>
+#include <cstdlib>
 
 namespace chipmesh {
 #define GEN_PASS_DEF_CHIPMESHESTIMATE
@@ -64,11 +66,11 @@ LogicalResult ChipMeshEstimatePass::parseOptions(func::FuncOp func,
   if (microBatch < 0)
     return module.emitError() << "micro-batch must be positive (or 0 for the "
                                  "traced batch), got "
-                              << microBatch;
+                              << static_cast<int64_t>(microBatch);
   options.microBatch = static_cast<double>(microBatch);
   if (microBatches < 1 || microBatches > (int64_t(1) << 32))
     return module.emitError() << "micro-batches must be in [1, 2^32], got "
-                              << microBatches;
+                              << static_cast<int64_t>(microBatches);
   options.microBatches = static_cast<uint64_t>(microBatches);
   if (format != "table" && format != "json")
     return module.emitError() << "format must be 'table' or 'json', got '"
@@ -76,11 +78,20 @@ LogicalResult ChipMeshEstimatePass::parseOptions(func::FuncOp func,
   return success();
 }
 
+/// Six significant digits: readable attributes (an exact double would
+/// print as hex) and no spurious differences from summation order.
+static FloatAttr rounded(Builder &b, double value) {
+  if (value == 0 || !std::isfinite(value))
+    return b.getF64FloatAttr(value);
+  return b.getF64FloatAttr(
+      std::strtod(llvm::formatv("{0:e5}", value).str().c_str(), nullptr));
+}
+
 static DictionaryAttr perChip(Builder &b, ArrayRef<ComputeModel> chips,
                               ArrayRef<double> seconds) {
   SmallVector<NamedAttribute> entries;
   for (auto [chip, s] : llvm::zip(chips, seconds))
-    entries.push_back(b.getNamedAttr(chip.chip().name, b.getF64FloatAttr(s)));
+    entries.push_back(b.getNamedAttr(chip.chip().name, rounded(b, s)));
   return b.getDictionaryAttr(entries);
 }
 
@@ -93,9 +104,9 @@ void ChipMeshEstimatePass::annotateOps(func::FuncOp func,
                     double bytes, ArrayRef<double> fwd, ArrayRef<double> bwd) {
     op->setAttr("chipmesh.cost",
                 b.getDictionaryAttr({
-                    b.getNamedAttr("flops", b.getF64FloatAttr(fwdFlops)),
-                    b.getNamedAttr("bwd_flops", b.getF64FloatAttr(bwdFlops)),
-                    b.getNamedAttr("bytes", b.getF64FloatAttr(bytes)),
+                    b.getNamedAttr("flops", rounded(b, fwdFlops)),
+                    b.getNamedAttr("bwd_flops", rounded(b, bwdFlops)),
+                    b.getNamedAttr("bytes", rounded(b, bytes)),
                     b.getNamedAttr("fwd_s", perChip(b, chips, fwd)),
                     b.getNamedAttr("bwd_s", perChip(b, chips, bwd)),
                 }));
@@ -209,13 +220,13 @@ void ChipMeshEstimatePass::runOnOperation() {
     chipAttrs.push_back(b.getDictionaryAttr({
         b.getNamedAttr("kind", b.getStringAttr(e.kind)),
         b.getNamedAttr("catalog", b.getStringAttr(e.catalogId)),
-        b.getNamedAttr("step_s", b.getF64FloatAttr(e.stepS)),
-        b.getNamedAttr("forward_s", b.getF64FloatAttr(e.forwardS)),
-        b.getNamedAttr("backward_s", b.getF64FloatAttr(e.backwardS)),
-        b.getNamedAttr("optimizer_s", b.getF64FloatAttr(e.optimizerS)),
-        b.getNamedAttr("mfu", b.getF64FloatAttr(e.mfu)),
-        b.getNamedAttr("memory_bytes", b.getF64FloatAttr(m.total())),
-        b.getNamedAttr("capacity_bytes", b.getF64FloatAttr(e.capacityBytes)),
+        b.getNamedAttr("step_s", rounded(b, e.stepS)),
+        b.getNamedAttr("forward_s", rounded(b, e.forwardS)),
+        b.getNamedAttr("backward_s", rounded(b, e.backwardS)),
+        b.getNamedAttr("optimizer_s", rounded(b, e.optimizerS)),
+        b.getNamedAttr("mfu", rounded(b, e.mfu)),
+        b.getNamedAttr("memory_bytes", rounded(b, m.total())),
+        b.getNamedAttr("capacity_bytes", rounded(b, e.capacityBytes)),
         b.getNamedAttr("fits", b.getBoolAttr(e.fits())),
     }));
     chipJson.push_back(llvm::json::Object{
@@ -246,13 +257,13 @@ void ChipMeshEstimatePass::runOnOperation() {
           b.getNamedAttr("func", b.getStringAttr(func->getSymName())),
           b.getNamedAttr("mesh", b.getStringAttr(meshLabel)),
           b.getNamedAttr("mode", b.getStringAttr(stringifyMode(options.mode))),
-          b.getNamedAttr("micro_batch", b.getF64FloatAttr(profile->microBatch)),
+          b.getNamedAttr("micro_batch", rounded(b, profile->microBatch)),
           b.getNamedAttr("micro_batches",
                          b.getI64IntegerAttr(options.microBatches)),
           b.getNamedAttr("parameters",
                          b.getI64IntegerAttr(static_cast<int64_t>(std::min<uint64_t>(
                              profile->parameters, INT64_MAX)))),
-          b.getNamedAttr("flops_per_step", b.getF64FloatAttr(stepFlops)),
+          b.getNamedAttr("flops_per_step", rounded(b, stepFlops)),
           b.getNamedAttr("chips", b.getArrayAttr(chipAttrs)),
       }));
 
