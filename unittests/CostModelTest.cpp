@@ -122,11 +122,13 @@ TEST_F(CostModelTest, HierarchicalAllReduceAcrossTwoNodes) {
   double expected = 2 * 3 * (GiB / 4) / 300e9 + 2 * (GiB / 8) / 25e9;
   EXPECT_EQ(c.algorithm, CollectiveAlgorithm::Hierarchical);
   EXPECT_NEAR(c.seconds, expected + kLaunch, 1e-9); // 16.11 ms
-  // A flat ring crosses the 25 GB/s network in two of its hops, and every
-  // one of its 14 steps waits for them: 14 x S/8 / 25 GB/s = 75.2 ms.
+  // A flat ring crosses the 25 GB/s network twice, and every one of its 14
+  // steps waits for that hop. NCCL-style, 4 rings run at once, each
+  // leaving a node through a different NIC and carrying a quarter:
+  // 14 x S/32 / 25 GB/s = 18.8 ms.
   EXPECT_NEAR(comm.algorithmTime(CollectiveKind::AllReduce,
                                  CollectiveAlgorithm::Ring, iota(8), {GiB}),
-              14 * (GiB / 8) / 25e9, 1e-9);
+              14 * (GiB / 32) / 25e9, 1e-9);
 }
 
 TEST_F(CostModelTest, UnevenAllGatherIsSetByLargestShard) {

@@ -133,9 +133,38 @@ double CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes,
                            unsigned steps) const {
   if (order.size() < 2 || steps == 0)
     return 0;
+  // Consecutive members in the same innermost group (a node) form a run.
+  std::vector<std::pair<size_t, size_t>> runs; // [begin, end)
+  for (size_t i = 0; i < order.size(); ++i) {
+    int group = view.chips()[order[i]].group;
+    if (runs.empty() || view.chips()[order[runs.back().first]].group != group)
+      runs.push_back({i, i + 1});
+    else
+      runs.back().second = i + 1;
+  }
+  // Several rings (channels) at once, as NCCL builds them: channel j
+  // enters and leaves every run at a member rotated by j, so the hops
+  // between runs (the NICs) differ per channel and their bandwidth adds
+  // up. One run: rotations reuse the same hops, so one channel suffices.
+  size_t channels = 1;
+  if (runs.size() > 1) {
+    channels = order.size();
+    for (auto [begin, end] : runs)
+      channels = std::min(channels, end - begin);
+  }
   std::vector<Transfer> flows;
-  for (size_t i = 0; i < order.size(); ++i)
-    flows.push_back({order[i], order[(i + 1) % order.size()], chunkBytes});
+  std::vector<unsigned> ring;
+  for (size_t j = 0; j < channels; ++j) {
+    ring.clear();
+    for (auto [begin, end] : runs) {
+      size_t k = end - begin;
+      for (size_t r = 0; r < k; ++r)
+        ring.push_back(order[begin + (r + j) % k]);
+    }
+    for (size_t i = 0; i < ring.size(); ++i)
+      flows.push_back({ring[i], ring[(i + 1) % ring.size()],
+                       chunkBytes / static_cast<double>(channels)});
+  }
   return steps * collectiveStep(flows);
 }
 
