@@ -109,9 +109,33 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
     return profile;
 
   double typeFlops[kNumDTypes] = {};
+  // Top-level weights travel with their first user: a pipeline cut must
+  // never separate a weight from the op that reads it.
+  llvm::DenseMap<Operation *, Operation *> weightHome;
   for (Operation &op : func.getBody().front()) {
     auto cost = dyn_cast<CostOpInterface>(op);
-    if (!cost)
+    if (!cost || op.getNumOperands() != 0 || cost.getParameterCount() == 0)
+      continue;
+    Operation *home = nullptr;
+    for (Operation *user : op.getUsers()) {
+      while (user->getBlock() != &func.getBody().front())
+        user = user->getParentOp();
+      if (isa<CostOpInterface>(user) && (!home || user->isBeforeInBlock(home)))
+        home = user;
+    }
+    if (home)
+      weightHome[&op] = home;
+  }
+  llvm::DenseMap<Operation *, std::pair<uint64_t, double>> homedWeights;
+  for (auto [weight, home] : weightHome) {
+    auto cost = cast<CostOpInterface>(weight);
+    auto &slot = homedWeights[home];
+    slot.first = llvm::SaturatingAdd(slot.first, cost.getParameterCount());
+    slot.second += cost.getParameterBytes();
+  }
+  for (Operation &op : func.getBody().front()) {
+    auto cost = dyn_cast<CostOpInterface>(op);
+    if (!cost || weightHome.count(&op))
       continue;
     ModelUnit unit;
     unit.op = &op;
@@ -149,6 +173,11 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
     }
     unit.parameters = totals.parameters;
     unit.parameterBytes = totals.parameterBytes;
+    if (auto it = homedWeights.find(&op); it != homedWeights.end()) {
+      // Weights are per unit; a repeated container owns its body's own.
+      unit.parameters = llvm::SaturatingAdd(unit.parameters, it->second.first);
+      unit.parameterBytes += it->second.second;
+    }
     unit.forwardFlops = totals.forwardFlops * scale;
     unit.backwardFlops = totals.backwardFlops * scale;
     unit.savedBytes = totals.savedActivationBytes * scale;

@@ -92,4 +92,79 @@ def ChipMeshEstimate : Pass<"chipmesh-estimate", "mlir::ModuleOp"> {
                            "::chipmesh::topo::TopoDialect"];
 }
 
+def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
+  let summary = "Search the best data x pipeline x tensor plan over a heterogeneous mesh";
+  let description = [{
+    Splits the model over the chips of a `topo.mesh`: data-parallel
+    replicas (with micro-batches apportioned to each replica's speed) x
+    pipeline stages (contiguous layer ranges, boundaries by dynamic
+    programming over layers) x tensor-parallel groups inside a stage (uneven
+    shares proportional to each chip's speed). Tensor groups are
+    consecutive chips (the fastest links), pipeline hops join consecutive
+    groups. Every candidate is scored by simulating its schedule (GPipe or
+    1F1B) with the cost model; only plans that fit in memory are accepted.
+    The search runs in parallel (oneTBB) and gives byte-identical output for
+    any thread count.
+
+    Result:
+    - `chipmesh.placement = {stages = array<i64: ...>, repeats = array<i64: ...>}`
+      on every top-level op (the stages its layers land on, and how many
+      repetitions of a repeated layer each stage holds);
+    - `chipmesh.plan` on the module: strategy, schedule, micro-batching,
+      stages with their layers, devices and shares, step time;
+    - with `report=FILE`, a JSON report (strategy, stages, per-device
+      compute/comm/idle seconds and memory, step time, throughput, the
+      aggregate-compute lower bound, and the reference-chip comparison);
+      with `table`, the same as a table on stdout.
+
+    ```
+    chipmesh-opt model.mlir --chipmesh-partition="mesh=@mixed batch=32 table"
+    ```
+
+    When nothing fits the pass fails with a diagnostic saying what does not
+    fit, by how much, and what would.
+  }];
+  let options = [
+    Option<"meshName", "mesh", "std::string", /*default=*/"\"\"",
+           "A topo.mesh symbol in the module (@name or name) or a .mlir file "
+           "holding one; empty: the module's only mesh">,
+    Option<"modeName", "mode", "std::string", /*default=*/"\"\"",
+           "train | infer (default: the function's chipmesh.mode, else train)">,
+    Option<"globalBatch", "batch", "int64_t", /*default=*/"0",
+           "Samples per step (0: the traced batch)">,
+    Option<"microBatch", "micro-batch", "int64_t", /*default=*/"0",
+           "Samples per micro-batch (0: search powers of two dividing batch)">,
+    Option<"objectiveName", "objective", "std::string",
+           /*default=*/"\"step-time\"",
+           "step-time | throughput | cost (step time x chip prices) | energy "
+           "(step time x chip TDPs)">,
+    Option<"headroom", "headroom", "double", /*default=*/"0.0",
+           "Fraction of every chip's memory to keep free, in [0, 1)">,
+    Option<"scheduleName", "schedule", "std::string", /*default=*/"\"1f1b\"",
+           "Pipeline schedule: gpipe | 1f1b">,
+    Option<"allow", "allow", "std::string", /*default=*/"\"dp,pp,tp\"",
+           "Parallelism kinds the search may use (comma-separated subset of "
+           "dp, pp, tp)">,
+    Option<"strategyText", "strategy", "std::string", /*default=*/"\"\"",
+           "Evaluate this strategy instead of searching, e.g. dp=2,pp=4,tp=1">,
+    Option<"reference", "reference", "std::string",
+           /*default=*/"\"h100-sxm\"",
+           "Catalog chip to compare the mesh with">,
+    Option<"reportFile", "report", "std::string", /*default=*/"\"\"",
+           "Write the JSON report here ('-' for stdout)">,
+    Option<"table", "table", "bool", /*default=*/"false",
+           "Print the plan as a table on stdout">,
+    Option<"recomputeName", "recompute", "std::string", /*default=*/"\"none\"",
+           "Activation recomputation: none | selective | full">,
+    Option<"calibrationFile", "calibration", "std::string", /*default=*/"\"\"",
+           "JSON file overriding efficiencies per chip or link kind">,
+    Option<"threads", "threads", "unsigned", /*default=*/"0",
+           "Search threads (0: all cores); the result does not depend on it">,
+    Option<"funcName", "func", "std::string", /*default=*/"\"\"",
+           "Model function (default: the only function with graph ops)">
+  ];
+  let dependentDialects = ["::chipmesh::graph::GraphDialect",
+                           "::chipmesh::topo::TopoDialect"];
+}
+
 #endif // CHIPMESH_TRANSFORMS_PASSES_TD

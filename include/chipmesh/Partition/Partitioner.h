@@ -1,0 +1,141 @@
+//===- Partitioner.h - Heterogeneous data x pipeline x tensor plans -*- C++ -*-===//
+//
+// Searches data-parallel replicas x pipeline stages (contiguous layer
+// ranges) x tensor-parallel groups over a mesh whose chips may differ, with
+// uneven shares proportional to each chip's speed, and scores every
+// candidate by simulating its pipeline schedule over the topology with the
+// cost model. See docs/partitioner.md.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CHIPMESH_PARTITION_PARTITIONER_H
+#define CHIPMESH_PARTITION_PARTITIONER_H
+
+#include "chipmesh/CostModel/CommModel.h"
+#include "chipmesh/CostModel/ModelCost.h"
+#include <string>
+#include <vector>
+
+namespace chipmesh {
+
+enum class Schedule { GPipe, OneFOneB };
+enum class Objective { StepTime, Throughput, Cost, Energy };
+/// How replicas take chips: consecutive blocks, or every dp-th chip.
+enum class ReplicaLayout { Blocked, Strided };
+llvm::StringRef stringifySchedule(Schedule schedule);
+llvm::StringRef stringifyObjective(Objective objective);
+llvm::StringRef stringifyReplicaLayout(ReplicaLayout layout);
+std::optional<Schedule> symbolizeSchedule(llvm::StringRef name);
+std::optional<Objective> symbolizeObjective(llvm::StringRef name);
+
+struct Strategy {
+  unsigned dp = 1, pp = 1, tp = 1;
+  bool operator==(const Strategy &o) const {
+    return dp == o.dp && pp == o.pp && tp == o.tp;
+  }
+};
+/// Parses "dp=2,pp=4,tp=1" (any order, missing ones = 1).
+std::optional<Strategy> parseStrategy(llvm::StringRef text, std::string &error);
+
+struct PartitionOptions {
+  Mode mode = Mode::Train;
+  Recompute recompute = Recompute::None;
+  /// Samples per optimizer step; 0 = the traced batch.
+  uint64_t globalBatch = 0;
+  /// Samples per micro-batch; 0 = search powers of two dividing the batch.
+  uint64_t microBatch = 0;
+  Schedule schedule = Schedule::OneFOneB;
+  Objective objective = Objective::StepTime;
+  /// Fraction of every chip's memory kept free.
+  double memoryHeadroom = 0;
+  bool allowData = true, allowPipeline = true, allowTensor = true;
+  /// Evaluate this strategy only (its layout and micro-batch still searched).
+  std::optional<Strategy> fixed;
+  /// Worker threads for the search (0: oneTBB's default).
+  unsigned threads = 0;
+};
+
+/// One chip's part in a plan.
+struct DevicePlan {
+  unsigned chip = 0;
+  unsigned replica = 0, stage = 0, tpRank = 0;
+  double share = 1;       ///< fraction of its stage's tensors it holds
+  double computeS = 0;    ///< forward, backward (incl. recomputation), optimizer
+  double commS = 0;       ///< tensor-parallel collectives, pipeline sends, gradient sync
+  double idleS = 0;       ///< step time minus the two above
+  double memoryBytes = 0, capacityBytes = 0;
+};
+
+struct StagePlan {
+  unsigned firstLayer = 0, endLayer = 0; ///< expanded layers [first, end)
+  /// Per replica: the chips of the tensor-parallel group and their shares.
+  std::vector<std::vector<unsigned>> devices;
+  std::vector<std::vector<double>> shares;
+};
+
+struct Plan {
+  Strategy strategy;
+  ReplicaLayout layout = ReplicaLayout::Blocked;
+  Schedule schedule = Schedule::OneFOneB;
+  double microBatch = 1;
+  /// Micro-batches each replica runs per step (uneven across replicas of
+  /// different speed).
+  std::vector<uint64_t> replicaMicroBatches;
+  std::vector<StagePlan> stages;
+  std::vector<DevicePlan> devices; ///< every chip of the mesh, by index
+  double stepS = 0, pipelineS = 0, gradientSyncS = 0, optimizerS = 0;
+  double score = 0;
+};
+
+/// One expanded layer: a unit of the profile (repeated layers expanded).
+struct LayerRef {
+  unsigned unit = 0;       ///< index into ModelProfile::units
+  uint64_t repetition = 0; ///< which repetition of the unit
+};
+
+struct PartitionResult {
+  Plan plan;
+  std::vector<LayerRef> layers;
+  ModelProfile profile; ///< at the chosen micro-batch
+  uint64_t globalBatch = 1;
+  double tokensPerSample = 1;
+  /// Aggregate-compute bound: every micro-batch's compute spread over all
+  /// chips at their own speed, no communication and no bubbles.
+  double lowerBoundS = 0;
+  unsigned candidates = 0, feasible = 0, pruned = 0;
+};
+
+/// Why nothing fits, for the diagnostic.
+struct Infeasibility {
+  std::string message;
+};
+
+/// Searches the plan space. `profiles` are built here for each micro-batch
+/// tried; IR is only read before the parallel search starts.
+mlir::FailureOr<PartitionResult>
+partitionModel(mlir::func::FuncOp func, const MeshView &mesh,
+               const Calibration &calibration, const PartitionOptions &options,
+               std::string &whyNot);
+
+/// Evaluates one fully specified candidate (for tests and brute force):
+/// stage boundaries given as the first layer of each stage after the first.
+std::optional<Plan> evaluatePlan(const ModelProfile &profile,
+                                 const MeshView &mesh, const CommModel &comm,
+                                 const std::vector<ComputeModel> &kinds,
+                                 const PartitionOptions &options,
+                                 Strategy strategy, ReplicaLayout layout,
+                                 llvm::ArrayRef<unsigned> boundaries,
+                                 uint64_t globalBatch);
+
+/// Makespan of one pipeline of `forward[s]`/`backward[s]` seconds per
+/// micro-batch on stage s, `sendForward[s]`/`sendBackward[s]` seconds
+/// between stage s and s+1, `microBatches` micro-batches. Also returns each
+/// stage's busy compute time.
+double simulatePipeline(Schedule schedule, llvm::ArrayRef<double> forward,
+                        llvm::ArrayRef<double> backward,
+                        llvm::ArrayRef<double> sendForward,
+                        llvm::ArrayRef<double> sendBackward,
+                        uint64_t microBatches, bool training);
+
+} // namespace chipmesh
+
+#endif // CHIPMESH_PARTITION_PARTITIONER_H

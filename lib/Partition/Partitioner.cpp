@@ -1,0 +1,873 @@
+//===- Partitioner.cpp - Heterogeneous data x pipeline x tensor plans -----===//
+
+#include "chipmesh/Partition/Partitioner.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+#include <atomic>
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace chipmesh;
+
+static constexpr double kInf = std::numeric_limits<double>::infinity();
+static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+llvm::StringRef chipmesh::stringifySchedule(Schedule s) {
+  return s == Schedule::GPipe ? "gpipe" : "1f1b";
+}
+llvm::StringRef chipmesh::stringifyObjective(Objective o) {
+  switch (o) {
+  case Objective::StepTime:
+    return "step-time";
+  case Objective::Throughput:
+    return "throughput";
+  case Objective::Cost:
+    return "cost";
+  case Objective::Energy:
+    return "energy";
+  }
+  return "";
+}
+llvm::StringRef chipmesh::stringifyReplicaLayout(ReplicaLayout l) {
+  return l == ReplicaLayout::Blocked ? "blocked" : "strided";
+}
+std::optional<Schedule> chipmesh::symbolizeSchedule(llvm::StringRef name) {
+  if (name == "gpipe")
+    return Schedule::GPipe;
+  if (name == "1f1b")
+    return Schedule::OneFOneB;
+  return std::nullopt;
+}
+std::optional<Objective> chipmesh::symbolizeObjective(llvm::StringRef name) {
+  if (name == "step-time")
+    return Objective::StepTime;
+  if (name == "throughput")
+    return Objective::Throughput;
+  if (name == "cost")
+    return Objective::Cost;
+  if (name == "energy")
+    return Objective::Energy;
+  return std::nullopt;
+}
+
+std::optional<Strategy> chipmesh::parseStrategy(llvm::StringRef text,
+                                                std::string &error) {
+  Strategy s;
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ',', -1, /*KeepEmpty=*/false);
+  if (parts.empty()) {
+    error = "expected dp=N,pp=N,tp=N";
+    return std::nullopt;
+  }
+  for (llvm::StringRef part : parts) {
+    auto [key, value] = part.trim().split('=');
+    unsigned n = 0;
+    if (value.getAsInteger(10, n) || n < 1 || n > (1u << 20)) {
+      error = ("'" + part.trim() + "': expected a count in [1, 2^20]").str();
+      return std::nullopt;
+    }
+    if (key == "dp")
+      s.dp = n;
+    else if (key == "pp")
+      s.pp = n;
+    else if (key == "tp")
+      s.tp = n;
+    else {
+      error = ("unknown parallelism '" + key + "' (expected dp, pp, tp)").str();
+      return std::nullopt;
+    }
+  }
+  return s;
+}
+
+namespace {
+
+/// Machine-independent facts of one unit, plus its seconds per chip kind.
+struct UnitCosts {
+  std::vector<double> forwardS, backwardS; ///< per chip kind
+  double parameters = 0, parameterBytes = 0;
+  double savedBytes = 0; ///< under the recomputation policy, per micro-batch
+  double outputBytes = 0, cacheBytes = 0, largestResult = 0;
+  /// All-reduces of the output a tensor-parallel split needs per pass:
+  /// Megatron pairs a column- and a row-parallel matmul per block, so one
+  /// all-reduce per two matmul-bearing ops (at least one if any).
+  unsigned tensorCollectives = 0;
+};
+
+/// Everything the search needs at one micro-batch size, read-only.
+struct Level {
+  ModelProfile profile;
+  std::vector<UnitCosts> units;
+  std::vector<LayerRef> layers;
+  /// prefix[k][l]: forward + backward seconds of layers [0, l) on kind k;
+  /// prefixForward the same for the forward pass alone.
+  std::vector<std::vector<double>> prefix, prefixForward;
+  /// Sparse table of the largest result over layer ranges:
+  /// largest[p][l] = max over [l, l + 2^p).
+  std::vector<std::vector<double>> largest;
+  double largestIn(unsigned i, unsigned j) const {
+    if (i >= j)
+      return 0;
+    unsigned p = 31 - __builtin_clz(j - i);
+    return std::max(largest[p][i], largest[p][j - (1u << p)]);
+  }
+  std::vector<double> prefixParams, prefixParamBytes, prefixSaved, prefixCache;
+  /// Whole-model seconds per micro-batch on each kind.
+  std::vector<double> modelS;
+};
+
+struct Context {
+  const MeshView &mesh;
+  const CommModel &comm;
+  const std::vector<ComputeModel> &kinds;
+  const PartitionOptions &options;
+  uint64_t globalBatch;
+  bool training() const { return options.mode == Mode::Train; }
+};
+
+Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
+                 const PartitionOptions &options) {
+  Level level;
+  level.profile = std::move(profile);
+  size_t nk = kinds.size();
+  bool training = options.mode == Mode::Train;
+  for (auto [u, unit] : llvm::enumerate(level.profile.units)) {
+    UnitCosts c;
+    for (const ComputeModel &chip : kinds) {
+      UnitTime t = unitTime(unit, chip, options.recompute);
+      c.forwardS.push_back(t.forwardS);
+      c.backwardS.push_back(training ? t.backwardS : 0.0);
+    }
+    c.parameters = static_cast<double>(unit.parameters);
+    c.parameterBytes = unit.parameterBytes;
+    ModelUnit one = unit;
+    one.repeat = 1;
+    c.savedBytes = training ? savedActivationBytes({one}, options.recompute)
+                            : 0.0;
+    c.outputBytes = unit.outputBytes;
+    c.cacheBytes = training ? 0.0 : unit.cacheBytes;
+    c.largestResult = unit.largestResultBytes;
+    unsigned matmulOps = 0;
+    for (const auto &[kernel, times] : unit.kernels)
+      if (!kernel.matmuls.empty())
+        matmulOps += 1;
+    c.tensorCollectives = matmulOps == 0 ? 0 : std::max(1u, matmulOps / 2);
+    level.units.push_back(std::move(c));
+    for (uint64_t r = 0; r < unit.repeat; ++r)
+      level.layers.push_back({static_cast<unsigned>(u), r});
+  }
+  size_t n = level.layers.size();
+  level.prefix.assign(nk, std::vector<double>(n + 1, 0.0));
+  level.prefixForward.assign(nk, std::vector<double>(n + 1, 0.0));
+  level.prefixParams.assign(n + 1, 0);
+  level.prefixParamBytes.assign(n + 1, 0);
+  level.prefixSaved.assign(n + 1, 0);
+  level.prefixCache.assign(n + 1, 0);
+  for (size_t l = 0; l < n; ++l) {
+    const UnitCosts &c = level.units[level.layers[l].unit];
+    for (size_t k = 0; k < nk; ++k) {
+      level.prefix[k][l + 1] = level.prefix[k][l] + c.forwardS[k] + c.backwardS[k];
+      level.prefixForward[k][l + 1] = level.prefixForward[k][l] + c.forwardS[k];
+    }
+    level.prefixParams[l + 1] = level.prefixParams[l] + c.parameters;
+    level.prefixParamBytes[l + 1] = level.prefixParamBytes[l] + c.parameterBytes;
+    level.prefixSaved[l + 1] = level.prefixSaved[l] + c.savedBytes;
+    level.prefixCache[l + 1] = level.prefixCache[l] + c.cacheBytes;
+  }
+  for (size_t k = 0; k < nk; ++k)
+    level.modelS.push_back(level.prefix[k][n]);
+  level.largest.emplace_back(n);
+  for (size_t l = 0; l < n; ++l)
+    level.largest[0][l] = level.units[level.layers[l].unit].largestResult;
+  for (unsigned p = 1; (size_t(1) << p) <= n; ++p) {
+    level.largest.emplace_back(n, 0.0);
+    for (size_t l = 0; l + (size_t(1) << p) <= n; ++l)
+      level.largest[p][l] = std::max(level.largest[p - 1][l],
+                                     level.largest[p - 1][l + (size_t(1) << (p - 1))]);
+  }
+  return level;
+}
+
+/// A candidate's device structure: replicas x stages x tensor groups.
+struct Layout {
+  Strategy strategy;
+  ReplicaLayout layout;
+  /// groups[r][s] = chips of stage s in replica r.
+  std::vector<std::vector<std::vector<unsigned>>> groups;
+  std::vector<std::vector<std::vector<double>>> shares;
+  std::vector<uint64_t> microBatches; ///< per replica
+};
+
+std::vector<std::vector<unsigned>> replicaChips(unsigned n, unsigned dp,
+                                                ReplicaLayout layout) {
+  std::vector<std::vector<unsigned>> replicas(dp);
+  unsigned per = n / dp;
+  for (unsigned i = 0; i < n; ++i) {
+    unsigned r = layout == ReplicaLayout::Blocked ? i / per : i % dp;
+    replicas[r].push_back(i);
+  }
+  return replicas;
+}
+
+/// Splits `total` into parts proportional to `weights`, each at least 1,
+/// by largest remainder (ties to the lower index: deterministic).
+std::optional<std::vector<uint64_t>> apportion(uint64_t total,
+                                               llvm::ArrayRef<double> weights) {
+  size_t n = weights.size();
+  if (total < n)
+    return std::nullopt;
+  double sum = 0;
+  for (double w : weights)
+    sum += w;
+  std::vector<uint64_t> parts(n, 1);
+  uint64_t left = total - n;
+  std::vector<std::pair<double, size_t>> remainders;
+  uint64_t given = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double exact = left * weights[i] / sum;
+    uint64_t whole = static_cast<uint64_t>(std::floor(exact));
+    parts[i] += whole;
+    given += whole;
+    remainders.push_back({exact - whole, i});
+  }
+  std::stable_sort(remainders.begin(), remainders.end(),
+                   [](auto &a, auto &b) { return a.first > b.first; });
+  for (size_t i = 0; given < left; ++i, ++given)
+    parts[remainders[i % n].second] += 1;
+  return parts;
+}
+
+std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
+                                 Strategy strategy, ReplicaLayout kind,
+                                 uint64_t microBatchesTotal) {
+  unsigned n = ctx.mesh.numChips();
+  if (strategy.dp * strategy.pp * strategy.tp != n)
+    return std::nullopt;
+  Layout layout;
+  layout.strategy = strategy;
+  layout.layout = kind;
+  auto replicas = replicaChips(n, strategy.dp, kind);
+  std::vector<double> replicaSpeed;
+  for (auto &chips : replicas) {
+    std::vector<std::vector<unsigned>> stages;
+    std::vector<std::vector<double>> shares;
+    double speed = 0;
+    for (unsigned s = 0; s < strategy.pp; ++s) {
+      std::vector<unsigned> group(chips.begin() + s * strategy.tp,
+                                  chips.begin() + (s + 1) * strategy.tp);
+      // Speed-proportional shares: a chip twice as fast holds twice the
+      // slice, so every member finishes together.
+      std::vector<double> share;
+      double total = 0;
+      for (unsigned c : group) {
+        double t = level.modelS[ctx.mesh.chips()[c].kind];
+        share.push_back(t > 0 ? 1.0 / t : 1.0);
+        total += share.back();
+      }
+      for (double &x : share)
+        x /= total;
+      speed += total;
+      stages.push_back(std::move(group));
+      shares.push_back(std::move(share));
+    }
+    layout.groups.push_back(std::move(stages));
+    layout.shares.push_back(std::move(shares));
+    replicaSpeed.push_back(speed);
+  }
+  auto split = apportion(microBatchesTotal, replicaSpeed);
+  if (!split)
+    return std::nullopt;
+  layout.microBatches = *split;
+  return layout;
+}
+
+/// Seconds and bytes of stage `s` of replica `r` holding layers [i, j).
+struct StageCost {
+  double forwardS = 0, backwardS = 0; ///< per micro-batch, incl. TP comm
+  double tensorCommS = 0;             ///< per micro-batch, both passes
+  double worstMemoryOver = 0;         ///< bytes over usable capacity (<= 0 fits)
+};
+
+class Evaluator {
+public:
+  Evaluator(const Context &ctx, const Level &level, const Layout &layout)
+      : ctx(ctx), level(level), layout(layout) {
+    // Tensor-parallel all-reduce seconds per group, as prefix sums over
+    // layers (empty for single-chip groups).
+    tensorComm.resize(layout.groups.size());
+    size_t n = level.layers.size();
+    for (size_t r = 0; r < layout.groups.size(); ++r)
+      for (auto &group : layout.groups[r]) {
+        std::vector<double> prefix;
+        if (group.size() > 1) {
+          std::vector<double> perUnit(level.units.size(), 0.0);
+          for (size_t u = 0; u < level.units.size(); ++u) {
+            const UnitCosts &c = level.units[u];
+            if (c.tensorCollectives)
+              perUnit[u] = c.tensorCollectives *
+                           ctx.comm.collective(CollectiveKind::AllReduce, group,
+                                               c.outputBytes)
+                               .seconds;
+          }
+          prefix.assign(n + 1, 0.0);
+          for (size_t l = 0; l < n; ++l)
+            prefix[l + 1] = prefix[l] + perUnit[level.layers[l].unit];
+        }
+        tensorComm[r].push_back(std::move(prefix));
+      }
+  }
+
+  unsigned numLayers() const { return level.layers.size(); }
+
+  /// Per-micro-batch seconds of stage s of replica r over layers [i, j).
+  StageCost stage(unsigned r, unsigned s, unsigned i, unsigned j,
+                  bool wantMemory) const {
+    StageCost cost;
+    const auto &group = layout.groups[r][s];
+    const auto &share = layout.shares[r][s];
+    bool training = ctx.training();
+    double compute = 0, forwardFraction = 0;
+    for (size_t m = 0; m < group.size(); ++m) {
+      unsigned k = ctx.mesh.chips()[group[m]].kind;
+      double t = share[m] * (level.prefix[k][j] - level.prefix[k][i]);
+      compute = std::max(compute, t);
+    }
+    // Split compute into forward and backward by the kind of member 0.
+    unsigned k0 = ctx.mesh.chips()[group[0]].kind;
+    double all0 = level.prefix[k0][j] - level.prefix[k0][i];
+    double fwd0 = level.prefixForward[k0][j] - level.prefixForward[k0][i];
+    const std::vector<double> &tc = tensorComm[r][s];
+    double comm = tc.empty() ? 0.0 : tc[j] - tc[i];
+    forwardFraction = all0 > 0 ? fwd0 / all0 : 1.0;
+    cost.forwardS = compute * forwardFraction + comm;
+    cost.backwardS = training ? compute * (1 - forwardFraction) + comm : 0.0;
+    cost.tensorCommS = training ? 2 * comm : comm;
+    if (wantMemory)
+      cost.worstMemoryOver = memoryOver(r, s, i, j);
+    return cost;
+  }
+
+  /// Micro-batches of activations stage s keeps at once.
+  double inFlight(unsigned r, unsigned s) const {
+    if (!ctx.training())
+      return 1;
+    uint64_t m = layout.microBatches[r];
+    if (ctx.options.schedule == Schedule::GPipe)
+      return static_cast<double>(m);
+    return static_cast<double>(
+        std::min<uint64_t>(m, layout.strategy.pp - s));
+  }
+
+  /// Memory of each member of stage s (replica r) holding [i, j).
+  double memberMemory(unsigned r, unsigned s, unsigned i, unsigned j,
+                      size_t member) const {
+    double share = layout.shares[r][s][member];
+    double params = level.prefixParams[j] - level.prefixParams[i];
+    double weights = level.prefixParamBytes[j] - level.prefixParamBytes[i];
+    double largest = level.largestIn(i, j);
+    double bytes = weights;
+    if (ctx.training()) {
+      bytes += weights + (params > 0 ? adamStateBytes(static_cast<uint64_t>(params),
+                                                      weights)
+                                     : 0.0);
+      bytes += (level.prefixSaved[j] - level.prefixSaved[i]) * inFlight(r, s);
+    } else {
+      bytes += level.prefixCache[j] - level.prefixCache[i];
+    }
+    bytes += 2 * largest;
+    unsigned chip = layout.groups[r][s][member];
+    double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
+    return share * bytes + reserved;
+  }
+
+  double usable(unsigned chip) const {
+    return ctx.mesh.kindOf(chip).memoryBytes * (1 - ctx.options.memoryHeadroom);
+  }
+
+  double memoryOver(unsigned r, unsigned s, unsigned i, unsigned j) const {
+    double worst = -kInf;
+    for (size_t m = 0; m < layout.groups[r][s].size(); ++m)
+      worst = std::max(worst, memberMemory(r, s, i, j, m) -
+                                  usable(layout.groups[r][s][m]));
+    return worst;
+  }
+
+  double send(unsigned r, unsigned s, unsigned boundaryLayer) const {
+    // The activation leaving stage s, rank 0 to rank 0 of stage s + 1.
+    double bytes = level.units[level.layers[boundaryLayer].unit].outputBytes;
+    return ctx.comm.transferTime(layout.groups[r][s][0],
+                                 layout.groups[r][s + 1][0], bytes);
+  }
+
+  /// Steady-state weight of stage s over [i, j): the slowest replica's
+  /// micro-batches x per-micro-batch time (+ the receive from s - 1).
+  double weight(unsigned s, unsigned i, unsigned j) const {
+    double worst = 0;
+    for (unsigned r = 0; r < layout.groups.size(); ++r) {
+      StageCost c = stage(r, s, i, j, false);
+      double t = c.forwardS + c.backwardS;
+      if (s > 0)
+        t += send(r, s - 1, i - 1) * (ctx.training() ? 2 : 1);
+      worst = std::max(worst, layout.microBatches[r] * t);
+    }
+    return worst;
+  }
+
+  bool fits(unsigned s, unsigned i, unsigned j) const {
+    for (unsigned r = 0; r < layout.groups.size(); ++r)
+      if (memoryOver(r, s, i, j) > 0)
+        return false;
+    return true;
+  }
+
+  /// Stage boundaries minimizing the heaviest stage (dynamic programming
+  /// over layers; the split point is found by binary search because the
+  /// earlier stages' optimum grows and this stage's weight shrinks with
+  /// it). Empty if no split fits in memory.
+  std::optional<std::vector<unsigned>> bestBoundaries() const {
+    unsigned p = layout.strategy.pp, n = numLayers();
+    if (p > n)
+      return std::nullopt;
+    // best[s][j]: heaviest stage when stages 0..s hold layers [0, j).
+    std::vector<std::vector<double>> best(p, std::vector<double>(n + 1, kInf));
+    std::vector<std::vector<unsigned>> from(p, std::vector<unsigned>(n + 1, 0));
+    for (unsigned j = 1; j <= n; ++j)
+      if (fits(0, 0, j))
+        best[0][j] = weight(0, 0, j);
+    for (unsigned s = 1; s < p; ++s) {
+      for (unsigned j = s + 1; j <= n; ++j) {
+        // Candidates i in [s, j - 1]; memory fits for i >= lo.
+        unsigned lo = s, hi = j - 1;
+        if (!fits(s, hi, j))
+          continue;
+        // Smallest i that fits (memory shrinks as i grows).
+        unsigned a = lo, b = hi;
+        while (a < b) {
+          unsigned mid = a + (b - a) / 2;
+          if (fits(s, mid, j))
+            b = mid;
+          else
+            a = mid + 1;
+        }
+        lo = a;
+        // best[s-1][i] grows with i, weight(s, i, j) shrinks: find the
+        // crossing, then check its neighbours.
+        unsigned x = lo, y = hi;
+        while (x < y) {
+          unsigned mid = x + (y - x) / 2;
+          if (best[s - 1][mid] >= weight(s, mid, j))
+            y = mid;
+          else
+            x = mid + 1;
+        }
+        for (unsigned i : {x > lo ? x - 1 : x, x}) {
+          if (i < lo || i > hi)
+            continue;
+          double v = std::max(best[s - 1][i], weight(s, i, j));
+          if (v < best[s][j]) {
+            best[s][j] = v;
+            from[s][j] = i;
+          }
+        }
+      }
+    }
+    if (!(best[p - 1][n] < kInf))
+      return std::nullopt;
+    std::vector<unsigned> bounds(p - 1);
+    unsigned j = n;
+    for (unsigned s = p - 1; s > 0; --s) {
+      j = from[s][j];
+      bounds[s - 1] = j;
+    }
+    return bounds;
+  }
+
+  /// Simulates the plan with the given boundaries.
+  std::optional<Plan> simulate(llvm::ArrayRef<unsigned> bounds) const {
+    unsigned p = layout.strategy.pp, n = numLayers();
+    std::vector<unsigned> starts = {0};
+    starts.insert(starts.end(), bounds.begin(), bounds.end());
+    starts.push_back(n);
+    for (unsigned s = 0; s < p; ++s)
+      if (starts[s] >= starts[s + 1])
+        return std::nullopt;
+    Plan plan;
+    plan.strategy = layout.strategy;
+    plan.layout = layout.layout;
+    plan.schedule = ctx.options.schedule;
+    plan.microBatch = level.profile.microBatch;
+    plan.replicaMicroBatches = layout.microBatches;
+    plan.devices.resize(ctx.mesh.numChips());
+    for (unsigned s = 0; s < p; ++s) {
+      StagePlan stage;
+      stage.firstLayer = starts[s];
+      stage.endLayer = starts[s + 1];
+      for (unsigned r = 0; r < layout.groups.size(); ++r) {
+        stage.devices.push_back(layout.groups[r][s]);
+        stage.shares.push_back(layout.shares[r][s]);
+      }
+      plan.stages.push_back(std::move(stage));
+    }
+    bool training = ctx.training();
+    double pipeline = 0;
+    for (unsigned r = 0; r < layout.groups.size(); ++r) {
+      std::vector<double> fwd, bwd, sendF, sendB;
+      for (unsigned s = 0; s < p; ++s) {
+        StageCost c = stage(r, s, starts[s], starts[s + 1], false);
+        fwd.push_back(c.forwardS);
+        bwd.push_back(c.backwardS);
+        if (s + 1 < p) {
+          double t = send(r, s, starts[s + 1] - 1);
+          sendF.push_back(t);
+          sendB.push_back(training ? t : 0.0);
+        }
+        uint64_t m = layout.microBatches[r];
+        for (size_t k = 0; k < layout.groups[r][s].size(); ++k) {
+          unsigned chip = layout.groups[r][s][k];
+          DevicePlan &d = plan.devices[chip];
+          d.chip = chip;
+          d.replica = r;
+          d.stage = s;
+          d.tpRank = k;
+          d.share = layout.shares[r][s][k];
+          unsigned kind = ctx.mesh.chips()[chip].kind;
+          d.computeS = m * d.share *
+                       (level.prefix[kind][starts[s + 1]] - level.prefix[kind][starts[s]]);
+          d.commS = m * c.tensorCommS;
+          if (s + 1 < p)
+            d.commS += m * sendF.back() * (training ? 2 : 1) / layout.groups[r][s].size();
+          d.memoryBytes = memberMemory(r, s, starts[s], starts[s + 1], k);
+          d.capacityBytes = ctx.mesh.kindOf(chip).memoryBytes;
+          if (d.memoryBytes > usable(chip))
+            return std::nullopt;
+        }
+      }
+      pipeline = std::max(pipeline,
+                          simulatePipeline(ctx.options.schedule, fwd, bwd, sendF,
+                                           sendB, layout.microBatches[r], training));
+    }
+    // Gradient all-reduce across replicas, per stage and tensor rank
+    // (groups of different stages run at the same time: the slowest sets
+    // it), then one optimizer update.
+    double sync = 0, optimizer = 0;
+    if (training) {
+      for (unsigned s = 0; s < p; ++s) {
+        double weights = level.prefixParamBytes[starts[s + 1]] -
+                         level.prefixParamBytes[starts[s]];
+        double params = level.prefixParams[starts[s + 1]] -
+                        level.prefixParams[starts[s]];
+        for (unsigned t = 0; t < layout.strategy.tp; ++t) {
+          std::vector<unsigned> group;
+          double share = 0;
+          for (unsigned r = 0; r < layout.groups.size(); ++r) {
+            group.push_back(layout.groups[r][s][t]);
+            share = std::max(share, layout.shares[r][s][t]);
+          }
+          double seconds = 0;
+          if (group.size() > 1)
+            seconds = ctx.comm
+                          .collective(CollectiveKind::AllReduce, group,
+                                      weights * share)
+                          .seconds;
+          sync = std::max(sync, seconds);
+          for (unsigned chip : group) {
+            DevicePlan &d = plan.devices[chip];
+            d.commS += seconds;
+            double o = optimizerSeconds(
+                static_cast<uint64_t>(params * d.share), weights * d.share,
+                ctx.kinds[ctx.mesh.chips()[chip].kind]);
+            d.computeS += o;
+            optimizer = std::max(optimizer, o);
+          }
+        }
+      }
+    }
+    plan.pipelineS = pipeline;
+    plan.gradientSyncS = sync;
+    plan.optimizerS = optimizer;
+    plan.stepS = pipeline + sync + optimizer;
+    for (DevicePlan &d : plan.devices)
+      d.idleS = std::max(0.0, plan.stepS - d.computeS - d.commS);
+    double factor = 1;
+    if (ctx.options.objective == Objective::Cost ||
+        ctx.options.objective == Objective::Energy) {
+      factor = 0;
+      for (unsigned c = 0; c < ctx.mesh.numChips(); ++c)
+        factor += ctx.options.objective == Objective::Cost
+                      ? ctx.mesh.kindOf(c).priceUsd
+                      : ctx.mesh.kindOf(c).tdpWatts;
+    }
+    plan.score = plan.stepS * factor;
+    return plan;
+  }
+
+  /// No plan of this layout beats this (valid lower bound on stepS).
+  double lowerBound() const {
+    double worst = 0;
+    for (unsigned r = 0; r < layout.groups.size(); ++r) {
+      double speed = 0;
+      for (auto &group : layout.groups[r])
+        for (unsigned c : group) {
+          double t = level.modelS[ctx.mesh.chips()[c].kind];
+          speed += t > 0 ? 1 / t : 0;
+        }
+      worst = std::max(worst, layout.microBatches[r] / speed);
+    }
+    return worst;
+  }
+
+private:
+  const Context &ctx;
+  const Level &level;
+  const Layout &layout;
+  /// tensorComm[r][s]: prefix sums over layers of the group's
+  /// tensor-parallel seconds per micro-batch and pass.
+  std::vector<std::vector<std::vector<double>>> tensorComm;
+};
+
+std::vector<unsigned> divisors(unsigned n) {
+  std::vector<unsigned> d;
+  for (unsigned i = 1; i <= n; ++i)
+    if (n % i == 0)
+      d.push_back(i);
+  return d;
+}
+
+} // namespace
+
+std::optional<Plan> chipmesh::evaluatePlan(
+    const ModelProfile &profile, const MeshView &mesh, const CommModel &comm,
+    const std::vector<ComputeModel> &kinds, const PartitionOptions &options,
+    Strategy strategy, ReplicaLayout layoutKind,
+    llvm::ArrayRef<unsigned> boundaries, uint64_t globalBatch) {
+  Context ctx{mesh, comm, kinds, options, globalBatch};
+  Level level = buildLevel(profile, kinds, options);
+  uint64_t total = static_cast<uint64_t>(globalBatch / profile.microBatch);
+  std::optional<Layout> layout =
+      makeLayout(ctx, level, strategy, layoutKind, total);
+  if (!layout || boundaries.size() + 1 != strategy.pp)
+    return std::nullopt;
+  Evaluator eval(ctx, level, *layout);
+  return eval.simulate(boundaries);
+}
+
+FailureOr<PartitionResult>
+chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
+                         const Calibration &calibration,
+                         const PartitionOptions &options, std::string &whyNot) {
+  CommModel comm(mesh, calibration);
+  std::vector<ComputeModel> kinds;
+  for (const ChipKindSpec &kind : mesh.chipKinds())
+    kinds.emplace_back(kind, calibration.chip(kind));
+
+  // The traced profile tells the batch and the tokens per sample.
+  CostOptions base;
+  base.mode = options.mode;
+  base.recompute = options.recompute;
+  FailureOr<ModelProfile> traced = profileModel(func, base);
+  if (failed(traced))
+    return failure();
+  uint64_t globalBatch = options.globalBatch
+                             ? options.globalBatch
+                             : static_cast<uint64_t>(traced->tracedBatch);
+  double tokensPerSample = 1;
+  for (Type type : func.getArgumentTypes())
+    if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+      if (tensor.getRank() >= 2 && tensor.hasStaticShape())
+        tokensPerSample = static_cast<double>(tensor.getShape()[1]);
+      break;
+    }
+
+  // Micro-batch sizes to try: the one asked for, or powers of two dividing
+  // the global batch.
+  std::vector<uint64_t> microBatches;
+  if (options.microBatch) {
+    if (globalBatch % options.microBatch != 0) {
+      whyNot = llvm::formatv("micro-batch {0} does not divide the global "
+                             "batch {1}",
+                             options.microBatch, globalBatch)
+                   .str();
+      return failure();
+    }
+    microBatches.push_back(options.microBatch);
+  } else {
+    for (uint64_t mb = 1; mb <= globalBatch; mb *= 2)
+      if (globalBatch % mb == 0)
+        microBatches.push_back(mb);
+  }
+
+  std::vector<Level> levels;
+  for (uint64_t mb : microBatches) {
+    CostOptions opts = base;
+    opts.microBatch = static_cast<double>(mb);
+    FailureOr<ModelProfile> profile = profileModel(func, opts);
+    if (failed(profile))
+      return failure();
+    levels.push_back(buildLevel(std::move(*profile), kinds, options));
+  }
+
+  // Candidates, in a fixed order (the tie-break).
+  struct Candidate {
+    unsigned level;
+    Strategy strategy;
+    ReplicaLayout layout;
+  };
+  std::vector<Candidate> candidates;
+  unsigned n = mesh.numChips();
+  unsigned layersCount = levels.front().layers.size();
+  for (unsigned li = 0; li < levels.size(); ++li)
+    for (unsigned dp : divisors(n))
+      for (unsigned tp : divisors(n / dp)) {
+        unsigned pp = n / dp / tp;
+        Strategy s{dp, pp, tp};
+        if (options.fixed && !(*options.fixed == s))
+          continue;
+        if ((dp > 1 && !options.allowData) || (pp > 1 && !options.allowPipeline) ||
+            (tp > 1 && !options.allowTensor))
+          continue;
+        if (pp > layersCount)
+          continue;
+        uint64_t total = globalBatch / microBatches[li];
+        if (total < dp)
+          continue;
+        candidates.push_back({li, s, ReplicaLayout::Blocked});
+        if (dp > 1 && dp < n)
+          candidates.push_back({li, s, ReplicaLayout::Strided});
+      }
+  if (candidates.empty()) {
+    whyNot = options.fixed
+                 ? llvm::formatv("strategy dp={0},pp={1},tp={2} does not fit "
+                                 "the mesh: it needs dp*pp*tp = {3} chips, the "
+                                 "mesh has {4}, and pp <= {5} layers",
+                                 options.fixed->dp, options.fixed->pp,
+                                 options.fixed->tp,
+                                 options.fixed->dp * options.fixed->pp *
+                                     options.fixed->tp,
+                                 n, layersCount)
+                       .str()
+                 : "no strategy is allowed: enable at least one of dp, pp, tp "
+                   "that divides the mesh";
+    return failure();
+  }
+
+  PartitionOptions local = options;
+  std::vector<std::optional<Plan>> plans(candidates.size());
+  std::atomic<double> bestScore{kInf};
+  std::atomic<unsigned> pruned{0};
+  auto evaluate = [&](size_t index) {
+    const Candidate &cand = candidates[index];
+    const Level &level = levels[cand.level];
+    Context ctx{mesh, comm, kinds, local, globalBatch};
+    uint64_t total = globalBatch / microBatches[cand.level];
+    std::optional<Layout> layout =
+        makeLayout(ctx, level, cand.strategy, cand.layout, total);
+    if (!layout)
+      return;
+    Evaluator eval(ctx, level, *layout);
+    // Pruning never changes the answer: the bound is valid, and only a
+    // candidate strictly worse than one already found is skipped.
+    double factor = 1;
+    if (options.objective == Objective::Cost || options.objective == Objective::Energy) {
+      factor = 0;
+      for (unsigned c = 0; c < n; ++c)
+        factor += options.objective == Objective::Cost ? mesh.kindOf(c).priceUsd
+                                                       : mesh.kindOf(c).tdpWatts;
+    }
+    if (eval.lowerBound() * factor > bestScore.load()) {
+      ++pruned;
+      return;
+    }
+    std::optional<std::vector<unsigned>> bounds = eval.bestBoundaries();
+    if (!bounds)
+      return;
+    plans[index] = eval.simulate(*bounds);
+    if (plans[index]) {
+      double score = plans[index]->score;
+      double seen = bestScore.load();
+      while (score < seen && !bestScore.compare_exchange_weak(seen, score)) {
+      }
+    }
+  };
+  {
+    std::unique_ptr<tbb::global_control> limit;
+    if (options.threads)
+      limit = std::make_unique<tbb::global_control>(
+          tbb::global_control::max_allowed_parallelism, options.threads);
+    tbb::parallel_for(size_t(0), candidates.size(), evaluate);
+  }
+
+  PartitionResult result;
+  result.candidates = candidates.size();
+  result.pruned = pruned.load();
+  int best = -1;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (!plans[i])
+      continue;
+    ++result.feasible;
+    if (best < 0 || plans[i]->score < plans[best]->score)
+      best = static_cast<int>(i);
+  }
+  if (best < 0) {
+    // Say why: what the model needs against what the mesh holds.
+    const Level &level = levels.front();
+    size_t nl = level.layers.size();
+    double weights = level.prefixParamBytes[nl];
+    double state = options.mode == Mode::Train
+                       ? 2 * weights + adamStateBytes(
+                                           static_cast<uint64_t>(level.prefixParams[nl]),
+                                           weights)
+                       : weights + level.prefixCache[nl];
+    double usable = 0, largest = 0;
+    std::string largestKind;
+    for (unsigned c = 0; c < n; ++c) {
+      double cap = mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
+                   kinds[mesh.chips()[c].kind].calibration().reservedBytes;
+      usable += std::max(0.0, cap);
+      if (cap > largest) {
+        largest = cap;
+        largestKind = mesh.kindOf(c).name;
+      }
+    }
+    if (state > usable) {
+      whyNot = llvm::formatv(
+                   "no plan fits in memory: the model's {0} alone take {1:F1} "
+                   "GiB but the {2} chips hold {3:F1} GiB usable (short by "
+                   "{4:F1} GiB); at least {5} chips of kind '{6}' would hold it",
+                   options.mode == Mode::Train
+                       ? "weights, gradients and optimizer states"
+                       : "weights and KV cache",
+                   state / kGiB, n, usable / kGiB, (state - usable) / kGiB,
+                   static_cast<uint64_t>(std::ceil(state / largest)), largestKind)
+                   .str();
+    } else {
+      whyNot = llvm::formatv(
+                   "no plan fits in memory: the model's {0:F1} GiB of state fit "
+                   "the mesh's {1:F1} GiB in aggregate, but with activations "
+                   "of micro-batch {2} no split of {3} layers over the allowed "
+                   "strategies keeps every chip under its capacity; try a "
+                   "smaller micro-batch, recompute=full, or allowing tensor "
+                   "parallelism",
+                   state / kGiB, usable / kGiB, microBatches.front(), nl)
+                   .str();
+    }
+    return failure();
+  }
+  const Candidate &winner = candidates[best];
+  result.plan = std::move(*plans[best]);
+  result.layers = levels[winner.level].layers;
+  result.profile = levels[winner.level].profile;
+  result.globalBatch = globalBatch;
+  result.tokensPerSample = tokensPerSample;
+  // Aggregate-compute bound at the chosen micro-batch.
+  const Level &level = levels[winner.level];
+  double speed = 0;
+  for (unsigned c = 0; c < n; ++c) {
+    double t = level.modelS[mesh.chips()[c].kind];
+    speed += t > 0 ? 1 / t : 0;
+  }
+  result.lowerBoundS = (globalBatch / microBatches[winner.level]) / speed;
+  return result;
+}

@@ -1,0 +1,413 @@
+//===- Partition.cpp - --chipmesh-partition -------------------------------===//
+//
+// Resolves options, runs the search in lib/Partition, and writes the plan
+// back: placements on ops, the plan on the module, a JSON report and a
+// table. Nothing is written to the IR unless a plan was found.
+//
+//===----------------------------------------------------------------------===//
+
+#include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Partition/Partitioner.h"
+#include "chipmesh/Transforms/MeshOption.h"
+#include "chipmesh/Transforms/Passes.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include <cmath>
+#include <cstdlib>
+
+namespace chipmesh {
+#define GEN_PASS_DEF_CHIPMESHPARTITION
+#include "chipmesh/Transforms/Passes.h.inc"
+} // namespace chipmesh
+
+using namespace mlir;
+using namespace chipmesh;
+
+static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+namespace {
+
+/// Six significant digits (see Estimate.cpp).
+double round6(double value) {
+  if (value == 0 || !std::isfinite(value))
+    return value;
+  return std::strtod(llvm::formatv("{0:e5}", value).str().c_str(), nullptr);
+}
+
+std::string seconds(double s) {
+  if (s >= 1)
+    return llvm::formatv("{0:F2} s", s).str();
+  if (s >= 1e-3)
+    return llvm::formatv("{0:F2} ms", s * 1e3).str();
+  return llvm::formatv("{0:F1} us", s * 1e6).str();
+}
+
+struct ChipMeshPartitionPass
+    : public chipmesh::impl::ChipMeshPartitionBase<ChipMeshPartitionPass> {
+  using ChipMeshPartitionBase::ChipMeshPartitionBase;
+  void runOnOperation() override;
+
+private:
+  LogicalResult parseOptions(func::FuncOp func, PartitionOptions &options);
+};
+} // namespace
+
+LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
+                                                  PartitionOptions &options) {
+  ModuleOp module = getOperation();
+  StringRef mode = modeName;
+  if (mode.empty())
+    if (auto attr = func->getAttrOfType<StringAttr>("chipmesh.mode"))
+      mode = attr.getValue();
+  if (mode.empty())
+    mode = "train";
+  std::optional<Mode> parsedMode = symbolizeMode(mode);
+  if (!parsedMode)
+    return module.emitError() << "mode must be 'train' or 'infer', got '"
+                              << mode << "'";
+  options.mode = *parsedMode;
+  std::optional<Recompute> recompute = symbolizeRecompute(recomputeName);
+  if (!recompute)
+    return module.emitError()
+           << "recompute must be 'none', 'selective' or 'full', got '"
+           << recomputeName << "'";
+  options.recompute = *recompute;
+  std::optional<Schedule> schedule = symbolizeSchedule(scheduleName);
+  if (!schedule)
+    return module.emitError() << "schedule must be 'gpipe' or '1f1b', got '"
+                              << scheduleName << "'";
+  options.schedule = *schedule;
+  std::optional<Objective> objective = symbolizeObjective(objectiveName);
+  if (!objective)
+    return module.emitError() << "objective must be 'step-time', "
+                                 "'throughput', 'cost' or 'energy', got '"
+                              << objectiveName << "'";
+  options.objective = *objective;
+  if (globalBatch < 0 || globalBatch > (int64_t(1) << 40))
+    return module.emitError() << "batch must be in [1, 2^40] (or 0 for the "
+                                 "traced batch), got "
+                              << static_cast<int64_t>(globalBatch);
+  options.globalBatch = static_cast<uint64_t>(globalBatch);
+  if (microBatch < 0 || microBatch > (int64_t(1) << 40))
+    return module.emitError() << "micro-batch must be in [1, 2^40] (or 0 to "
+                                 "search), got "
+                              << static_cast<int64_t>(microBatch);
+  options.microBatch = static_cast<uint64_t>(microBatch);
+  if (!(headroom >= 0 && headroom < 1))
+    return module.emitError() << "headroom must be in [0, 1), got "
+                              << static_cast<double>(headroom);
+  options.memoryHeadroom = headroom;
+  options.allowData = options.allowPipeline = options.allowTensor = false;
+  llvm::SmallVector<StringRef> kinds;
+  StringRef(allow).split(kinds, ',', -1, false);
+  for (StringRef kind : kinds) {
+    kind = kind.trim();
+    if (kind == "dp")
+      options.allowData = true;
+    else if (kind == "pp")
+      options.allowPipeline = true;
+    else if (kind == "tp")
+      options.allowTensor = true;
+    else
+      return module.emitError() << "allow: unknown parallelism '" << kind
+                                << "' (expected dp, pp, tp)";
+  }
+  if (!strategyText.empty()) {
+    std::string error;
+    options.fixed = parseStrategy(strategyText, error);
+    if (!options.fixed)
+      return module.emitError() << "strategy '" << strategyText
+                                << "': " << error;
+  }
+  options.threads = threads;
+  return success();
+}
+
+void ChipMeshPartitionPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  FailureOr<func::FuncOp> func = findModelFunction(module, funcName);
+  if (failed(func))
+    return signalPassFailure();
+  PartitionOptions options;
+  if (failed(parseOptions(*func, options)))
+    return signalPassFailure();
+
+  Calibration calibration;
+  if (!calibrationFile.empty()) {
+    llvm::Expected<Calibration> loaded = Calibration::fromFile(calibrationFile);
+    if (!loaded) {
+      module.emitError() << llvm::toString(loaded.takeError());
+      return signalPassFailure();
+    }
+    calibration = std::move(*loaded);
+  }
+  const CatalogChip *referenceChip = lookupCatalogChip(reference);
+  if (!referenceChip) {
+    module.emitError() << "unknown reference chip '" << reference
+                       << "'; expected one of " << catalogChipIds();
+    return signalPassFailure();
+  }
+
+  OwningOpRef<ModuleOp> meshHolder;
+  FailureOr<topo::MeshOp> mesh = failure();
+  if (meshName.empty()) {
+    auto meshes = llvm::to_vector(module.getOps<topo::MeshOp>());
+    if (meshes.size() != 1) {
+      module.emitError() << (meshes.empty() ? "no topo.mesh in the module"
+                                            : "several topo.mesh in the module")
+                         << "; choose one with mesh=@name or mesh=<file.mlir>";
+      return signalPassFailure();
+    }
+    mesh = meshes.front();
+  } else {
+    mesh = resolveMeshOption(module, meshName, meshHolder);
+  }
+  if (failed(mesh))
+    return signalPassFailure();
+  FailureOr<MeshView> view = MeshView::build(*mesh);
+  if (failed(view))
+    return signalPassFailure();
+
+  std::string whyNot;
+  FailureOr<PartitionResult> found =
+      partitionModel(*func, *view, calibration, options, whyNot);
+  if (failed(found)) {
+    if (!whyNot.empty())
+      module.emitError() << "cannot partition @" << func->getSymName()
+                         << " over @" << mesh->getSymName() << ": " << whyNot;
+    return signalPassFailure();
+  }
+  const PartitionResult &result = *found;
+  const Plan &plan = result.plan;
+
+  // The reference chip alone, same global batch.
+  ChipKindSpec refSpec = MeshView::resolve(*referenceChip);
+  ComputeModel refModel(refSpec, calibration.chip(refSpec));
+  CostOptions refOptions;
+  refOptions.mode = options.mode;
+  refOptions.recompute = options.recompute;
+  refOptions.microBatch = plan.microBatch;
+  refOptions.microBatches =
+      static_cast<uint64_t>(result.globalBatch / plan.microBatch);
+  ChipEstimate ref = estimateOnChip(result.profile, refModel, refOptions);
+  double equivalent = ref.stepS / plan.stepS;
+  double samplesPerS = result.globalBatch / plan.stepS;
+  double tokensPerS = samplesPerS * result.tokensPerSample;
+  double ratio = plan.stepS / result.lowerBoundS;
+
+  // Placements on the top-level ops.
+  Builder b(module.getContext());
+  {
+    unsigned layer = 0;
+    for (const ModelUnit &unit : result.profile.units) {
+      llvm::SmallVector<int64_t> stages, repeats;
+      for (uint64_t r = 0; r < unit.repeat; ++r, ++layer) {
+        unsigned s = 0;
+        while (s + 1 < plan.stages.size() && plan.stages[s].endLayer <= layer)
+          ++s;
+        if (stages.empty() || stages.back() != s) {
+          stages.push_back(s);
+          repeats.push_back(0);
+        }
+        ++repeats.back();
+      }
+      unit.op->setAttr("chipmesh.placement",
+                       b.getDictionaryAttr(
+                           {b.getNamedAttr("stages", b.getDenseI64ArrayAttr(stages)),
+                            b.getNamedAttr("repeats",
+                                           b.getDenseI64ArrayAttr(repeats))}));
+    }
+  }
+  SmallVector<Attribute> stageAttrs;
+  for (const StagePlan &stage : plan.stages) {
+    SmallVector<Attribute> devices, shares;
+    for (size_t r = 0; r < stage.devices.size(); ++r) {
+      SmallVector<int64_t> chips(stage.devices[r].begin(), stage.devices[r].end());
+      devices.push_back(b.getDenseI64ArrayAttr(chips));
+      SmallVector<double> sh;
+      for (double x : stage.shares[r])
+        sh.push_back(round6(x));
+      shares.push_back(b.getDenseF64ArrayAttr(sh));
+    }
+    stageAttrs.push_back(b.getDictionaryAttr({
+        b.getNamedAttr("layers", b.getDenseI64ArrayAttr(
+                                     {stage.firstLayer, stage.endLayer})),
+        b.getNamedAttr("devices", b.getArrayAttr(devices)),
+        b.getNamedAttr("shares", b.getArrayAttr(shares)),
+    }));
+  }
+  SmallVector<int64_t> replicaMicro(plan.replicaMicroBatches.begin(),
+                                    plan.replicaMicroBatches.end());
+  module->setAttr(
+      "chipmesh.plan",
+      b.getDictionaryAttr({
+          b.getNamedAttr("mesh", FlatSymbolRefAttr::get(mesh->getSymNameAttr())),
+          b.getNamedAttr("func", b.getStringAttr(func->getSymName())),
+          b.getNamedAttr("mode", b.getStringAttr(stringifyMode(options.mode))),
+          b.getNamedAttr("dp", b.getI64IntegerAttr(plan.strategy.dp)),
+          b.getNamedAttr("pp", b.getI64IntegerAttr(plan.strategy.pp)),
+          b.getNamedAttr("tp", b.getI64IntegerAttr(plan.strategy.tp)),
+          b.getNamedAttr("layout", b.getStringAttr(stringifyReplicaLayout(plan.layout))),
+          b.getNamedAttr("schedule", b.getStringAttr(stringifySchedule(plan.schedule))),
+          b.getNamedAttr("micro_batch", b.getI64IntegerAttr(
+                                            static_cast<int64_t>(plan.microBatch))),
+          b.getNamedAttr("replica_micro_batches", b.getDenseI64ArrayAttr(replicaMicro)),
+          b.getNamedAttr("stages", b.getArrayAttr(stageAttrs)),
+          b.getNamedAttr("step_time_s", b.getF64FloatAttr(round6(plan.stepS))),
+      }));
+
+  auto openOut = [&](StringRef path) -> std::unique_ptr<llvm::ToolOutputFile> {
+    std::string error;
+    auto out = openOutputFile(path, &error);
+    if (!out)
+      module.emitError() << "cannot open '" << path << "': " << error;
+    return out;
+  };
+
+  if (!reportFile.empty()) {
+    llvm::json::Array stagesJson, devicesJson;
+    for (auto [s, stage] : llvm::enumerate(plan.stages)) {
+      llvm::json::Array devs, shares;
+      for (size_t r = 0; r < stage.devices.size(); ++r) {
+        llvm::json::Array d, sh;
+        for (unsigned c : stage.devices[r])
+          d.push_back(view->chips()[c].path);
+        for (double x : stage.shares[r])
+          sh.push_back(round6(x));
+        devs.push_back(std::move(d));
+        shares.push_back(std::move(sh));
+      }
+      stagesJson.push_back(llvm::json::Object{
+          {"stage", static_cast<int64_t>(s)},
+          {"layers", llvm::json::Array{stage.firstLayer, stage.endLayer}},
+          {"devices", std::move(devs)},
+          {"shares", std::move(shares)},
+      });
+    }
+    for (const DevicePlan &d : plan.devices)
+      devicesJson.push_back(llvm::json::Object{
+          {"device", view->chips()[d.chip].path},
+          {"kind", view->kindOf(d.chip).name},
+          {"replica", d.replica},
+          {"stage", d.stage},
+          {"tp_rank", d.tpRank},
+          {"share", round6(d.share)},
+          {"compute_s", round6(d.computeS)},
+          {"comm_s", round6(d.commS)},
+          {"idle_s", round6(d.idleS)},
+          {"memory_bytes", round6(d.memoryBytes)},
+          {"memory_capacity_bytes", round6(d.capacityBytes)},
+      });
+    llvm::json::Object refJson{
+        {"chip", reference.getValue()},
+        {"step_time_s", round6(ref.stepS)},
+        {"fits", ref.fits()},
+        {"memory_bytes", round6(ref.memory.total())},
+        {"mesh_equivalent_chips", round6(equivalent)},
+    };
+    if (!ref.fits())
+      refJson["does_not_fit_by_bytes"] = round6(ref.shortfallBytes());
+    llvm::json::Object root{
+        {"func", func->getSymName()},
+        {"mesh", mesh->getSymName()},
+        {"mode", stringifyMode(options.mode)},
+        {"objective", stringifyObjective(options.objective)},
+        {"strategy",
+         llvm::json::Object{{"dp", plan.strategy.dp},
+                            {"pp", plan.strategy.pp},
+                            {"tp", plan.strategy.tp},
+                            {"tp_per_stage",
+                             llvm::json::Array(std::vector<int64_t>(
+                                 plan.strategy.pp, plan.strategy.tp))},
+                            {"layout", stringifyReplicaLayout(plan.layout)}}},
+        {"schedule", stringifySchedule(plan.schedule)},
+        {"global_batch", static_cast<int64_t>(result.globalBatch)},
+        {"micro_batch", round6(plan.microBatch)},
+        {"replica_micro_batches",
+         llvm::json::Array(std::vector<int64_t>(plan.replicaMicroBatches.begin(),
+                                                plan.replicaMicroBatches.end()))},
+        {"stages", std::move(stagesJson)},
+        {"devices", std::move(devicesJson)},
+        {"step_time_s", round6(plan.stepS)},
+        {"pipeline_s", round6(plan.pipelineS)},
+        {"gradient_sync_s", round6(plan.gradientSyncS)},
+        {"optimizer_s", round6(plan.optimizerS)},
+        {"throughput",
+         llvm::json::Object{{"samples_per_s", round6(samplesPerS)},
+                            {"tokens_per_s", round6(tokensPerS)}}},
+        {"lower_bound_s", round6(result.lowerBoundS)},
+        {"ratio_to_lower_bound", round6(ratio)},
+        {"reference", std::move(refJson)},
+        {"search",
+         llvm::json::Object{{"candidates", result.candidates},
+                            {"feasible", result.feasible},
+                            {"pruned", result.pruned}}},
+    };
+    auto out = openOut(reportFile);
+    if (!out)
+      return signalPassFailure();
+    out->os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+              << "\n";
+    out->keep();
+  }
+
+  if (table) {
+    llvm::raw_ostream &os = llvm::outs();
+    os << llvm::formatv("plan for @{0} on @{1} ({2} chips): dp={3} pp={4} "
+                        "tp={5} ({6} replicas), {7}, micro-batch {8}, "
+                        "{9} micro-batches per replica\n",
+                        func->getSymName(), mesh->getSymName(),
+                        view->numChips(), plan.strategy.dp, plan.strategy.pp,
+                        plan.strategy.tp, stringifyReplicaLayout(plan.layout),
+                        stringifySchedule(plan.schedule), plan.microBatch,
+                        llvm::join(llvm::map_range(plan.replicaMicroBatches,
+                                                   [](uint64_t m) {
+                                                     return std::to_string(m);
+                                                   }),
+                                   "/"));
+    for (auto [s, stage] : llvm::enumerate(plan.stages)) {
+      os << llvm::formatv("  stage {0}: layers [{1}, {2})", s, stage.firstLayer,
+                          stage.endLayer);
+      for (size_t r = 0; r < stage.devices.size(); ++r) {
+        os << (r ? "; " : "  on ");
+        for (size_t k = 0; k < stage.devices[r].size(); ++k)
+          os << (k ? ", " : "") << view->chips()[stage.devices[r][k]].path
+             << llvm::formatv(" ({0:P0})", stage.shares[r][k]);
+      }
+      os << "\n";
+    }
+    os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9} {5,9}\n", "device",
+                        "compute", "comm", "idle", "mem GiB", "cap GiB");
+    for (const DevicePlan &d : plan.devices)
+      os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9:F1} {5,9:F1}\n",
+                          view->chips()[d.chip].path, seconds(d.computeS),
+                          seconds(d.commS), seconds(d.idleS),
+                          d.memoryBytes / kGiB, d.capacityBytes / kGiB);
+    os << llvm::formatv("step {0} (pipeline {1}, gradient sync {2}, optimizer "
+                        "{3}); {4:F2} samples/s, {5:F0} tokens/s\n",
+                        seconds(plan.stepS), seconds(plan.pipelineS),
+                        seconds(plan.gradientSyncS), seconds(plan.optimizerS),
+                        samplesPerS, tokensPerS);
+    os << llvm::formatv("lower bound {0} (aggregate compute): plan is {1:F2}x "
+                        "the bound\n",
+                        seconds(result.lowerBoundS), ratio);
+    if (ref.fits())
+      os << llvm::formatv("reference {0}: one chip takes {1} per step; this "
+                          "mesh ~ {2:F2} x {0}\n",
+                          reference.getValue(), seconds(ref.stepS), equivalent);
+    else
+      os << llvm::formatv("reference {0}: one chip does not fit (by {1:F1} "
+                          "GiB); by compute alone it would take {2}, so this "
+                          "mesh ~ {3:F2} x {0}\n",
+                          reference.getValue(), ref.shortfallBytes() / kGiB,
+                          seconds(ref.stepS), equivalent);
+    os << llvm::formatv("search: {0} candidates, {1} feasible, {2} pruned by "
+                        "the lower bound\n",
+                        result.candidates, result.feasible, result.pruned);
+  }
+  markAllAnalysesPreserved();
+}
