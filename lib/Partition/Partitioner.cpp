@@ -604,6 +604,70 @@ public:
     return plan;
   }
 
+  /// The best plan of this layout: every split of the layers into stages
+  /// when there are at most `limit` of them (exact under the model), else
+  /// the DP split refined by moving single boundaries while the simulated
+  /// step improves.
+  std::optional<Plan> bestPlan(uint64_t limit) const {
+    unsigned p = layout.strategy.pp, n = numLayers();
+    if (p > n)
+      return std::nullopt;
+    // C(n - 1, p - 1), saturating at limit + 1.
+    uint64_t count = 1;
+    for (unsigned k = 1; k < p && count <= limit; ++k)
+      count = count * (n - p + k) / k;
+    if (count <= limit) {
+      std::optional<Plan> best;
+      std::vector<unsigned> bounds(p - 1);
+      for (unsigned k = 0; k + 1 < p; ++k)
+        bounds[k] = k + 1;
+      while (true) {
+        std::optional<Plan> plan = simulate(bounds);
+        if (plan && (!best || plan->score < best->score))
+          best = std::move(plan);
+        // Next combination in lexicographic order.
+        int k = static_cast<int>(p) - 2;
+        while (k >= 0 && bounds[k] == n - (p - 1 - k))
+          --k;
+        if (k < 0)
+          break;
+        ++bounds[k];
+        for (unsigned q = k + 1; q + 1 < p; ++q)
+          bounds[q] = bounds[q - 1] + 1;
+      }
+      return best;
+    }
+    std::optional<std::vector<unsigned>> bounds = bestBoundaries();
+    if (!bounds)
+      return std::nullopt;
+    std::optional<Plan> best = simulate(*bounds);
+    if (!best)
+      return std::nullopt;
+    for (unsigned round = 0; round < 4 * p; ++round) {
+      bool improved = false;
+      for (unsigned k = 0; k + 1 < p; ++k)
+        for (int delta : {-1, 1}) {
+          std::vector<unsigned> trial = *bounds;
+          int moved = static_cast<int>(trial[k]) + delta;
+          int lower = k == 0 ? 1 : static_cast<int>(trial[k - 1]) + 1;
+          int upper = k + 2 < p ? static_cast<int>(trial[k + 1]) - 1
+                                : static_cast<int>(n) - 1;
+          if (moved < lower || moved > upper)
+            continue;
+          trial[k] = static_cast<unsigned>(moved);
+          std::optional<Plan> plan = simulate(trial);
+          if (plan && plan->score < best->score) {
+            best = std::move(plan);
+            *bounds = trial;
+            improved = true;
+          }
+        }
+      if (!improved)
+        break;
+    }
+    return best;
+  }
+
   /// No plan of this layout beats this (valid lower bound on stepS).
   double lowerBound() const {
     double worst = 0;
@@ -780,10 +844,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
       ++pruned;
       return;
     }
-    std::optional<std::vector<unsigned>> bounds = eval.bestBoundaries();
-    if (!bounds)
-      return;
-    plans[index] = eval.simulate(*bounds);
+    plans[index] = eval.bestPlan(options.exhaustiveSplits);
     if (plans[index]) {
       double score = plans[index]->score;
       double seen = bestScore.load();

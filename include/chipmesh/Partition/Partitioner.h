@@ -52,6 +52,9 @@ struct PartitionOptions {
   std::optional<Strategy> fixed;
   /// Worker threads for the search (0: oneTBB's default).
   unsigned threads = 0;
+  /// Layouts with at most this many ways to split the layers into stages
+  /// try them all (exact); larger ones use the DP split plus refinement.
+  uint64_t exhaustiveSplits = 4096;
 };
 
 /// One chip's part in a plan.
