@@ -668,8 +668,10 @@ public:
     return best;
   }
 
-  /// No plan of this layout beats this (valid lower bound on stepS).
-  double lowerBound() const {
+  /// No plan of this layout beats this (valid lower bound on stepS):
+  /// each replica must compute its micro-batches with its own chips.
+  static double lowerBound(const Context &ctx, const Level &level,
+                           const Layout &layout) {
     double worst = 0;
     for (unsigned r = 0; r < layout.groups.size(); ++r) {
       double speed = 0;
@@ -802,6 +804,24 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
           candidates.push_back({li, s, ReplicaLayout::Strided});
       }
   if (candidates.empty()) {
+    const std::optional<Strategy> &f = options.fixed;
+    if (f && ((f->dp > 1 && !options.allowData) ||
+              (f->pp > 1 && !options.allowPipeline) ||
+              (f->tp > 1 && !options.allowTensor))) {
+      whyNot = llvm::formatv("strategy dp={0},pp={1},tp={2} uses a "
+                             "parallelism that allow= excludes",
+                             f->dp, f->pp, f->tp)
+                   .str();
+      return failure();
+    }
+    if (f && f->dp * f->pp * f->tp == n && f->pp <= layersCount) {
+      whyNot = llvm::formatv("strategy dp={0},pp={1},tp={2} needs at least "
+                             "{0} micro-batches per step; the global batch "
+                             "is {3}",
+                             f->dp, f->pp, f->tp, globalBatch)
+                   .str();
+      return failure();
+    }
     whyNot = options.fixed
                  ? llvm::formatv("strategy dp={0},pp={1},tp={2} does not fit "
                                  "the mesh: it needs dp*pp*tp = {3} chips, the "
@@ -818,51 +838,71 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   }
 
   PartitionOptions local = options;
-  std::vector<std::optional<Plan>> plans(candidates.size());
-  std::atomic<double> bestScore{kInf};
-  std::atomic<unsigned> pruned{0};
-  auto evaluate = [&](size_t index) {
-    const Candidate &cand = candidates[index];
-    const Level &level = levels[cand.level];
-    Context ctx{mesh, comm, kinds, local, globalBatch};
-    uint64_t total = globalBatch / microBatches[cand.level];
-    std::optional<Layout> layout =
-        makeLayout(ctx, level, cand.strategy, cand.layout, total);
-    if (!layout)
-      return;
-    Evaluator eval(ctx, level, *layout);
-    // Pruning never changes the answer: the bound is valid, and only a
-    // candidate strictly worse than one already found is skipped.
-    double factor = 1;
-    if (options.objective == Objective::Cost || options.objective == Objective::Energy) {
-      factor = 0;
-      for (unsigned c = 0; c < n; ++c)
-        factor += options.objective == Objective::Cost ? mesh.kindOf(c).priceUsd
-                                                       : mesh.kindOf(c).tdpWatts;
-    }
-    if (eval.lowerBound() * factor > bestScore.load()) {
-      ++pruned;
-      return;
-    }
-    plans[index] = eval.bestPlan(options.exhaustiveSplits);
-    if (plans[index]) {
-      double score = plans[index]->score;
-      double seen = bestScore.load();
-      while (score < seen && !bestScore.compare_exchange_weak(seen, score)) {
-      }
-    }
-  };
-  {
-    std::unique_ptr<tbb::global_control> limit;
-    if (options.threads)
-      limit = std::make_unique<tbb::global_control>(
-          tbb::global_control::max_allowed_parallelism, options.threads);
-    tbb::parallel_for(size_t(0), candidates.size(), evaluate);
+  double factor = 1;
+  if (options.objective == Objective::Cost || options.objective == Objective::Energy) {
+    factor = 0;
+    for (unsigned c = 0; c < n; ++c)
+      factor += options.objective == Objective::Cost ? mesh.kindOf(c).priceUsd
+                                                     : mesh.kindOf(c).tdpWatts;
   }
+  std::unique_ptr<tbb::global_control> limit;
+  if (options.threads)
+    limit = std::make_unique<tbb::global_control>(
+        tbb::global_control::max_allowed_parallelism, options.threads);
+
+  // 1. Every candidate's device layout and its lower bound.
+  std::vector<std::optional<Layout>> layouts(candidates.size());
+  std::vector<double> bounds(candidates.size(), kInf);
+  tbb::parallel_for(size_t(0), candidates.size(), [&](size_t index) {
+    const Candidate &cand = candidates[index];
+    Context ctx{mesh, comm, kinds, local, globalBatch};
+    layouts[index] = makeLayout(ctx, levels[cand.level], cand.strategy,
+                                cand.layout, globalBatch / microBatches[cand.level]);
+    if (layouts[index])
+      bounds[index] = Evaluator::lowerBound(ctx, levels[cand.level], *layouts[index]) *
+                      factor;
+  });
+  // 2. Most promising first; then in fixed-size rounds, each evaluated in
+  // parallel against the best score of the rounds before it. Pruning only
+  // skips candidates whose bound exceeds a score already found (the bound
+  // is valid, so none of them could win), and which ones it skips does not
+  // depend on the thread count.
+  std::vector<size_t> order(candidates.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return bounds[a] < bounds[b]; });
+  std::vector<std::optional<Plan>> plans(candidates.size());
+  std::vector<char> skipped(candidates.size(), 0);
+  constexpr size_t kRound = 16;
+  double bestScore = kInf;
+  for (size_t first = 0; first < order.size(); first += kRound) {
+    size_t last = std::min(order.size(), first + kRound);
+    double threshold = bestScore;
+    tbb::parallel_for(first, last, [&](size_t k) {
+      size_t index = order[k];
+      if (!layouts[index])
+        return;
+      if (bounds[index] > threshold) {
+        skipped[index] = 1;
+        return;
+      }
+      const Candidate &cand = candidates[index];
+      Context ctx{mesh, comm, kinds, local, globalBatch};
+      Evaluator eval(ctx, levels[cand.level], *layouts[index]);
+      plans[index] = eval.bestPlan(options.exhaustiveSplits);
+    });
+    for (size_t k = first; k < last; ++k)
+      if (plans[order[k]])
+        bestScore = std::min(bestScore, plans[order[k]]->score);
+  }
+  unsigned prunedCount = 0;
+  for (char c : skipped)
+    prunedCount += c;
 
   PartitionResult result;
   result.candidates = candidates.size();
-  result.pruned = pruned.load();
+  result.pruned = prunedCount;
   int best = -1;
   for (size_t i = 0; i < plans.size(); ++i) {
     if (!plans[i])

@@ -299,18 +299,18 @@ void ChipMeshPartitionPass::runOnOperation() {
           {"compute_s", round6(d.computeS)},
           {"comm_s", round6(d.commS)},
           {"idle_s", round6(d.idleS)},
-          {"memory_bytes", round6(d.memoryBytes)},
-          {"memory_capacity_bytes", round6(d.capacityBytes)},
+          {"memory_bytes", std::round(d.memoryBytes)},
+          {"memory_capacity_bytes", std::round(d.capacityBytes)},
       });
     llvm::json::Object refJson{
         {"chip", reference.getValue()},
         {"step_time_s", round6(ref.stepS)},
         {"fits", ref.fits()},
-        {"memory_bytes", round6(ref.memory.total())},
+        {"memory_bytes", std::round(ref.memory.total())},
         {"mesh_equivalent_chips", round6(equivalent)},
     };
     if (!ref.fits())
-      refJson["does_not_fit_by_bytes"] = round6(ref.shortfallBytes());
+      refJson["does_not_fit_by_bytes"] = std::round(ref.shortfallBytes());
     llvm::json::Object root{
         {"func", func->getSymName()},
         {"mesh", mesh->getSymName()},
