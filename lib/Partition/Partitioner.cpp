@@ -513,6 +513,12 @@ public:
     }
     bool training = ctx.training();
     double pipeline = 0;
+    struct SimulatedReplica {
+      uint64_t microBatches;
+      std::vector<double> forward, backward, sendForward, sendBackward;
+      double makespan;
+    };
+    std::vector<SimulatedReplica> simulated;
     for (unsigned r = 0; r < layout.groups.size(); ++r) {
       std::vector<double> fwd, bwd, sendF, sendB;
       for (unsigned s = 0; s < p; ++s) {
@@ -545,9 +551,20 @@ public:
             return std::nullopt;
         }
       }
-      pipeline = std::max(pipeline,
-                          simulatePipeline(ctx.options.schedule, fwd, bwd, sendF,
-                                           sendB, layout.microBatches[r], training));
+      // Replicas of the same kinds have the same pipeline: play it once.
+      double makespan = -1;
+      for (const SimulatedReplica &seen : simulated)
+        if (seen.microBatches == layout.microBatches[r] && seen.forward == fwd &&
+            seen.backward == bwd && seen.sendForward == sendF &&
+            seen.sendBackward == sendB)
+          makespan = seen.makespan;
+      if (makespan < 0) {
+        makespan = simulatePipeline(ctx.options.schedule, fwd, bwd, sendF,
+                                    sendB, layout.microBatches[r], training);
+        simulated.push_back({layout.microBatches[r], fwd, bwd, sendF, sendB,
+                             makespan});
+      }
+      pipeline = std::max(pipeline, makespan);
     }
     // Gradient all-reduce across replicas, per stage and tensor rank
     // (groups of different stages run at the same time: the slowest sets
@@ -775,6 +792,44 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     levels.push_back(buildLevel(std::move(*profile), kinds, options));
   }
 
+  // Necessary condition first: the model's state must fit the mesh's
+  // memory in aggregate.
+  {
+    const Level &level = levels.front();
+    size_t nl = level.layers.size();
+    double weights = level.prefixParamBytes[nl];
+    double state = options.mode == Mode::Train
+                       ? 2 * weights + adamStateBytes(
+                                           static_cast<uint64_t>(level.prefixParams[nl]),
+                                           weights)
+                       : weights + level.prefixCache[nl];
+    double usable = 0, largest = 0;
+    std::string largestKind;
+    unsigned n = mesh.numChips();
+    for (unsigned c = 0; c < n; ++c) {
+      double cap = mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
+                   kinds[mesh.chips()[c].kind].calibration().reservedBytes;
+      usable += std::max(0.0, cap);
+      if (cap > largest) {
+        largest = cap;
+        largestKind = mesh.kindOf(c).name;
+      }
+    }
+    if (state > usable) {
+      whyNot = llvm::formatv(
+                   "no plan fits in memory: the model's {0} alone take {1:F1} "
+                   "GiB but the {2} chips hold {3:F1} GiB usable (short by "
+                   "{4:F1} GiB); at least {5} chips of kind '{6}' would hold it",
+                   options.mode == Mode::Train
+                       ? "weights, gradients and optimizer states"
+                       : "weights and KV cache",
+                   state / kGiB, n, usable / kGiB, (state - usable) / kGiB,
+                   static_cast<uint64_t>(std::ceil(state / largest)), largestKind)
+                   .str();
+      return failure();
+    }
+  }
+
   // Candidates, in a fixed order (the tie-break).
   struct Candidate {
     unsigned level;
@@ -784,12 +839,22 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   std::vector<Candidate> candidates;
   unsigned n = mesh.numChips();
   unsigned layersCount = levels.front().layers.size();
+  // Tensor groups stay inside the largest innermost group (a node): its
+  // all-reduces every layer would otherwise cross the slowest links.
+  unsigned maxTensor = 1;
+  {
+    llvm::DenseMap<int, unsigned> perGroup;
+    for (const ChipInstance &chip : mesh.chips())
+      maxTensor = std::max(maxTensor, ++perGroup[chip.group]);
+  }
   for (unsigned li = 0; li < levels.size(); ++li)
     for (unsigned dp : divisors(n))
       for (unsigned tp : divisors(n / dp)) {
         unsigned pp = n / dp / tp;
         Strategy s{dp, pp, tp};
         if (options.fixed && !(*options.fixed == s))
+          continue;
+        if (!options.fixed && tp > maxTensor)
           continue;
         if ((dp > 1 && !options.allowData) || (pp > 1 && !options.allowPipeline) ||
             (tp > 1 && !options.allowTensor))
@@ -832,8 +897,13 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                                      options.fixed->tp,
                                  n, layersCount)
                        .str()
-                 : "no strategy is allowed: enable at least one of dp, pp, tp "
-                   "that divides the mesh";
+                 : llvm::formatv(
+                       "no strategy fits: the {0} chips must split as dp x pp "
+                       "x tp with pp <= {1} layers, tp <= {2} (chips in a "
+                       "node) and dp <= the micro-batches of a step ({3} at "
+                       "most), using only the kinds allow= permits",
+                       n, layersCount, maxTensor, globalBatch)
+                       .str();
     return failure();
   }
 
@@ -912,7 +982,8 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
       best = static_cast<int>(i);
   }
   if (best < 0) {
-    // Say why: what the model needs against what the mesh holds.
+    // The aggregate check above passed: the state fits, activations or
+    // the granularity of the split do not.
     const Level &level = levels.front();
     size_t nl = level.layers.size();
     double weights = level.prefixParamBytes[nl];
@@ -921,31 +992,12 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                                            static_cast<uint64_t>(level.prefixParams[nl]),
                                            weights)
                        : weights + level.prefixCache[nl];
-    double usable = 0, largest = 0;
-    std::string largestKind;
-    for (unsigned c = 0; c < n; ++c) {
-      double cap = mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
-                   kinds[mesh.chips()[c].kind].calibration().reservedBytes;
-      usable += std::max(0.0, cap);
-      if (cap > largest) {
-        largest = cap;
-        largestKind = mesh.kindOf(c).name;
-      }
-    }
-    if (state > usable) {
-      whyNot = llvm::formatv(
-                   "no plan fits in memory: the model's {0} alone take {1:F1} "
-                   "GiB but the {2} chips hold {3:F1} GiB usable (short by "
-                   "{4:F1} GiB); at least {5} chips of kind '{6}' would hold it",
-                   options.mode == Mode::Train
-                       ? "weights, gradients and optimizer states"
-                       : "weights and KV cache",
-                   state / kGiB, n, usable / kGiB, (state - usable) / kGiB,
-                   static_cast<uint64_t>(std::ceil(state / largest)), largestKind)
-                   .str();
-    } else {
-      whyNot = llvm::formatv(
-                   "no plan fits in memory: the model's {0:F1} GiB of state fit "
+    double usable = 0;
+    for (unsigned c = 0; c < n; ++c)
+      usable += std::max(0.0, mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
+                                  kinds[mesh.chips()[c].kind].calibration().reservedBytes);
+    whyNot = llvm::formatv(
+                 "no plan fits in memory: the model's {0:F1} GiB of state fit "
                    "the mesh's {1:F1} GiB in aggregate, but with activations "
                    "of micro-batch {2} no split of {3} layers over the allowed "
                    "strategies keeps every chip under its capacity; try a "
@@ -953,7 +1005,6 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                    "parallelism",
                    state / kGiB, usable / kGiB, microBatches.front(), nl)
                    .str();
-    }
     return failure();
   }
   const Candidate &winner = candidates[best];

@@ -7,14 +7,36 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Partition/Partitioner.h"
+#include <limits>
 
 using namespace chipmesh;
 
 namespace {
+/// The i-th op a stage runs: forward or backward of one micro-batch.
 struct PipeOp {
   bool backward;
   uint64_t microBatch;
 };
+
+/// Op `i` of stage `s` under the schedule, computed rather than stored.
+PipeOp opAt(Schedule schedule, bool training, size_t p, size_t s, uint64_t m,
+            uint64_t i) {
+  if (!training)
+    return {false, i};
+  if (schedule == Schedule::GPipe)
+    return i < m ? PipeOp{false, i} : PipeOp{true, i - m};
+  // 1F1B (PipeDream-Flush, Narayanan et al. 2021): p - s - 1 warm-up
+  // forwards, then alternate one forward and one backward, then drain.
+  uint64_t warmup = std::min<uint64_t>(p - s - 1, m);
+  if (i < warmup)
+    return {false, i};
+  uint64_t steady = 2 * (m - warmup);
+  if (i < warmup + steady) {
+    uint64_t k = i - warmup;
+    return k % 2 == 0 ? PipeOp{false, warmup + k / 2} : PipeOp{true, k / 2};
+  }
+  return {true, (m - warmup) + (i - warmup - steady)};
+}
 } // namespace
 
 double chipmesh::simulatePipeline(Schedule schedule,
@@ -27,67 +49,38 @@ double chipmesh::simulatePipeline(Schedule schedule,
   uint64_t m = microBatches;
   if (p == 0 || m == 0)
     return 0;
-  // Per stage, the order its ops run in.
-  std::vector<std::vector<PipeOp>> order(p);
-  for (size_t s = 0; s < p; ++s) {
-    std::vector<PipeOp> &ops = order[s];
-    ops.reserve(training ? 2 * m : m);
-    if (!training || schedule == Schedule::GPipe) {
-      for (uint64_t k = 0; k < m; ++k)
-        ops.push_back({false, k});
-      if (training)
-        for (uint64_t k = 0; k < m; ++k)
-          ops.push_back({true, k});
-      continue;
-    }
-    // 1F1B (PipeDream-Flush, Narayanan et al. 2021): p - s - 1 warm-up
-    // forwards, then alternate one forward and one backward, then drain.
-    uint64_t warmup = std::min<uint64_t>(p - s - 1, m);
-    for (uint64_t k = 0; k < warmup; ++k)
-      ops.push_back({false, k});
-    for (uint64_t k = 0; k + warmup < m; ++k) {
-      ops.push_back({false, k + warmup});
-      ops.push_back({true, k});
-    }
-    for (uint64_t k = m - warmup; k < m; ++k)
-      ops.push_back({true, k});
-  }
-  // End times; NaN = not yet run.
-  const double unset = -1;
-  std::vector<std::vector<double>> fEnd(p, std::vector<double>(m, unset)),
-      bEnd(p, std::vector<double>(m, unset));
-  std::vector<size_t> next(p, 0);
+  uint64_t opsPerStage = training ? 2 * m : m;
+  // End times of forward and backward (s, k) at [s * m + k]; -1 = not run.
+  std::vector<double> fEnd(p * m, -1.0), bEnd(training ? p * m : 0, -1.0);
+  std::vector<uint64_t> next(p, 0);
   std::vector<double> free(p, 0.0);
-  size_t remaining = 0;
-  for (auto &ops : order)
-    remaining += ops.size();
+  uint64_t remaining = p * opsPerStage;
   while (remaining > 0) {
     bool progressed = false;
     for (size_t s = 0; s < p; ++s) {
-      while (next[s] < order[s].size()) {
-        PipeOp op = order[s][next[s]];
+      while (next[s] < opsPerStage) {
+        PipeOp op = opAt(schedule, training, p, s, m, next[s]);
+        size_t at = s * m + op.microBatch;
         double ready;
         if (!op.backward) {
           if (s == 0)
             ready = 0;
-          else if (fEnd[s - 1][op.microBatch] < 0)
+          else if (fEnd[at - m] < 0)
             break;
           else
-            ready = fEnd[s - 1][op.microBatch] + sendForward[s - 1];
-        } else {
-          if (s + 1 == p) {
-            if (fEnd[s][op.microBatch] < 0)
-              break;
-            ready = fEnd[s][op.microBatch];
-          } else if (bEnd[s + 1][op.microBatch] < 0) {
+            ready = fEnd[at - m] + sendForward[s - 1];
+        } else if (s + 1 == p) {
+          if (fEnd[at] < 0)
             break;
-          } else {
-            ready = bEnd[s + 1][op.microBatch] + sendBackward[s];
-          }
+          ready = fEnd[at];
+        } else if (bEnd[at + m] < 0) {
+          break;
+        } else {
+          ready = bEnd[at + m] + sendBackward[s];
         }
         double start = std::max(ready, free[s]);
         double end = start + (op.backward ? backward[s] : forward[s]);
-        (op.backward ? bEnd : fEnd)[s][op.microBatch] = end;
+        (op.backward ? bEnd : fEnd)[at] = end;
         free[s] = end;
         ++next[s];
         --remaining;

@@ -54,7 +54,7 @@ struct PartitionOptions {
   unsigned threads = 0;
   /// Layouts with at most this many ways to split the layers into stages
   /// try them all (exact); larger ones use the DP split plus refinement.
-  uint64_t exhaustiveSplits = 4096;
+  uint64_t exhaustiveSplits = 512;
 };
 
 /// One chip's part in a plan.

@@ -269,8 +269,14 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
   if (from == to || from >= numChips() || to >= numChips())
     return result;
   unsigned n = adjacency.size();
-  // Phase 1: the largest bottleneck bandwidth from `from` (max-min Dijkstra).
-  std::vector<double> widest(n, 0.0);
+  // Scratch arrays reused across calls on this thread (paths are asked
+  // for millions of times by the partitioner).
+  thread_local std::vector<double> widest, latency;
+  thread_local std::vector<const Edge *> via;
+  thread_local std::vector<unsigned> previous;
+  widest.assign(n, 0.0);
+  // Phase 1: the largest bottleneck bandwidth from `from` (max-min
+  // Dijkstra); a vertex's width is final when it is popped.
   widest[from] = std::numeric_limits<double>::infinity();
   std::priority_queue<std::pair<double, unsigned>> queue;
   queue.push({widest[from], from});
@@ -279,6 +285,8 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
     queue.pop();
     if (width < widest[v])
       continue;
+    if (v == to)
+      break;
     for (const Edge &edge : adjacency[v]) {
       double w = std::min(width, links[edge.linkKind].bytesPerS);
       if (w > widest[edge.to]) {
@@ -291,9 +299,9 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
   if (!(bottleneck > 0))
     return result;
   // Phase 2: lowest latency using only links at least that wide.
-  std::vector<double> latency(n, std::numeric_limits<double>::infinity());
-  std::vector<const Edge *> via(n, nullptr);
-  std::vector<unsigned> previous(n, ~0u);
+  latency.assign(n, std::numeric_limits<double>::infinity());
+  via.assign(n, nullptr);
+  previous.assign(n, ~0u);
   using Item = std::pair<double, unsigned>;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> frontier;
   latency[from] = 0;
