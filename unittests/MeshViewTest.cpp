@@ -130,3 +130,33 @@ TEST_F(MeshViewTest, FourThousandChipsExpandQuickly) {
   EXPECT_DOUBLE_EQ(v.path(0, 4095).bottleneckBytesPerS, 50e9);
   EXPECT_DOUBLE_EQ(v.path(4088, 4095).bottleneckBytesPerS, 450e9);
 }
+
+TEST_F(MeshViewTest, RoutesFromOneSourceMatchPairwisePaths) {
+  // Every kind of interconnect and an irregular bridge: the all-targets
+  // routes must give exactly the pairwise widest-then-fastest paths.
+  MeshView v = view(R"(
+    topo.mesh @m {
+      topo.chip_kind @a catalog "a100-sxm-80gb"
+      topo.chip_kind @n catalog "ascend-910b"
+      topo.link_kind @nvl catalog "nvlink3"
+      topo.link_kind @hccs catalog "hccs-910b"
+      topo.link_kind @ib catalog "infiniband-hdr"
+      topo.link_kind @pcie catalog "pcie4-x16"
+      topo.group "cluster" switched via @ib {
+        topo.group "gpu" x 2 switched via @nvl { topo.chips @a x 4 }
+        topo.group "npu" full_mesh via @hccs { topo.chips @n x 4 }
+        topo.group "ring" ring via @pcie { topo.chips @a x 3 }
+      }
+      topo.link 0 to 8 via @pcie
+    })");
+  for (unsigned from = 0; from < v.numChips(); ++from) {
+    MeshView::Routes routes = v.routesFrom(from);
+    for (unsigned to = 0; to < v.numChips(); ++to) {
+      MeshPath a = v.path(from, to), b = v.routeTo(routes, to);
+      EXPECT_EQ(a.bottleneckBytesPerS, b.bottleneckBytesPerS) << from << "->" << to;
+      EXPECT_EQ(a.latencyS, b.latencyS) << from << "->" << to;
+      EXPECT_EQ(a.linkKinds, b.linkKinds) << from << "->" << to;
+      ASSERT_EQ(a.hops.size(), b.hops.size());
+    }
+  }
+}

@@ -56,8 +56,24 @@ CommModel::CommModel(const MeshView &mesh, const Calibration &calibration)
 const MeshPath &CommModel::path(unsigned from, unsigned to) const {
   std::lock_guard<std::mutex> lock(cacheMutex);
   std::unique_ptr<MeshPath> &slot = pathCache[{from, to}];
-  if (!slot)
-    slot = std::make_unique<MeshPath>(view.path(from, to));
+  if (slot)
+    return *slot;
+  // A source asked for a few times gets all its routes computed at once
+  // (two Dijkstra passes per source instead of two per pair), within a
+  // memory budget; the answer is the same either way.
+  constexpr size_t kRouteBudgetBytes = size_t(256) << 20;
+  auto routes = routeCache.find(from);
+  if (routes == routeCache.end() && ++sourceMisses[from] >= 4 &&
+      routeCacheBytes < kRouteBudgetBytes) {
+    auto computed = std::make_unique<MeshView::Routes>(view.routesFrom(from));
+    routeCacheBytes += computed->widest.size() *
+                       (sizeof(double) + computed->classes.size() *
+                                             (2 * sizeof(unsigned) + sizeof(double)));
+    routes = routeCache.try_emplace(from, std::move(computed)).first;
+  }
+  slot = std::make_unique<MeshPath>(routes != routeCache.end()
+                                        ? view.routeTo(*routes->second, to)
+                                        : view.path(from, to));
   return *slot;
 }
 
@@ -311,6 +327,15 @@ CollectiveCost CommModel::collective(CollectiveKind kind,
   CollectiveCost best{kInfinity, CollectiveAlgorithm::Ring};
   if (group.size() < 2 || bytes.empty())
     return {0, CollectiveAlgorithm::Direct};
+  // The partitioner asks for the same collective many times.
+  auto key = std::make_tuple(kind, std::vector<unsigned>(group.begin(), group.end()),
+                             std::vector<double>(bytes.begin(), bytes.end()));
+  {
+    std::lock_guard<std::mutex> lock(collectiveMutex);
+    auto it = collectiveCache.find(key);
+    if (it != collectiveCache.end())
+      return it->second;
+  }
   // Ties keep the earlier (simpler) algorithm: deterministic.
   for (CollectiveAlgorithm algorithm :
        {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
@@ -321,6 +346,8 @@ CollectiveCost CommModel::collective(CollectiveKind kind,
   }
   if (best.seconds > 0)
     best.seconds += kCollectiveLaunchLatencyS;
+  std::lock_guard<std::mutex> lock(collectiveMutex);
+  collectiveCache.emplace(std::move(key), best);
   return best;
 }
 

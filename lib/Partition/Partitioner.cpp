@@ -486,7 +486,10 @@ public:
   }
 
   /// Simulates the plan with the given boundaries.
-  std::optional<Plan> simulate(llvm::ArrayRef<unsigned> bounds) const {
+  /// `cutoff`: give up (nullopt) as soon as the plan's score is known to
+  /// exceed it, before pricing the gradient synchronisation.
+  std::optional<Plan> simulate(llvm::ArrayRef<unsigned> bounds,
+                               double cutoff = kInf) const {
     unsigned p = layout.strategy.pp, n = numLayers();
     std::vector<unsigned> starts = {0};
     starts.insert(starts.end(), bounds.begin(), bounds.end());
@@ -551,6 +554,13 @@ public:
             return std::nullopt;
         }
       }
+      // No schedule beats the busiest stage running all its micro-batches
+      // back to back: skip playing one that cannot win.
+      double busiest = 0;
+      for (unsigned s = 0; s < p; ++s)
+        busiest = std::max(busiest, layout.microBatches[r] * (fwd[s] + bwd[s]));
+      if (busiest * scoreFactor() > cutoff)
+        return std::nullopt;
       // Replicas of the same kinds have the same pipeline: play it once.
       double makespan = -1;
       for (const SimulatedReplica &seen : simulated)
@@ -566,6 +576,8 @@ public:
       }
       pipeline = std::max(pipeline, makespan);
     }
+    if (pipeline * scoreFactor() > cutoff)
+      return std::nullopt;
     // Gradient all-reduce across replicas, per stage and tensor rank
     // (groups of different stages run at the same time: the slowest sets
     // it), then one optimizer update.
@@ -608,17 +620,21 @@ public:
     plan.stepS = pipeline + sync + optimizer;
     for (DevicePlan &d : plan.devices)
       d.idleS = std::max(0.0, plan.stepS - d.computeS - d.commS);
-    double factor = 1;
-    if (ctx.options.objective == Objective::Cost ||
-        ctx.options.objective == Objective::Energy) {
-      factor = 0;
-      for (unsigned c = 0; c < ctx.mesh.numChips(); ++c)
-        factor += ctx.options.objective == Objective::Cost
-                      ? ctx.mesh.kindOf(c).priceUsd
-                      : ctx.mesh.kindOf(c).tdpWatts;
-    }
-    plan.score = plan.stepS * factor;
+    plan.score = plan.stepS * scoreFactor();
     return plan;
+  }
+
+  /// Score per second of step: 1, or the mesh's price or power.
+  double scoreFactor() const {
+    if (ctx.options.objective != Objective::Cost &&
+        ctx.options.objective != Objective::Energy)
+      return 1;
+    double factor = 0;
+    for (unsigned c = 0; c < ctx.mesh.numChips(); ++c)
+      factor += ctx.options.objective == Objective::Cost
+                    ? ctx.mesh.kindOf(c).priceUsd
+                    : ctx.mesh.kindOf(c).tdpWatts;
+    return factor;
   }
 
   /// The best plan of this layout: every split of the layers into stages
@@ -639,7 +655,8 @@ public:
       for (unsigned k = 0; k + 1 < p; ++k)
         bounds[k] = k + 1;
       while (true) {
-        std::optional<Plan> plan = simulate(bounds);
+        std::optional<Plan> plan =
+            simulate(bounds, best ? best->score : kInf);
         if (plan && (!best || plan->score < best->score))
           best = std::move(plan);
         // Next combination in lexicographic order.
@@ -672,7 +689,7 @@ public:
           if (moved < lower || moved > upper)
             continue;
           trial[k] = static_cast<unsigned>(moved);
-          std::optional<Plan> plan = simulate(trial);
+          std::optional<Plan> plan = simulate(trial, best->score);
           if (plan && plan->score < best->score) {
             best = std::move(plan);
             *bounds = trial;
@@ -777,7 +794,9 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     }
     microBatches.push_back(options.microBatch);
   } else {
-    for (uint64_t mb = 1; mb <= globalBatch; mb *= 2)
+    // Up to 64: GEMMs are near their best well before that, and larger
+    // micro-batches only grow activations and pipeline bubbles.
+    for (uint64_t mb = 1; mb <= std::min<uint64_t>(globalBatch, 64); mb *= 2)
       if (globalBatch % mb == 0)
         microBatches.push_back(mb);
   }

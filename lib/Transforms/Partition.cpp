@@ -18,6 +18,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include <cmath>
 #include <cstdlib>
+#include <map>
 
 namespace chipmesh {
 #define GEN_PASS_DEF_CHIPMESHPARTITION
@@ -369,24 +370,56 @@ void ChipMeshPartitionPass::runOnOperation() {
                                                      return std::to_string(m);
                                                    }),
                                    "/"));
+    // Large meshes: the first replica's group per stage, and devices
+    // summarised per (stage, kind); the JSON report has every device.
+    bool summarise = plan.devices.size() > 16;
     for (auto [s, stage] : llvm::enumerate(plan.stages)) {
       os << llvm::formatv("  stage {0}: layers [{1}, {2})", s, stage.firstLayer,
                           stage.endLayer);
-      for (size_t r = 0; r < stage.devices.size(); ++r) {
+      size_t replicas = summarise ? 1 : stage.devices.size();
+      for (size_t r = 0; r < replicas; ++r) {
         os << (r ? "; " : "  on ");
         for (size_t k = 0; k < stage.devices[r].size(); ++k)
           os << (k ? ", " : "") << view->chips()[stage.devices[r][k]].path
              << llvm::formatv(" ({0:P0})", stage.shares[r][k]);
       }
+      if (replicas < stage.devices.size())
+        os << llvm::formatv(" and {0} more replicas", stage.devices.size() - replicas);
       os << "\n";
     }
-    os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9} {5,9}\n", "device",
-                        "compute", "comm", "idle", "mem GiB", "cap GiB");
-    for (const DevicePlan &d : plan.devices)
-      os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9:F1} {5,9:F1}\n",
-                          view->chips()[d.chip].path, seconds(d.computeS),
-                          seconds(d.commS), seconds(d.idleS),
-                          d.memoryBytes / kGiB, d.capacityBytes / kGiB);
+    os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9} {5,9}\n",
+                        summarise ? "stage/kind (chips)" : "device", "compute",
+                        "comm", "idle", "mem GiB", "cap GiB");
+    if (!summarise) {
+      for (const DevicePlan &d : plan.devices)
+        os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9:F1} {5,9:F1}\n",
+                            view->chips()[d.chip].path, seconds(d.computeS),
+                            seconds(d.commS), seconds(d.idleS),
+                            d.memoryBytes / kGiB, d.capacityBytes / kGiB);
+    } else {
+      // The worst (largest) figure of each (stage, kind).
+      std::map<std::pair<unsigned, std::string>, std::pair<unsigned, DevicePlan>> rows;
+      for (const DevicePlan &d : plan.devices) {
+        auto &[count, worst] = rows[{d.stage, view->kindOf(d.chip).name}];
+        if (count++ == 0) {
+          worst = d;
+          continue;
+        }
+        worst.computeS = std::max(worst.computeS, d.computeS);
+        worst.commS = std::max(worst.commS, d.commS);
+        worst.idleS = std::max(worst.idleS, d.idleS);
+        worst.memoryBytes = std::max(worst.memoryBytes, d.memoryBytes);
+      }
+      for (auto &[key, row] : rows)
+        os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9:F1} {5,9:F1}\n",
+                            llvm::formatv("{0}/{1} ({2})", key.first, key.second,
+                                          row.first)
+                                .str(),
+                            seconds(row.second.computeS), seconds(row.second.commS),
+                            seconds(row.second.idleS),
+                            row.second.memoryBytes / kGiB,
+                            row.second.capacityBytes / kGiB);
+    }
     os << llvm::formatv("step {0} (pipeline {1}, gradient sync {2}, optimizer "
                         "{3}); {4:F2} samples/s, {5:F0} tokens/s\n",
                         seconds(plan.stepS), seconds(plan.pipelineS),

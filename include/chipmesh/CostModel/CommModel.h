@@ -14,7 +14,9 @@
 
 #include "chipmesh/CostModel/Calibration.h"
 #include "llvm/ADT/DenseMap.h"
+#include <map>
 #include <mutex>
+#include <tuple>
 
 namespace chipmesh {
 
@@ -87,9 +89,18 @@ private:
 
   const MeshView &view;
   std::vector<double> linkBandwidth, linkLatency;
-  mutable std::mutex cacheMutex;
+  mutable std::mutex cacheMutex, collectiveMutex;
+  /// Results of collective(), keyed by kind, group and bytes.
+  mutable std::map<std::tuple<CollectiveKind, std::vector<unsigned>,
+                              std::vector<double>>,
+                   CollectiveCost>
+      collectiveCache;
   mutable llvm::DenseMap<std::pair<unsigned, unsigned>,
                          std::unique_ptr<MeshPath>> pathCache;
+  /// All routes from a chip, for sources asked often; bounded in memory.
+  mutable llvm::DenseMap<unsigned, std::unique_ptr<MeshView::Routes>> routeCache;
+  mutable llvm::DenseMap<unsigned, unsigned> sourceMisses;
+  mutable size_t routeCacheBytes = 0;
 };
 
 } // namespace chipmesh

@@ -339,3 +339,89 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
   result.hops.assign(hops.rbegin(), hops.rend());
   return result;
 }
+
+MeshView::Routes MeshView::routesFrom(unsigned from) const {
+  Routes routes;
+  routes.from = from;
+  unsigned n = adjacency.size();
+  routes.widest.assign(n, 0.0);
+  if (from >= numChips())
+    return routes;
+  routes.widest[from] = std::numeric_limits<double>::infinity();
+  std::priority_queue<std::pair<double, unsigned>> queue;
+  queue.push({routes.widest[from], from});
+  while (!queue.empty()) {
+    auto [width, v] = queue.top();
+    queue.pop();
+    if (width < routes.widest[v])
+      continue;
+    for (const Edge &edge : adjacency[v]) {
+      double w = std::min(width, links[edge.linkKind].bytesPerS);
+      if (w > routes.widest[edge.to]) {
+        routes.widest[edge.to] = w;
+        queue.push({w, edge.to});
+      }
+    }
+  }
+  for (unsigned c = 0; c < numChips(); ++c)
+    if (c != from && routes.widest[c] > 0 &&
+        !llvm::is_contained(routes.classes, routes.widest[c]))
+      routes.classes.push_back(routes.widest[c]);
+  llvm::sort(routes.classes);
+  for (double bottleneck : routes.classes) {
+    std::vector<double> latency(n, std::numeric_limits<double>::infinity());
+    std::vector<unsigned> previous(n, ~0u), kind(n, ~0u);
+    using Item = std::pair<double, unsigned>;
+    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> frontier;
+    latency[from] = 0;
+    frontier.push({0.0, from});
+    while (!frontier.empty()) {
+      auto [dist, v] = frontier.top();
+      frontier.pop();
+      if (dist > latency[v])
+        continue;
+      for (const Edge &edge : adjacency[v]) {
+        if (links[edge.linkKind].bytesPerS < bottleneck)
+          continue;
+        double d = dist + edge.latencyS;
+        if (d < latency[edge.to]) {
+          latency[edge.to] = d;
+          previous[edge.to] = v;
+          kind[edge.to] = edge.linkKind;
+          frontier.push({d, edge.to});
+        }
+      }
+    }
+    routes.latency.push_back(std::move(latency));
+    routes.previous.push_back(std::move(previous));
+    routes.linkKind.push_back(std::move(kind));
+  }
+  return routes;
+}
+
+MeshPath MeshView::routeTo(const Routes &routes, unsigned to) const {
+  MeshPath result;
+  unsigned from = routes.from;
+  if (from == to || from >= numChips() || to >= numChips())
+    return result;
+  double bottleneck = routes.widest[to];
+  if (!(bottleneck > 0))
+    return result;
+  size_t c = std::lower_bound(routes.classes.begin(), routes.classes.end(),
+                              bottleneck) -
+             routes.classes.begin();
+  const std::vector<unsigned> &previous = routes.previous[c];
+  const std::vector<unsigned> &kind = routes.linkKind[c];
+  result.bottleneckBytesPerS = bottleneck;
+  result.latencyS = routes.latency[c][to];
+  llvm::SmallVector<unsigned, 8> kinds;
+  llvm::SmallVector<MeshHop, 8> hops;
+  for (unsigned v = to; v != from; v = previous[v]) {
+    hops.push_back({previous[v], v, kind[v]});
+    if (previous[v] < numChips())
+      kinds.push_back(kind[v]);
+  }
+  result.linkKinds.assign(kinds.rbegin(), kinds.rend());
+  result.hops.assign(hops.rbegin(), hops.rend());
+  return result;
+}

@@ -97,6 +97,20 @@ public:
   /// between two distinct chips.
   MeshPath path(unsigned from, unsigned to) const;
 
+  /// Every route from one chip at once (one widest-path pass, then one
+  /// lowest-latency pass per distinct bottleneck): for callers that ask
+  /// for many paths from the same chip. routeTo() gives the same answer
+  /// as path().
+  struct Routes {
+    unsigned from = 0;
+    std::vector<double> widest;
+    std::vector<double> classes; ///< distinct bottlenecks, one pass each
+    std::vector<std::vector<unsigned>> previous, linkKind;
+    std::vector<std::vector<double>> latency;
+  };
+  Routes routesFrom(unsigned from) const;
+  MeshPath routeTo(const Routes &routes, unsigned to) const;
+
   /// Largest number of chips a mesh may expand to.
   static constexpr uint64_t kMaxChips = 1u << 20;
 
