@@ -268,7 +268,7 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
         total += share.back();
       }
       for (double &x : share)
-        x /= total;
+        x = ctx.options.homogeneous ? 1.0 / group.size() : x / total;
       speed += total;
       stages.push_back(std::move(group));
       shares.push_back(std::move(share));
@@ -277,6 +277,8 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
     layout.shares.push_back(std::move(shares));
     replicaSpeed.push_back(speed);
   }
+  if (ctx.options.homogeneous)
+    std::fill(replicaSpeed.begin(), replicaSpeed.end(), 1.0);
   auto split = apportion(microBatchesTotal, replicaSpeed);
   if (!split)
     return std::nullopt;

@@ -55,6 +55,9 @@ struct PartitionOptions {
   /// Layouts with at most this many ways to split the layers into stages
   /// try them all (exact); larger ones use the DP split plus refinement.
   uint64_t exhaustiveSplits = 512;
+  /// Ignore heterogeneity (a Megatron-style baseline): equal tensor shares
+  /// and equal micro-batches per replica, whatever the chips' speeds.
+  bool homogeneous = false;
 };
 
 /// One chip's part in a plan.
