@@ -730,6 +730,37 @@ private:
   std::vector<std::vector<std::vector<double>>> tensorComm;
 };
 
+/// What the model's state needs and what the mesh can hold, in aggregate.
+struct StateNeed {
+  double state = 0;   ///< weights (+ gradients and Adam states, or KV cache)
+  double usable = 0;  ///< all chips' capacity less headroom and reserve
+  double largest = 0; ///< one chip's usable memory, the largest kind
+  std::string largestKind;
+};
+
+StateNeed stateNeed(const Level &level, const MeshView &mesh,
+                    const std::vector<ComputeModel> &kinds,
+                    const PartitionOptions &options) {
+  StateNeed need;
+  size_t nl = level.layers.size();
+  double weights = level.prefixParamBytes[nl];
+  need.state = options.mode == Mode::Train
+                   ? 2 * weights + adamStateBytes(
+                                       static_cast<uint64_t>(level.prefixParams[nl]),
+                                       weights)
+                   : weights + level.prefixCache[nl];
+  for (unsigned c = 0; c < mesh.numChips(); ++c) {
+    double cap = mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
+                 kinds[mesh.chips()[c].kind].calibration().reservedBytes;
+    need.usable += std::max(0.0, cap);
+    if (cap > need.largest) {
+      need.largest = cap;
+      need.largestKind = mesh.kindOf(c).name;
+    }
+  }
+  return need;
+}
+
 std::vector<unsigned> divisors(unsigned n) {
   std::vector<unsigned> d;
   for (unsigned i = 1; i <= n; ++i)
@@ -815,40 +846,21 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
 
   // Necessary condition first: the model's state must fit the mesh's
   // memory in aggregate.
-  {
-    const Level &level = levels.front();
-    size_t nl = level.layers.size();
-    double weights = level.prefixParamBytes[nl];
-    double state = options.mode == Mode::Train
-                       ? 2 * weights + adamStateBytes(
-                                           static_cast<uint64_t>(level.prefixParams[nl]),
-                                           weights)
-                       : weights + level.prefixCache[nl];
-    double usable = 0, largest = 0;
-    std::string largestKind;
-    unsigned n = mesh.numChips();
-    for (unsigned c = 0; c < n; ++c) {
-      double cap = mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
-                   kinds[mesh.chips()[c].kind].calibration().reservedBytes;
-      usable += std::max(0.0, cap);
-      if (cap > largest) {
-        largest = cap;
-        largestKind = mesh.kindOf(c).name;
-      }
-    }
-    if (state > usable) {
-      whyNot = llvm::formatv(
-                   "no plan fits in memory: the model's {0} alone take {1:F1} "
-                   "GiB but the {2} chips hold {3:F1} GiB usable (short by "
-                   "{4:F1} GiB); at least {5} chips of kind '{6}' would hold it",
-                   options.mode == Mode::Train
-                       ? "weights, gradients and optimizer states"
-                       : "weights and KV cache",
-                   state / kGiB, n, usable / kGiB, (state - usable) / kGiB,
-                   static_cast<uint64_t>(std::ceil(state / largest)), largestKind)
-                   .str();
-      return failure();
-    }
+  StateNeed need = stateNeed(levels.front(), mesh, kinds, options);
+  if (need.state > need.usable) {
+    whyNot = llvm::formatv(
+                 "no plan fits in memory: the model's {0} alone take {1:F1} "
+                 "GiB but the {2} chips hold {3:F1} GiB usable (short by "
+                 "{4:F1} GiB); at least {5} chips of kind '{6}' would hold it",
+                 options.mode == Mode::Train
+                     ? "weights, gradients and optimizer states"
+                     : "weights and KV cache",
+                 need.state / kGiB, mesh.numChips(), need.usable / kGiB,
+                 (need.state - need.usable) / kGiB,
+                 static_cast<uint64_t>(std::ceil(need.state / need.largest)),
+                 need.largestKind)
+                 .str();
+    return failure();
   }
 
   // Candidates, in a fixed order (the tie-break).
@@ -1005,18 +1017,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   if (best < 0) {
     // The aggregate check above passed: the state fits, activations or
     // the granularity of the split do not.
-    const Level &level = levels.front();
-    size_t nl = level.layers.size();
-    double weights = level.prefixParamBytes[nl];
-    double state = options.mode == Mode::Train
-                       ? 2 * weights + adamStateBytes(
-                                           static_cast<uint64_t>(level.prefixParams[nl]),
-                                           weights)
-                       : weights + level.prefixCache[nl];
-    double usable = 0;
-    for (unsigned c = 0; c < n; ++c)
-      usable += std::max(0.0, mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
-                                  kinds[mesh.chips()[c].kind].calibration().reservedBytes);
+    size_t nl = levels.front().layers.size();
     whyNot = llvm::formatv(
                  "no plan fits in memory: the model's {0:F1} GiB of state fit "
                    "the mesh's {1:F1} GiB in aggregate, but with activations "
@@ -1024,7 +1025,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                    "strategies keeps every chip under its capacity; try a "
                    "smaller micro-batch, recompute=full, or allowing tensor "
                    "parallelism",
-                   state / kGiB, usable / kGiB, microBatches.front(), nl)
+                   need.state / kGiB, need.usable / kGiB, microBatches.front(), nl)
                    .str();
     return failure();
   }

@@ -10,6 +10,7 @@
 #include "chipmesh/Analysis/ModelSummary.h"
 #include "chipmesh/CostModel/ModelCost.h"
 #include "chipmesh/Transforms/MeshOption.h"
+#include "chipmesh/Transforms/PassSupport.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Support/FileUtilities.h"
@@ -46,22 +47,13 @@ private:
 LogicalResult ChipMeshEstimatePass::parseOptions(func::FuncOp func,
                                                  CostOptions &options) {
   ModuleOp module = getOperation();
-  StringRef mode = modeName;
-  if (mode.empty())
-    if (auto attr = func->getAttrOfType<StringAttr>("chipmesh.mode"))
-      mode = attr.getValue();
-  if (mode.empty())
-    mode = "train";
-  std::optional<Mode> parsedMode = symbolizeMode(mode);
-  if (!parsedMode)
-    return module.emitError() << "mode must be 'train' or 'infer', got '"
-                              << mode << "'";
-  options.mode = *parsedMode;
-  std::optional<Recompute> recompute = symbolizeRecompute(recomputeName);
-  if (!recompute)
-    return module.emitError()
-           << "recompute must be 'none', 'selective' or 'full', got '"
-           << recomputeName << "'";
+  FailureOr<Mode> mode = resolveModeOption(module, func, modeName);
+  if (failed(mode))
+    return failure();
+  options.mode = *mode;
+  FailureOr<Recompute> recompute = resolveRecomputeOption(module, recomputeName);
+  if (failed(recompute))
+    return failure();
   options.recompute = *recompute;
   if (microBatch < 0)
     return module.emitError() << "micro-batch must be positive (or 0 for the "
@@ -81,10 +73,7 @@ LogicalResult ChipMeshEstimatePass::parseOptions(func::FuncOp func,
 /// Six significant digits: readable attributes (an exact double would
 /// print as hex) and no spurious differences from summation order.
 static FloatAttr rounded(Builder &b, double value) {
-  if (value == 0 || !std::isfinite(value))
-    return b.getF64FloatAttr(value);
-  return b.getF64FloatAttr(
-      std::strtod(llvm::formatv("{0:e5}", value).str().c_str(), nullptr));
+  return b.getF64FloatAttr(roundToSixDigits(value));
 }
 
 static DictionaryAttr perChip(Builder &b, ArrayRef<ComputeModel> chips,
@@ -148,14 +137,6 @@ static std::string gib(double bytes) {
   return llvm::formatv("{0:F1}", bytes / kGiB).str();
 }
 
-static std::string seconds(double s) {
-  if (s >= 1)
-    return llvm::formatv("{0:F2} s", s).str();
-  if (s >= 1e-3)
-    return llvm::formatv("{0:F2} ms", s * 1e3).str();
-  return llvm::formatv("{0:F1} us", s * 1e6).str();
-}
-
 void ChipMeshEstimatePass::runOnOperation() {
   ModuleOp module = getOperation();
   FailureOr<func::FuncOp> func = findModelFunction(module, funcName);
@@ -165,15 +146,10 @@ void ChipMeshEstimatePass::runOnOperation() {
   if (failed(parseOptions(*func, options)))
     return signalPassFailure();
 
-  Calibration calibration;
-  if (!calibrationFile.empty()) {
-    llvm::Expected<Calibration> loaded = Calibration::fromFile(calibrationFile);
-    if (!loaded) {
-      module.emitError() << llvm::toString(loaded.takeError());
-      return signalPassFailure();
-    }
-    calibration = std::move(*loaded);
-  }
+  FailureOr<Calibration> loaded = loadCalibrationOption(module, calibrationFile);
+  if (failed(loaded))
+    return signalPassFailure();
+  Calibration calibration = std::move(*loaded);
 
   // The chip kinds to price: the mesh's, or the whole catalog.
   std::vector<ChipKindSpec> kinds;
@@ -308,8 +284,8 @@ void ChipMeshEstimatePass::runOnOperation() {
       os << llvm::formatv("{0,-22} {1,-20} {2,10} {3,10} {4,10} {5,10} "
                           "{6,5:F1}% {7,9} {8,9}  {9}\n",
                           e.kind, e.catalogId.empty() ? "-" : e.catalogId,
-                          seconds(e.stepS), seconds(e.forwardS),
-                          seconds(e.backwardS), seconds(e.optimizerS),
+                          formatSeconds(e.stepS), formatSeconds(e.forwardS),
+                          formatSeconds(e.backwardS), formatSeconds(e.optimizerS),
                           e.mfu * 100, gib(e.memory.total()),
                           gib(e.capacityBytes), fits);
     }

@@ -9,6 +9,7 @@
 #include "chipmesh/Analysis/ModelSummary.h"
 #include "chipmesh/Partition/Partitioner.h"
 #include "chipmesh/Transforms/MeshOption.h"
+#include "chipmesh/Transforms/PassSupport.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Support/FileUtilities.h"
@@ -32,20 +33,8 @@ static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 namespace {
 
-/// Six significant digits (see Estimate.cpp).
-double round6(double value) {
-  if (value == 0 || !std::isfinite(value))
-    return value;
-  return std::strtod(llvm::formatv("{0:e5}", value).str().c_str(), nullptr);
-}
-
-std::string seconds(double s) {
-  if (s >= 1)
-    return llvm::formatv("{0:F2} s", s).str();
-  if (s >= 1e-3)
-    return llvm::formatv("{0:F2} ms", s * 1e3).str();
-  return llvm::formatv("{0:F1} us", s * 1e6).str();
-}
+double round6(double value) { return roundToSixDigits(value); }
+std::string seconds(double s) { return formatSeconds(s); }
 
 struct ChipMeshPartitionPass
     : public chipmesh::impl::ChipMeshPartitionBase<ChipMeshPartitionPass> {
@@ -60,22 +49,13 @@ private:
 LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
                                                   PartitionOptions &options) {
   ModuleOp module = getOperation();
-  StringRef mode = modeName;
-  if (mode.empty())
-    if (auto attr = func->getAttrOfType<StringAttr>("chipmesh.mode"))
-      mode = attr.getValue();
-  if (mode.empty())
-    mode = "train";
-  std::optional<Mode> parsedMode = symbolizeMode(mode);
-  if (!parsedMode)
-    return module.emitError() << "mode must be 'train' or 'infer', got '"
-                              << mode << "'";
-  options.mode = *parsedMode;
-  std::optional<Recompute> recompute = symbolizeRecompute(recomputeName);
-  if (!recompute)
-    return module.emitError()
-           << "recompute must be 'none', 'selective' or 'full', got '"
-           << recomputeName << "'";
+  FailureOr<Mode> mode = resolveModeOption(module, func, modeName);
+  if (failed(mode))
+    return failure();
+  options.mode = *mode;
+  FailureOr<Recompute> recompute = resolveRecomputeOption(module, recomputeName);
+  if (failed(recompute))
+    return failure();
   options.recompute = *recompute;
   std::optional<Schedule> schedule = symbolizeSchedule(scheduleName);
   if (!schedule)
@@ -137,15 +117,10 @@ void ChipMeshPartitionPass::runOnOperation() {
   if (failed(parseOptions(*func, options)))
     return signalPassFailure();
 
-  Calibration calibration;
-  if (!calibrationFile.empty()) {
-    llvm::Expected<Calibration> loaded = Calibration::fromFile(calibrationFile);
-    if (!loaded) {
-      module.emitError() << llvm::toString(loaded.takeError());
-      return signalPassFailure();
-    }
-    calibration = std::move(*loaded);
-  }
+  FailureOr<Calibration> loaded = loadCalibrationOption(module, calibrationFile);
+  if (failed(loaded))
+    return signalPassFailure();
+  Calibration calibration = std::move(*loaded);
   const CatalogChip *referenceChip = lookupCatalogChip(reference);
   if (!referenceChip) {
     module.emitError() << "unknown reference chip '" << reference

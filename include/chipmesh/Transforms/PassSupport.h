@@ -1,0 +1,31 @@
+//===- PassSupport.h - Option handling and formatting shared by passes -*- C++ -*-===//
+#ifndef CHIPMESH_TRANSFORMS_PASSSUPPORT_H
+#define CHIPMESH_TRANSFORMS_PASSSUPPORT_H
+
+#include "chipmesh/CostModel/ModelCost.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include <string>
+
+namespace chipmesh {
+
+/// `option`, else the function's `chipmesh.mode`, else train; a located
+/// error on anything else.
+mlir::FailureOr<Mode> resolveModeOption(mlir::ModuleOp module,
+                                        mlir::func::FuncOp func,
+                                        llvm::StringRef option);
+mlir::FailureOr<Recompute> resolveRecomputeOption(mlir::ModuleOp module,
+                                                  llvm::StringRef option);
+/// The built-in defaults, overridden by `path` when it is not empty.
+mlir::FailureOr<Calibration> loadCalibrationOption(mlir::ModuleOp module,
+                                                   llvm::StringRef path);
+
+/// "1.23 s", "4.56 ms", "7.8 us".
+std::string formatSeconds(double seconds);
+/// Six significant digits: stable, readable figures in attributes and
+/// reports (an exact double prints as hex in MLIR).
+double roundToSixDigits(double value);
+
+} // namespace chipmesh
+
+#endif // CHIPMESH_TRANSFORMS_PASSSUPPORT_H

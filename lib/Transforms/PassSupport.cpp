@@ -1,0 +1,56 @@
+//===- PassSupport.cpp - Option handling and formatting shared by passes --===//
+
+#include "chipmesh/Transforms/PassSupport.h"
+#include "llvm/Support/FormatVariadic.h"
+#include <cmath>
+#include <cstdlib>
+
+using namespace mlir;
+using namespace chipmesh;
+
+FailureOr<Mode> chipmesh::resolveModeOption(ModuleOp module, func::FuncOp func,
+                                            StringRef option) {
+  StringRef mode = option;
+  if (mode.empty())
+    if (auto attr = func->getAttrOfType<StringAttr>("chipmesh.mode"))
+      mode = attr.getValue();
+  if (mode.empty())
+    mode = "train";
+  if (std::optional<Mode> parsed = symbolizeMode(mode))
+    return *parsed;
+  return module.emitError() << "mode must be 'train' or 'infer', got '" << mode
+                            << "'";
+}
+
+FailureOr<Recompute> chipmesh::resolveRecomputeOption(ModuleOp module,
+                                                      StringRef option) {
+  if (std::optional<Recompute> parsed = symbolizeRecompute(option))
+    return *parsed;
+  return module.emitError()
+         << "recompute must be 'none', 'selective' or 'full', got '" << option
+         << "'";
+}
+
+FailureOr<Calibration> chipmesh::loadCalibrationOption(ModuleOp module,
+                                                       StringRef path) {
+  if (path.empty())
+    return Calibration();
+  llvm::Expected<Calibration> loaded = Calibration::fromFile(path);
+  if (!loaded)
+    return module.emitError() << llvm::toString(loaded.takeError());
+  return std::move(*loaded);
+}
+
+std::string chipmesh::formatSeconds(double s) {
+  if (s >= 1)
+    return llvm::formatv("{0:F2} s", s).str();
+  if (s >= 1e-3)
+    return llvm::formatv("{0:F2} ms", s * 1e3).str();
+  return llvm::formatv("{0:F1} us", s * 1e6).str();
+}
+
+double chipmesh::roundToSixDigits(double value) {
+  if (value == 0 || !std::isfinite(value))
+    return value;
+  return std::strtod(llvm::formatv("{0:e5}", value).str().c_str(), nullptr);
+}
