@@ -510,3 +510,41 @@ TEST_F(CostModelTest, AdamStateBytes) {
   EXPECT_DOUBLE_EQ(adamStateBytes(1000, 4000), 8000);  // FP32: m + v only
   EXPECT_DOUBLE_EQ(adamStateBytes(0, 0), 0);
 }
+
+TEST_F(CostModelTest, CollectiveMemoOnlySharesSymmetricGroups) {
+  // Two identical nodes and one of another kind: a group's answer may be
+  // reused for its image in the other identical node, never for a group
+  // on different chips or links.
+  const MeshView &v = view(R"(
+    topo.mesh @m {
+      topo.chip_kind @a catalog "a100-sxm-80gb"
+      topo.chip_kind @h catalog "h100-sxm"
+      topo.link_kind @nvl catalog "nvlink3"
+      topo.link_kind @nv4 catalog "nvlink4"
+      topo.link_kind @ib catalog "infiniband-hdr"
+      topo.group "cluster" switched via @ib {
+        topo.group "anode" x 2 switched via @nvl { topo.chips @a x 4 }
+        topo.group "hnode" switched via @nv4 { topo.chips @h x 4 }
+      }
+    })");
+  auto fresh = [&](std::vector<unsigned> group) {
+    CommModel comm(v, Calibration());
+    return comm.collective(CollectiveKind::AllReduce, group, 1e8).seconds;
+  };
+  CommModel shared(v, Calibration());
+  double first = shared.collective(CollectiveKind::AllReduce, {0, 1, 2, 3}, 1e8).seconds;
+  EXPECT_DOUBLE_EQ(first, fresh({0, 1, 2, 3}));
+  // Its image in the second A100 node: same answer, memo or not.
+  EXPECT_DOUBLE_EQ(shared.collective(CollectiveKind::AllReduce, {4, 5, 6, 7}, 1e8).seconds,
+                   fresh({4, 5, 6, 7}));
+  // The H100 node has faster links: a different answer.
+  double h100 = shared.collective(CollectiveKind::AllReduce, {8, 9, 10, 11}, 1e8).seconds;
+  EXPECT_DOUBLE_EQ(h100, fresh({8, 9, 10, 11}));
+  EXPECT_LT(h100, first);
+  // A group across nodes is not the image of one inside a node.
+  EXPECT_DOUBLE_EQ(shared.collective(CollectiveKind::AllReduce, {0, 4}, 1e8).seconds,
+                   fresh({0, 4}));
+  EXPECT_DOUBLE_EQ(shared.collective(CollectiveKind::AllReduce, {0, 1}, 1e8).seconds,
+                   fresh({0, 1}));
+  EXPECT_GT(fresh({0, 4}), fresh({0, 1}));
+}

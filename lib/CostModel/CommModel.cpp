@@ -51,6 +51,58 @@ CommModel::CommModel(const MeshView &mesh, const Calibration &calibration)
     linkBandwidth.push_back(link.bytesPerS * calib.bandwidthEfficiency);
     linkLatency.push_back(calib.stepLatencyS);
   }
+  // Group templates: "cluster/node[3]" and "cluster/node[5]" are both
+  // "cluster/node".
+  llvm::StringMap<int> templates;
+  std::vector<int> groupTemplate;
+  for (const GroupInstance &group : mesh.groups()) {
+    std::string name;
+    bool inIndex = false;
+    for (char c : group.path) {
+      if (c == '[')
+        inIndex = true;
+      else if (c == ']')
+        inIndex = false;
+      else if (!inIndex)
+        name += c;
+    }
+    groupTemplate.push_back(templates.try_emplace(name, templates.size()).first->second);
+  }
+  for (unsigned c = 0; c < mesh.numChips(); ++c) {
+    const ChipInstance &chip = mesh.chips()[c];
+    std::vector<int> ancestors;
+    for (int g = chip.group; g >= 0; g = mesh.groups()[g].parent)
+      ancestors.push_back(g);
+    chipAncestors.push_back(std::move(ancestors));
+    chipTemplate.push_back(chip.group >= 0 ? groupTemplate[chip.group] : -1);
+    chipLocalIndex.push_back(chip.group >= 0
+                                 ? static_cast<int>(c - mesh.groups()[chip.group].firstChip)
+                                 : static_cast<int>(c));
+  }
+}
+
+std::vector<int64_t> CommModel::groupShape(ArrayRef<unsigned> group) const {
+  std::vector<int64_t> shape;
+  if (view.hasIrregularLinks()) {
+    shape.assign(group.begin(), group.end());
+    shape.push_back(-1);
+    return shape;
+  }
+  // Per member: its kind, group template and position in its group, and at
+  // every level of its ancestry the first member sharing that instance.
+  size_t depth = 0;
+  for (unsigned c : group)
+    depth = std::max(depth, chipAncestors[c].size());
+  std::vector<llvm::DenseMap<int, int64_t>> firstAt(depth);
+  for (auto [i, c] : llvm::enumerate(group)) {
+    shape.push_back(view.chips()[c].kind);
+    shape.push_back(chipTemplate[c]);
+    shape.push_back(chipLocalIndex[c]);
+    shape.push_back(static_cast<int64_t>(chipAncestors[c].size()));
+    for (auto [d, g] : llvm::enumerate(chipAncestors[c]))
+      shape.push_back(firstAt[d].try_emplace(g, static_cast<int64_t>(i)).first->second);
+  }
+  return shape;
 }
 
 const MeshPath &CommModel::path(unsigned from, unsigned to) const {
@@ -91,7 +143,14 @@ double CommModel::stepLatency(const MeshPath &route) const {
 double CommModel::transferTime(unsigned from, unsigned to, double bytes) const {
   if (from == to || bytes <= 0)
     return 0;
-  return concurrentTimes({Transfer{from, to, bytes}}).front();
+  // Alone on the mesh: no hop is shared, the slowest one bounds it.
+  const MeshPath &route = path(from, to);
+  if (!route.reachable())
+    return kInfinity;
+  double secondsPerByte = 0;
+  for (const MeshHop &hop : route.hops)
+    secondsPerByte = std::max(secondsPerByte, 1.0 / linkBandwidth[hop.linkKind]);
+  return route.latencyS + bytes * secondsPerByte;
 }
 
 std::vector<double>
@@ -328,7 +387,7 @@ CollectiveCost CommModel::collective(CollectiveKind kind,
   if (group.size() < 2 || bytes.empty())
     return {0, CollectiveAlgorithm::Direct};
   // The partitioner asks for the same collective many times.
-  auto key = std::make_tuple(kind, std::vector<unsigned>(group.begin(), group.end()),
+  auto key = std::make_tuple(kind, groupShape(group),
                              std::vector<double>(bytes.begin(), bytes.end()));
   {
     std::lock_guard<std::mutex> lock(collectiveMutex);

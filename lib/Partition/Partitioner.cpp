@@ -297,6 +297,16 @@ class Evaluator {
 public:
   Evaluator(const Context &ctx, const Level &level, const Layout &layout)
       : ctx(ctx), level(level), layout(layout) {
+    // Pipeline sends between consecutive stages: an alone-on-the-mesh
+    // transfer is affine in its bytes.
+    sendCost.resize(layout.groups.size());
+    for (size_t r = 0; r < layout.groups.size(); ++r)
+      for (size_t st = 0; st + 1 < layout.groups[r].size(); ++st) {
+        unsigned from = layout.groups[r][st][0], to = layout.groups[r][st + 1][0];
+        double one = ctx.comm.transferTime(from, to, 1.0);
+        double two = ctx.comm.transferTime(from, to, 2.0);
+        sendCost[r].push_back({2 * one - two, two - one});
+      }
     // Tensor-parallel all-reduce seconds per group, as prefix sums over
     // layers (empty for single-chip groups).
     tensorComm.resize(layout.groups.size());
@@ -398,10 +408,13 @@ public:
   }
 
   double send(unsigned r, unsigned s, unsigned boundaryLayer) const {
-    // The activation leaving stage s, rank 0 to rank 0 of stage s + 1.
+    // The activation leaving stage s, rank 0 to rank 0 of stage s + 1:
+    // latency + bytes x seconds per byte, both fixed per stage pair.
     double bytes = level.units[level.layers[boundaryLayer].unit].outputBytes;
-    return ctx.comm.transferTime(layout.groups[r][s][0],
-                                 layout.groups[r][s + 1][0], bytes);
+    if (bytes <= 0)
+      return 0;
+    const auto &[latency, perByte] = sendCost[r][s];
+    return latency + bytes * perByte;
   }
 
   /// Steady-state weight of stage s over [i, j): the slowest replica's
@@ -728,6 +741,8 @@ private:
   /// tensorComm[r][s]: prefix sums over layers of the group's
   /// tensor-parallel seconds per micro-batch and pass.
   std::vector<std::vector<std::vector<double>>> tensorComm;
+  /// sendCost[r][s]: latency and seconds per byte from stage s to s + 1.
+  std::vector<std::vector<std::pair<double, double>>> sendCost;
 };
 
 /// What the model's state needs and what the mesh can hold, in aggregate.

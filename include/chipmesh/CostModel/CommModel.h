@@ -90,11 +90,19 @@ private:
   const MeshView &view;
   std::vector<double> linkBandwidth, linkLatency;
   mutable std::mutex cacheMutex, collectiveMutex;
-  /// Results of collective(), keyed by kind, group and bytes.
-  mutable std::map<std::tuple<CollectiveKind, std::vector<unsigned>,
+  /// Results of collective(), keyed by kind, the group's shape and bytes.
+  mutable std::map<std::tuple<CollectiveKind, std::vector<int64_t>,
                               std::vector<double>>,
                    CollectiveCost>
       collectiveCache;
+  /// The group's shape: equal for two groups that a symmetry of the mesh
+  /// maps onto each other (then every collective costs the same); the
+  /// chip indices themselves when the mesh has no such symmetry.
+  std::vector<int64_t> groupShape(llvm::ArrayRef<unsigned> group) const;
+  /// Per chip: group instances from the innermost outwards, the template
+  /// (group path without instance indices) and position in its group.
+  std::vector<std::vector<int>> chipAncestors;
+  std::vector<int> chipTemplate, chipLocalIndex;
   mutable llvm::DenseMap<std::pair<unsigned, unsigned>,
                          std::unique_ptr<MeshPath>> pathCache;
   /// All routes from a chip, for sources asked often; bounded in memory.

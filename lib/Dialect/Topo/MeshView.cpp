@@ -221,6 +221,7 @@ private:
       return link.emitOpError() << "unknown link kind " << link.getLinkAttr();
     view.addEdge(link.getFrom(), link.getTo(), it->second,
                  view.links[it->second].latencyS);
+    view.irregular = true;
     return success();
   }
 

@@ -111,6 +111,11 @@ public:
   Routes routesFrom(unsigned from) const;
   MeshPath routeTo(const Routes &routes, unsigned to) const;
 
+  /// True if the mesh has irregular `topo.link`s. Without them, repeated
+  /// group instances are interchangeable: a set of chips and its image
+  /// under swapping instances of the same group see the same links.
+  bool hasIrregularLinks() const { return irregular; }
+
   /// Largest number of chips a mesh may expand to.
   static constexpr uint64_t kMaxChips = 1u << 20;
 
@@ -133,6 +138,7 @@ private:
   std::vector<GroupInstance> groupList;
   /// Vertices 0..numChips-1 are chips; the rest are switches.
   std::vector<std::vector<Edge>> adjacency;
+  bool irregular = false; ///< has topo.link edges (breaks group symmetry)
 
   friend class MeshBuilder;
 };
