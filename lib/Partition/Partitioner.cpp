@@ -821,6 +821,11 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   uint64_t globalBatch = options.globalBatch
                              ? options.globalBatch
                              : static_cast<uint64_t>(traced->tracedBatch);
+  if (globalBatch < 1) {
+    whyNot = "the global batch is 0: give batch=N (the model was traced "
+             "with an empty batch)";
+    return failure();
+  }
   double tokensPerSample = 1;
   for (Type type : func.getArgumentTypes())
     if (auto tensor = dyn_cast<RankedTensorType>(type)) {

@@ -42,6 +42,10 @@ LogicalResult chipmesh::graph::verifyTensorsFit(Operation *op) {
     for (int64_t dim : tensor.getShape())
       if (dim < 0)
         return op->emitOpError() << "has a negative dimension in " << type;
+      else if (dim == 0)
+        return op->emitOpError()
+               << "has an empty dimension in " << type
+               << "; a model tensor needs at least one element along each";
     if (!exactNumElements(tensor.getShape()))
       return op->emitOpError()
              << "tensor " << type
