@@ -6,10 +6,12 @@
 using namespace mlir;
 using namespace chipmesh;
 
+/// Graph ops, or upstream ops with the cost interface attached (linalg,
+/// TOSA).
 static bool holdsGraphOps(func::FuncOp func) {
   bool found = false;
   func.walk([&](Operation *op) {
-    if (isa<graph::GraphDialect>(op->getDialect())) {
+    if (isa<graph::GraphDialect>(op->getDialect()) || isa<CostOpInterface>(op)) {
       found = true;
       return WalkResult::interrupt();
     }

@@ -7,6 +7,7 @@
 
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
+#include "chipmesh/Interfaces/ExternalModels.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
                   mlir::func::FuncDialect, mlir::arith::ArithDialect,
                   mlir::tensor::TensorDialect, mlir::linalg::LinalgDialect,
                   mlir::tosa::TosaDialect, mlir::shard::ShardDialect>();
+  chipmesh::registerCostExternalModels(registry);
   chipmesh::registerChipMeshPasses();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

@@ -27,7 +27,8 @@ def CostOpInterface : OpInterface<"CostOpInterface"> {
       input that needs one); twice the forward by default, the usual ratio
       for ops that are linear in each input.}], "double",
       "getBackwardFlops", (ins), [{}],
-      [{ return 2.0 * $_op.getForwardFlops(); }]>,
+      [{ return 2.0 * ::llvm::cast<::chipmesh::CostOpInterface>(
+                          $_op.getOperation()).getForwardFlops(); }]>,
     InterfaceMethod<"Bytes read from memory in the forward pass", "double",
       "getBytesRead", (ins), [{}],
       [{ return ::chipmesh::operandBytes($_op.getOperation()); }]>,
