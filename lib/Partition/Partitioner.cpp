@@ -195,6 +195,7 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
 struct Layout {
   Strategy strategy;
   ReplicaLayout layout;
+  bool reversedStages = false;
   /// groups[r][s] = chips of stage s in replica r.
   std::vector<std::vector<std::vector<unsigned>>> groups;
   std::vector<std::vector<std::vector<double>>> shares;
@@ -242,13 +243,15 @@ std::optional<std::vector<uint64_t>> apportion(uint64_t total,
 
 std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
                                  Strategy strategy, ReplicaLayout kind,
-                                 uint64_t microBatchesTotal) {
+                                 uint64_t microBatchesTotal,
+                                 bool reversedStages = false) {
   unsigned n = ctx.mesh.numChips();
   if (strategy.dp * strategy.pp * strategy.tp != n)
     return std::nullopt;
   Layout layout;
   layout.strategy = strategy;
   layout.layout = kind;
+  layout.reversedStages = reversedStages;
   auto replicas = replicaChips(n, strategy.dp, kind);
   std::vector<double> replicaSpeed;
   for (auto &chips : replicas) {
@@ -272,6 +275,12 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
       speed += total;
       stages.push_back(std::move(group));
       shares.push_back(std::move(share));
+    }
+    // Early 1F1B stages hold more micro-batches: the search also tries the
+    // chips in the opposite order, so roomier chips can take stage 0.
+    if (reversedStages) {
+      std::reverse(stages.begin(), stages.end());
+      std::reverse(shares.begin(), shares.end());
     }
     layout.groups.push_back(std::move(stages));
     layout.shares.push_back(std::move(shares));
@@ -515,6 +524,7 @@ public:
     Plan plan;
     plan.strategy = layout.strategy;
     plan.layout = layout.layout;
+    plan.reversedStages = layout.reversedStages;
     plan.schedule = ctx.options.schedule;
     plan.microBatch = level.profile.microBatch;
     plan.replicaMicroBatches = layout.microBatches;
@@ -888,7 +898,9 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     unsigned level;
     Strategy strategy;
     ReplicaLayout layout;
+    bool reversedStages = false;
   };
+  bool mixedKinds = mesh.chipKinds().size() > 1;
   std::vector<Candidate> candidates;
   unsigned n = mesh.numChips();
   unsigned layersCount = levels.front().layers.size();
@@ -918,6 +930,8 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
         if (total < dp)
           continue;
         candidates.push_back({li, s, ReplicaLayout::Blocked});
+        if (pp > 1 && mixedKinds)
+          candidates.push_back({li, s, ReplicaLayout::Blocked, true});
         if (dp > 1 && dp < n)
           candidates.push_back({li, s, ReplicaLayout::Strided});
       }
@@ -980,7 +994,8 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     const Candidate &cand = candidates[index];
     Context ctx{mesh, comm, kinds, local, globalBatch};
     layouts[index] = makeLayout(ctx, levels[cand.level], cand.strategy,
-                                cand.layout, globalBatch / microBatches[cand.level]);
+                                cand.layout, globalBatch / microBatches[cand.level],
+                                cand.reversedStages);
     if (layouts[index])
       bounds[index] = Evaluator::lowerBound(ctx, levels[cand.level], *layouts[index]) *
                       factor;

@@ -299,7 +299,9 @@ void ChipMeshPartitionPass::runOnOperation() {
                             {"tp_per_stage",
                              llvm::json::Array(std::vector<int64_t>(
                                  plan.strategy.pp, plan.strategy.tp))},
-                            {"layout", stringifyReplicaLayout(plan.layout)}}},
+                            {"layout", stringifyReplicaLayout(plan.layout)},
+                            {"stage_order",
+                             plan.reversedStages ? "reversed" : "mesh"}}},
         {"schedule", stringifySchedule(plan.schedule)},
         {"global_batch", static_cast<int64_t>(result.globalBatch)},
         {"micro_batch", round6(plan.microBatch)},

@@ -22,7 +22,7 @@
 // TABLE-NEXT: step {{.*}} samples/s, {{.*}} tokens/s
 // TABLE-NEXT: lower bound {{.*}} (aggregate compute): plan is {{.*}}x the bound
 // TABLE-NEXT: reference h100-sxm: one chip takes {{.*}} per step; this mesh ~ 0.93 x h100-sxm
-// TABLE-NEXT: search: 11 candidates, 11 feasible, 0 pruned by the lower bound
+// TABLE-NEXT: search: 15 candidates, 15 feasible, 0 pruned by the lower bound
 
 // REPORT: "devices": [
 // REPORT:   "comm_s":
@@ -51,6 +51,7 @@
 // REPORT-NEXT:   "dp": 1,
 // REPORT-NEXT:   "layout": "blocked",
 // REPORT-NEXT:   "pp": 2,
+// REPORT-NEXT:   "stage_order": "mesh",
 // REPORT-NEXT:   "tp": 1,
 // REPORT-NEXT:   "tp_per_stage": [
 // REPORT: "throughput": {

@@ -81,6 +81,8 @@ struct StagePlan {
 struct Plan {
   Strategy strategy;
   ReplicaLayout layout = ReplicaLayout::Blocked;
+  /// Stages take the replica's chips last group first.
+  bool reversedStages = false;
   Schedule schedule = Schedule::OneFOneB;
   double microBatch = 1;
   /// Micro-batches each replica runs per step (uneven across replicas of
