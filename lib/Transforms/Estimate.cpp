@@ -271,7 +271,7 @@ void ChipMeshEstimatePass::runOnOperation() {
         "@{0} on {1}: {2} parameters, {3:E2} FLOPs per step ({4}, "
         "micro-batch {5} x {6}, recompute {7})\n",
         func->getSymName(), meshLabel, profile->parameters, stepFlops,
-        stringifyMode(options.mode), profile->microBatch, options.microBatches,
+        stringifyMode(options.mode), formatCount(profile->microBatch), options.microBatches,
         stringifyRecompute(options.recompute));
     os << llvm::formatv("{0,-22} {1,-20} {2,10} {3,10} {4,10} {5,10} {6,6} "
                         "{7,9} {8,9}  {9}\n",

@@ -341,7 +341,8 @@ void ChipMeshPartitionPass::runOnOperation() {
                         func->getSymName(), mesh->getSymName(),
                         view->numChips(), plan.strategy.dp, plan.strategy.pp,
                         plan.strategy.tp, stringifyReplicaLayout(plan.layout),
-                        stringifySchedule(plan.schedule), plan.microBatch,
+                        stringifySchedule(plan.schedule),
+                        formatCount(plan.microBatch),
                         llvm::join(llvm::map_range(plan.replicaMicroBatches,
                                                    [](uint64_t m) {
                                                      return std::to_string(m);

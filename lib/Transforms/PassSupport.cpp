@@ -54,3 +54,9 @@ double chipmesh::roundToSixDigits(double value) {
     return value;
   return std::strtod(llvm::formatv("{0:e5}", value).str().c_str(), nullptr);
 }
+
+std::string chipmesh::formatCount(double value) {
+  if (value == std::floor(value) && std::fabs(value) < 1e15)
+    return std::to_string(static_cast<int64_t>(value));
+  return llvm::formatv("{0:F2}", value).str();
+}

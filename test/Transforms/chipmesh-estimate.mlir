@@ -20,7 +20,7 @@
 // CHECK: graph.relu {{.*}} {chipmesh.cost = {bwd_flops = 1.677720e+07 : f64, {{.*}}, bytes = 3.355440e+07 : f64, flops = 8.388610e+06 : f64
 // CHECK: graph.yield
 
-// TABLE: @forward on @pair: 4194304 parameters, 2.06E+11 FLOPs per step (train, micro-batch 8.00 x 1, recompute none)
+// TABLE: @forward on @pair: 4194304 parameters, 2.06E+11 FLOPs per step (train, micro-batch 8 x 1, recompute none)
 // TABLE-NEXT: chip                   catalog                    step    forward   backward  optimizer    MFU   mem GiB   cap GiB  fits
 // TABLE-NEXT: fast                   h100-sxm               {{.*}} yes
 // TABLE-NEXT: slow                   a100-sxm-80gb          {{.*}} yes
@@ -54,7 +54,7 @@ func.func @forward(%x: tensor<8x1024x1024xbf16>) -> tensor<8x1024x1024xbf16> {
 // CHECK-SAME: flops_per_step = 1.342180e+08 : f64, func = "serve", mesh = "@pair", micro_batch = 4.000000e+00 : f64, micro_batches = 1 : i64, mode = "infer"
 // CHECK: func.func @serve
 
-// TABLE: @serve on @pair: 16777216 parameters, 1.34E+08 FLOPs per step (infer, micro-batch 4.00 x 1, recompute none)
+// TABLE: @serve on @pair: 16777216 parameters, 1.34E+08 FLOPs per step (infer, micro-batch 4 x 1, recompute none)
 
 topo.mesh @pair {
   topo.chip_kind @fast catalog "h100-sxm"

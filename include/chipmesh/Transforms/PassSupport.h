@@ -22,6 +22,8 @@ mlir::FailureOr<Calibration> loadCalibrationOption(mlir::ModuleOp module,
 
 /// "1.23 s", "4.56 ms", "7.8 us".
 std::string formatSeconds(double seconds);
+/// A count held in a double: "8" rather than "8.00", else with decimals.
+std::string formatCount(double value);
 /// Six significant digits: stable, readable figures in attributes and
 /// reports (an exact double prints as hex in MLIR).
 double roundToSixDigits(double value);
