@@ -205,43 +205,8 @@ TEST_F(CostTest, LayerRepeatMultipliesCosts) {
 /// Transformer Models", Sec. 4.1: one GPT layer in 16-bit with dropout
 /// and no tensor/sequence parallelism stores sbh(34 + 5as/h) bytes.
 TEST_F(CostTest, ActivationsMatchKorthikanti2022) {
-  const int64_t s = 64, b = 2, h = 128, a = 4, d = h / a;
-  std::string ir = R"(
-    func.func @gpt_layer(%x: tensor<$Bx$Sx$Hxf16>) -> tensor<$Bx$Sx$Hxf16> {
-      %g1 = graph.param "ln1.w" : tensor<$Hxf16>
-      %b1 = graph.param "ln1.b" : tensor<$Hxf16>
-      %n1 = graph.layer_norm %x, %g1, %b1 : tensor<$Bx$Sx$Hxf16>, tensor<$Hxf16>, tensor<$Hxf16>
-      %wqkv = graph.param "qkv" : tensor<$Hx$Qxf16>
-      %qkv = graph.linear %n1, %wqkv : tensor<$Bx$Sx$Hxf16>, tensor<$Hx$Qxf16>
-      %q, %k, %v = graph.split %qkv {axis = 2 : i64, sizes = array<i64: $H, $H, $H>} : tensor<$Bx$Sx$Qxf16>
-      %q4 = graph.reshape %q : tensor<$Bx$Sx$Hxf16> -> tensor<$Bx$Sx$Ax$Dxf16>
-      %k4 = graph.reshape %k : tensor<$Bx$Sx$Hxf16> -> tensor<$Bx$Sx$Ax$Dxf16>
-      %v4 = graph.reshape %v : tensor<$Bx$Sx$Hxf16> -> tensor<$Bx$Sx$Ax$Dxf16>
-      %att = graph.attention %q4, %k4, %v4 {causal, dropout = 0.1 : f64} : tensor<$Bx$Sx$Ax$Dxf16>, tensor<$Bx$Sx$Ax$Dxf16>, tensor<$Bx$Sx$Ax$Dxf16>
-      %att3 = graph.reshape %att : tensor<$Bx$Sx$Ax$Dxf16> -> tensor<$Bx$Sx$Hxf16>
-      %wo = graph.param "proj" : tensor<$Hx$Hxf16>
-      %o = graph.linear %att3, %wo : tensor<$Bx$Sx$Hxf16>, tensor<$Hx$Hxf16>
-      %od = graph.dropout %o {rate = 0.1 : f64} : tensor<$Bx$Sx$Hxf16>
-      %r1 = graph.add %x, %od : tensor<$Bx$Sx$Hxf16>, tensor<$Bx$Sx$Hxf16>
-      %g2 = graph.param "ln2.w" : tensor<$Hxf16>
-      %b2 = graph.param "ln2.b" : tensor<$Hxf16>
-      %n2 = graph.layer_norm %r1, %g2, %b2 : tensor<$Bx$Sx$Hxf16>, tensor<$Hxf16>, tensor<$Hxf16>
-      %w1 = graph.param "fc1" : tensor<$Hx$Fxf16>
-      %f1 = graph.linear %n2, %w1 : tensor<$Bx$Sx$Hxf16>, tensor<$Hx$Fxf16>
-      %ge = graph.gelu %f1 : tensor<$Bx$Sx$Fxf16>
-      %w2 = graph.param "fc2" : tensor<$Fx$Hxf16>
-      %f2 = graph.linear %ge, %w2 : tensor<$Bx$Sx$Fxf16>, tensor<$Fx$Hxf16>
-      %fd = graph.dropout %f2 {rate = 0.1 : f64} : tensor<$Bx$Sx$Hxf16>
-      %r2 = graph.add %r1, %fd : tensor<$Bx$Sx$Hxf16>, tensor<$Bx$Sx$Hxf16>
-      return %r2 : tensor<$Bx$Sx$Hxf16>
-    })";
-  for (auto [key, value] : {std::pair<StringRef, int64_t>{"$S", s}, {"$B", b},
-                             {"$H", h}, {"$A", a}, {"$D", d}, {"$Q", 3 * h},
-                             {"$F", 4 * h}}) {
-    for (size_t at = ir.find(key.str()); at != std::string::npos;
-         at = ir.find(key.str()))
-      ir.replace(at, key.size(), std::to_string(value));
-  }
+  const int64_t s = 64, b = 2, h = 128, a = 4;
+  std::string ir = test::korthikantiGptLayers(s, b, h, a, /*repeat=*/0);
   auto m = parse(ir);
   ASSERT_TRUE(m);
   ModelSummary summary = summarizeModel(first<func::FuncOp>(*m));

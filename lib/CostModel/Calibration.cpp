@@ -152,95 +152,85 @@ llvm::Error fieldError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-/// Applies the fields of `object` to `calib`; rejects unknown keys.
-llvm::Error applyChip(const llvm::json::Object &object, ChipCalibration &calib,
-                      StringRef where) {
+/// One settable field of a calibration entry and the values it accepts.
+struct Field {
+  enum Range { Fraction, NonNegative, Count, Seconds };
+  StringRef name;
+  Range range;
+  double *number = nullptr;
+  unsigned *count = nullptr;
+};
+
+/// Applies the fields of `object` through `fields`; rejects unknown keys
+/// and out-of-range values, naming the field.
+llvm::Error applyFields(const llvm::json::Object &object,
+                        llvm::ArrayRef<Field> fields, StringRef where) {
   for (const auto &entry : object) {
     StringRef key = entry.first;
+    const Field *field = llvm::find_if(fields, [&](const Field &f) { return f.name == key; });
+    if (field == fields.end()) {
+      std::string expected;
+      for (const Field &f : fields)
+        expected += (expected.empty() ? "" : ", ") + f.name.str();
+      return fieldError(where + ": unknown field '" + key + "' (expected " +
+                        expected + ")");
+    }
     std::optional<double> number = entry.second.getAsNumber();
     if (!number)
       return fieldError(where + "." + key + ": expected a number");
     double v = *number;
-    auto fraction = [&](double &field) -> llvm::Error {
+    auto bad = [&](StringRef range) {
+      return fieldError(where + "." + key + ": must be " + range + ", got " +
+                        formatNumber(v));
+    };
+    switch (field->range) {
+    case Field::Fraction:
       if (!(v > 0 && v <= 1))
-        return fieldError(where + "." + key + ": must be in (0, 1], got " +
-                          formatNumber(v));
-      field = v;
-      return llvm::Error::success();
-    };
-    auto nonNegative = [&](double &field) -> llvm::Error {
+        return bad("in (0, 1]");
+      break;
+    case Field::NonNegative:
       if (!(v >= 0 && v < 1e30))
-        return fieldError(where + "." + key + ": must be >= 0, got " +
-                          formatNumber(v));
-      field = v;
-      return llvm::Error::success();
-    };
-    auto count = [&](unsigned &field) -> llvm::Error {
+        return bad(">= 0");
+      break;
+    case Field::Seconds:
+      if (!(v >= 0 && v < 1))
+        return bad("in [0, 1)");
+      break;
+    case Field::Count:
       if (!(v >= 1 && v <= 1 << 20) || v != static_cast<unsigned>(v))
-        return fieldError(where + "." + key +
-                          ": must be an integer in [1, 2^20], got " +
-                          formatNumber(v));
-      field = static_cast<unsigned>(v);
-      return llvm::Error::success();
-    };
-    auto apply = [&]() -> llvm::Error {
-      if (key == "matmul_efficiency")
-        return fraction(calib.matmulEfficiency);
-      if (key == "attention_forward_efficiency")
-        return fraction(calib.attentionForwardEfficiency);
-      if (key == "attention_backward_efficiency")
-        return fraction(calib.attentionBackwardEfficiency);
-      if (key == "memory_efficiency")
-        return fraction(calib.memoryEfficiency);
-      if (key == "kernel_overhead_s")
-        return nonNegative(calib.kernelOverheadS);
-      if (key == "reserved_bytes")
-        return nonNegative(calib.reservedBytes);
-      if (key == "compute_units")
-        return count(calib.computeUnits);
-      if (key == "tile_m")
-        return count(calib.tileM);
-      if (key == "tile_n")
-        return count(calib.tileN);
-      if (key == "tile_k")
-        return count(calib.tileK);
-      return fieldError(
-          where + ": unknown field '" + key +
-          "' (expected matmul_efficiency, attention_forward_efficiency, "
-          "attention_backward_efficiency, memory_efficiency, "
-          "kernel_overhead_s, reserved_bytes, compute_units, tile_m, "
-          "tile_n, tile_k)");
-    };
-    if (llvm::Error error = apply())
-      return error;
+        return bad("an integer in [1, 2^20]");
+      *field->count = static_cast<unsigned>(v);
+      continue;
+    }
+    *field->number = v;
   }
   return llvm::Error::success();
 }
 
-llvm::Error applyLink(const llvm::json::Object &object, LinkCalibration &calib,
+llvm::Error applyChip(const llvm::json::Object &object, ChipCalibration &c,
                       StringRef where) {
-  for (const auto &entry : object) {
-    StringRef key = entry.first;
-    std::optional<double> number = entry.second.getAsNumber();
-    if (!number)
-      return fieldError(where + "." + key + ": expected a number");
-    double v = *number;
-    if (key == "bandwidth_efficiency") {
-      if (!(v > 0 && v <= 1))
-        return fieldError(where + "." + key + ": must be in (0, 1], got " +
-                          formatNumber(v));
-      calib.bandwidthEfficiency = v;
-    } else if (key == "step_latency_s") {
-      if (!(v >= 0 && v < 1))
-        return fieldError(where + "." + key + ": must be in [0, 1), got " +
-                          formatNumber(v));
-      calib.stepLatencyS = v;
-    } else {
-      return fieldError(where + ": unknown field '" + key +
-                        "' (expected bandwidth_efficiency, step_latency_s)");
-    }
-  }
-  return llvm::Error::success();
+  const Field fields[] = {
+      {"matmul_efficiency", Field::Fraction, &c.matmulEfficiency},
+      {"attention_forward_efficiency", Field::Fraction, &c.attentionForwardEfficiency},
+      {"attention_backward_efficiency", Field::Fraction, &c.attentionBackwardEfficiency},
+      {"memory_efficiency", Field::Fraction, &c.memoryEfficiency},
+      {"kernel_overhead_s", Field::NonNegative, &c.kernelOverheadS},
+      {"reserved_bytes", Field::NonNegative, &c.reservedBytes},
+      {"compute_units", Field::Count, nullptr, &c.computeUnits},
+      {"tile_m", Field::Count, nullptr, &c.tileM},
+      {"tile_n", Field::Count, nullptr, &c.tileN},
+      {"tile_k", Field::Count, nullptr, &c.tileK},
+  };
+  return applyFields(object, fields, where);
+}
+
+llvm::Error applyLink(const llvm::json::Object &object, LinkCalibration &c,
+                      StringRef where) {
+  const Field fields[] = {
+      {"bandwidth_efficiency", Field::Fraction, &c.bandwidthEfficiency},
+      {"step_latency_s", Field::Seconds, &c.stepLatencyS},
+  };
+  return applyFields(object, fields, where);
 }
 
 } // namespace

@@ -88,9 +88,22 @@ template <typename... OpTys> void attachLinalg(MLIRContext *context) {
   (OpTys::template attachInterface<LinalgCost<OpTys>>(*context), ...);
 }
 
+/// An op that is one matrix product of a shape read off its types.
+/// `Derived::shape` returns it (nullopt when the types are not static).
+template <typename Derived, typename OpTy>
+struct SingleMatmulCost : public CostOpInterface::ExternalModel<Derived, OpTy> {
+  double getForwardFlops(Operation *op) const {
+    std::optional<MatmulShape> s = Derived::shape(op);
+    return s ? s->flops() : 0.0;
+  }
+  void getMatmuls(Operation *op, SmallVectorImpl<MatmulShape> &matmuls) const {
+    if (std::optional<MatmulShape> s = Derived::shape(op))
+      matmuls.push_back(*s);
+  }
+};
+
 /// tosa.matmul: [N, H, C] x [N, C, W].
-struct TosaMatmulCost
-    : public CostOpInterface::ExternalModel<TosaMatmulCost, tosa::MatMulOp> {
+struct TosaMatmulCost : public SingleMatmulCost<TosaMatmulCost, tosa::MatMulOp> {
   static std::optional<MatmulShape> shape(Operation *op) {
     auto a = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
     auto b = dyn_cast<RankedTensorType>(op->getOperand(1).getType());
@@ -105,14 +118,6 @@ struct TosaMatmulCost
     s.sampleDim = MatmulShape::SampleDim::Batch;
     return s;
   }
-  double getForwardFlops(Operation *op) const {
-    std::optional<MatmulShape> s = shape(op);
-    return s ? s->flops() : 0.0;
-  }
-  void getMatmuls(Operation *op, SmallVectorImpl<MatmulShape> &matmuls) const {
-    if (std::optional<MatmulShape> s = shape(op))
-      matmuls.push_back(*s);
-  }
   void getSavedValues(Operation *op, SmallVectorImpl<Value> &saved) const {
     saved.push_back(op->getOperand(0));
     saved.push_back(op->getOperand(1));
@@ -121,8 +126,7 @@ struct TosaMatmulCost
 
 /// tosa.conv2d: input [N, IH, IW, IC], weight [OC, KH, KW, IC], output
 /// [N, OH, OW, OC]: an implicit GEMM of M = N OH OW, N = OC, K = KH KW IC.
-struct TosaConv2dCost
-    : public CostOpInterface::ExternalModel<TosaConv2dCost, tosa::Conv2DOp> {
+struct TosaConv2dCost : public SingleMatmulCost<TosaConv2dCost, tosa::Conv2DOp> {
   static std::optional<MatmulShape> shape(Operation *op) {
     auto w = dyn_cast<RankedTensorType>(op->getOperand(1).getType());
     auto out = dyn_cast<RankedTensorType>(op->getResult(0).getType());
@@ -134,14 +138,6 @@ struct TosaConv2dCost
     s.n = out.getDimSize(3);
     s.k = static_cast<double>(w.getDimSize(1)) * w.getDimSize(2) * w.getDimSize(3);
     return s;
-  }
-  double getForwardFlops(Operation *op) const {
-    std::optional<MatmulShape> s = shape(op);
-    return s ? s->flops() : 0.0;
-  }
-  void getMatmuls(Operation *op, SmallVectorImpl<MatmulShape> &matmuls) const {
-    if (std::optional<MatmulShape> s = shape(op))
-      matmuls.push_back(*s);
   }
   void getSavedValues(Operation *op, SmallVectorImpl<Value> &saved) const {
     saved.push_back(op->getOperand(0));
