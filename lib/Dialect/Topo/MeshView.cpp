@@ -265,19 +265,10 @@ FailureOr<MeshView> MeshView::build(MeshOp mesh) {
   return view;
 }
 
-MeshPath MeshView::path(unsigned from, unsigned to) const {
-  MeshPath result;
-  if (from == to || from >= numChips() || to >= numChips())
-    return result;
-  unsigned n = adjacency.size();
-  // Scratch arrays reused across calls on this thread (paths are asked
-  // for millions of times by the partitioner).
-  thread_local std::vector<double> widest, latency;
-  thread_local std::vector<const Edge *> via;
-  thread_local std::vector<unsigned> previous;
-  widest.assign(n, 0.0);
-  // Phase 1: the largest bottleneck bandwidth from `from` (max-min
-  // Dijkstra); a vertex's width is final when it is popped.
+void MeshView::widestFrom(unsigned from, unsigned stop,
+                          std::vector<double> &widest) const {
+  // Max-min Dijkstra: a vertex's width is final when it is popped.
+  widest.assign(adjacency.size(), 0.0);
   widest[from] = std::numeric_limits<double>::infinity();
   std::priority_queue<std::pair<double, unsigned>> queue;
   queue.push({widest[from], from});
@@ -286,7 +277,7 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
     queue.pop();
     if (width < widest[v])
       continue;
-    if (v == to)
+    if (v == stop)
       break;
     for (const Edge &edge : adjacency[v]) {
       double w = std::min(width, links[edge.linkKind].bytesPerS);
@@ -296,13 +287,17 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
       }
     }
   }
-  double bottleneck = widest[to];
-  if (!(bottleneck > 0))
-    return result;
-  // Phase 2: lowest latency using only links at least that wide.
+}
+
+void MeshView::fastestFrom(unsigned from, double bottleneck, unsigned stop,
+                           std::vector<double> &latency,
+                           std::vector<unsigned> &previous,
+                           std::vector<unsigned> &linkKind) const {
+  // Lowest-latency Dijkstra over the links at least `bottleneck` wide.
+  unsigned n = adjacency.size();
   latency.assign(n, std::numeric_limits<double>::infinity());
-  via.assign(n, nullptr);
   previous.assign(n, ~0u);
+  linkKind.assign(n, ~0u);
   using Item = std::pair<double, unsigned>;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> frontier;
   latency[from] = 0;
@@ -312,7 +307,7 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
     frontier.pop();
     if (dist > latency[v])
       continue;
-    if (v == to)
+    if (v == stop)
       break;
     for (const Edge &edge : adjacency[v]) {
       if (links[edge.linkKind].bytesPerS < bottleneck)
@@ -320,109 +315,81 @@ MeshPath MeshView::path(unsigned from, unsigned to) const {
       double d = dist + edge.latencyS;
       if (d < latency[edge.to]) {
         latency[edge.to] = d;
-        via[edge.to] = &edge;
         previous[edge.to] = v;
+        linkKind[edge.to] = edge.linkKind;
         frontier.push({d, edge.to});
       }
     }
   }
+}
+
+MeshPath MeshView::tracePath(unsigned from, unsigned to, double bottleneck,
+                             double latency, llvm::ArrayRef<unsigned> previous,
+                             llvm::ArrayRef<unsigned> linkKind) const {
+  MeshPath result;
   result.bottleneckBytesPerS = bottleneck;
-  result.latencyS = latency[to];
+  result.latencyS = latency;
   // One traversal per link entered from a chip (chip-switch-chip is one).
   llvm::SmallVector<unsigned, 8> kinds;
   llvm::SmallVector<MeshHop, 8> hops;
   for (unsigned v = to; v != from; v = previous[v]) {
-    hops.push_back({previous[v], v, via[v]->linkKind});
+    hops.push_back({previous[v], v, linkKind[v]});
     if (previous[v] < numChips())
-      kinds.push_back(via[v]->linkKind);
+      kinds.push_back(linkKind[v]);
   }
   result.linkKinds.assign(kinds.rbegin(), kinds.rend());
   result.hops.assign(hops.rbegin(), hops.rend());
   return result;
 }
 
+MeshPath MeshView::path(unsigned from, unsigned to) const {
+  if (from == to || from >= numChips() || to >= numChips())
+    return MeshPath();
+  // Scratch arrays reused across calls on this thread (paths are asked
+  // for millions of times by the partitioner).
+  thread_local std::vector<double> widest, latency;
+  thread_local std::vector<unsigned> previous, linkKind;
+  widestFrom(from, to, widest);
+  double bottleneck = widest[to];
+  if (!(bottleneck > 0))
+    return MeshPath();
+  fastestFrom(from, bottleneck, to, latency, previous, linkKind);
+  return tracePath(from, to, bottleneck, latency[to], previous, linkKind);
+}
+
 MeshView::Routes MeshView::routesFrom(unsigned from) const {
   Routes routes;
   routes.from = from;
-  unsigned n = adjacency.size();
-  routes.widest.assign(n, 0.0);
-  if (from >= numChips())
+  if (from >= numChips()) {
+    routes.widest.assign(adjacency.size(), 0.0);
     return routes;
-  routes.widest[from] = std::numeric_limits<double>::infinity();
-  std::priority_queue<std::pair<double, unsigned>> queue;
-  queue.push({routes.widest[from], from});
-  while (!queue.empty()) {
-    auto [width, v] = queue.top();
-    queue.pop();
-    if (width < routes.widest[v])
-      continue;
-    for (const Edge &edge : adjacency[v]) {
-      double w = std::min(width, links[edge.linkKind].bytesPerS);
-      if (w > routes.widest[edge.to]) {
-        routes.widest[edge.to] = w;
-        queue.push({w, edge.to});
-      }
-    }
   }
+  widestFrom(from, ~0u, routes.widest);
   for (unsigned c = 0; c < numChips(); ++c)
     if (c != from && routes.widest[c] > 0 &&
         !llvm::is_contained(routes.classes, routes.widest[c]))
       routes.classes.push_back(routes.widest[c]);
   llvm::sort(routes.classes);
   for (double bottleneck : routes.classes) {
-    std::vector<double> latency(n, std::numeric_limits<double>::infinity());
-    std::vector<unsigned> previous(n, ~0u), kind(n, ~0u);
-    using Item = std::pair<double, unsigned>;
-    std::priority_queue<Item, std::vector<Item>, std::greater<Item>> frontier;
-    latency[from] = 0;
-    frontier.push({0.0, from});
-    while (!frontier.empty()) {
-      auto [dist, v] = frontier.top();
-      frontier.pop();
-      if (dist > latency[v])
-        continue;
-      for (const Edge &edge : adjacency[v]) {
-        if (links[edge.linkKind].bytesPerS < bottleneck)
-          continue;
-        double d = dist + edge.latencyS;
-        if (d < latency[edge.to]) {
-          latency[edge.to] = d;
-          previous[edge.to] = v;
-          kind[edge.to] = edge.linkKind;
-          frontier.push({d, edge.to});
-        }
-      }
-    }
-    routes.latency.push_back(std::move(latency));
-    routes.previous.push_back(std::move(previous));
-    routes.linkKind.push_back(std::move(kind));
+    routes.latency.emplace_back();
+    routes.previous.emplace_back();
+    routes.linkKind.emplace_back();
+    fastestFrom(from, bottleneck, ~0u, routes.latency.back(),
+                routes.previous.back(), routes.linkKind.back());
   }
   return routes;
 }
 
 MeshPath MeshView::routeTo(const Routes &routes, unsigned to) const {
-  MeshPath result;
   unsigned from = routes.from;
   if (from == to || from >= numChips() || to >= numChips())
-    return result;
+    return MeshPath();
   double bottleneck = routes.widest[to];
   if (!(bottleneck > 0))
-    return result;
+    return MeshPath();
   size_t c = std::lower_bound(routes.classes.begin(), routes.classes.end(),
                               bottleneck) -
              routes.classes.begin();
-  const std::vector<unsigned> &previous = routes.previous[c];
-  const std::vector<unsigned> &kind = routes.linkKind[c];
-  result.bottleneckBytesPerS = bottleneck;
-  result.latencyS = routes.latency[c][to];
-  llvm::SmallVector<unsigned, 8> kinds;
-  llvm::SmallVector<MeshHop, 8> hops;
-  for (unsigned v = to; v != from; v = previous[v]) {
-    hops.push_back({previous[v], v, kind[v]});
-    if (previous[v] < numChips())
-      kinds.push_back(kind[v]);
-  }
-  result.linkKinds.assign(kinds.rbegin(), kinds.rend());
-  result.hops.assign(hops.rbegin(), hops.rend());
-  return result;
+  return tracePath(from, to, bottleneck, routes.latency[c][to],
+                   routes.previous[c], routes.linkKind[c]);
 }

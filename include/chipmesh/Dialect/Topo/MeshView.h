@@ -125,6 +125,17 @@ private:
     unsigned linkKind;
     double latencyS; ///< half a traversal for chip<->switch edges
   };
+  /// Widest-path pass from `from`, stopping once `stop` is final (~0u:
+  /// every vertex).
+  void widestFrom(unsigned from, unsigned stop, std::vector<double> &widest) const;
+  /// Lowest-latency pass over links at least `bottleneck` wide.
+  void fastestFrom(unsigned from, double bottleneck, unsigned stop,
+                   std::vector<double> &latency, std::vector<unsigned> &previous,
+                   std::vector<unsigned> &linkKind) const;
+  /// The route to `to` read back from a lowest-latency pass.
+  MeshPath tracePath(unsigned from, unsigned to, double bottleneck,
+                     double latency, llvm::ArrayRef<unsigned> previous,
+                     llvm::ArrayRef<unsigned> linkKind) const;
   unsigned addVertex() {
     adjacency.emplace_back();
     return adjacency.size() - 1;
