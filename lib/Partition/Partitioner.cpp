@@ -119,12 +119,25 @@ struct Level {
   std::vector<double> modelS;
 };
 
+/// Score per second of step: 1, or the mesh's summed price or power.
+double objectiveFactor(const MeshView &mesh, Objective objective) {
+  if (objective != Objective::Cost && objective != Objective::Energy)
+    return 1;
+  double factor = 0;
+  for (unsigned c = 0; c < mesh.numChips(); ++c)
+    factor += objective == Objective::Cost ? mesh.kindOf(c).priceUsd
+                                           : mesh.kindOf(c).tdpWatts;
+  return factor;
+}
+
 struct Context {
   const MeshView &mesh;
   const CommModel &comm;
   const std::vector<ComputeModel> &kinds;
   const PartitionOptions &options;
   uint64_t globalBatch;
+  /// objectiveFactor(), once per search: it is read on every split tried.
+  double scoreFactor;
   bool training() const { return options.mode == Mode::Train; }
 };
 
@@ -649,18 +662,7 @@ public:
     return plan;
   }
 
-  /// Score per second of step: 1, or the mesh's price or power.
-  double scoreFactor() const {
-    if (ctx.options.objective != Objective::Cost &&
-        ctx.options.objective != Objective::Energy)
-      return 1;
-    double factor = 0;
-    for (unsigned c = 0; c < ctx.mesh.numChips(); ++c)
-      factor += ctx.options.objective == Objective::Cost
-                    ? ctx.mesh.kindOf(c).priceUsd
-                    : ctx.mesh.kindOf(c).tdpWatts;
-    return factor;
-  }
+  double scoreFactor() const { return ctx.scoreFactor; }
 
   /// The best plan of this layout: every split of the layers into stages
   /// when there are at most `limit` of them (exact under the model), else
@@ -801,7 +803,8 @@ std::optional<Plan> chipmesh::evaluatePlan(
     const std::vector<ComputeModel> &kinds, const PartitionOptions &options,
     Strategy strategy, ReplicaLayout layoutKind,
     llvm::ArrayRef<unsigned> boundaries, uint64_t globalBatch) {
-  Context ctx{mesh, comm, kinds, options, globalBatch};
+  Context ctx{mesh, comm, kinds, options, globalBatch,
+              objectiveFactor(mesh, options.objective)};
   Level level = buildLevel(profile, kinds, options);
   uint64_t total = static_cast<uint64_t>(globalBatch / profile.microBatch);
   std::optional<Layout> layout =
@@ -975,13 +978,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   }
 
   PartitionOptions local = options;
-  double factor = 1;
-  if (options.objective == Objective::Cost || options.objective == Objective::Energy) {
-    factor = 0;
-    for (unsigned c = 0; c < n; ++c)
-      factor += options.objective == Objective::Cost ? mesh.kindOf(c).priceUsd
-                                                     : mesh.kindOf(c).tdpWatts;
-  }
+  double factor = objectiveFactor(mesh, options.objective);
   std::unique_ptr<tbb::global_control> limit;
   if (options.threads)
     limit = std::make_unique<tbb::global_control>(
@@ -992,7 +989,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   std::vector<double> bounds(candidates.size(), kInf);
   tbb::parallel_for(size_t(0), candidates.size(), [&](size_t index) {
     const Candidate &cand = candidates[index];
-    Context ctx{mesh, comm, kinds, local, globalBatch};
+    Context ctx{mesh, comm, kinds, local, globalBatch, factor};
     layouts[index] = makeLayout(ctx, levels[cand.level], cand.strategy,
                                 cand.layout, globalBatch / microBatches[cand.level],
                                 cand.reversedStages);
@@ -1026,7 +1023,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
         return;
       }
       const Candidate &cand = candidates[index];
-      Context ctx{mesh, comm, kinds, local, globalBatch};
+      Context ctx{mesh, comm, kinds, local, globalBatch, factor};
       Evaluator eval(ctx, levels[cand.level], *layouts[index]);
       plans[index] = eval.bestPlan(options.exhaustiveSplits);
     });
