@@ -834,6 +834,20 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   uint64_t globalBatch = options.globalBatch
                              ? options.globalBatch
                              : static_cast<uint64_t>(traced->tracedBatch);
+  // A cost or energy objective scales the step by the chips' prices or
+  // powers: a chip without one would make every plan score 0.
+  if (options.objective == Objective::Cost || options.objective == Objective::Energy) {
+    bool cost = options.objective == Objective::Cost;
+    for (const ChipKindSpec &kind : mesh.chipKinds())
+      if (!((cost ? kind.priceUsd : kind.tdpWatts) > 0)) {
+        whyNot = llvm::formatv("objective={0} needs {1} on every chip kind; "
+                               "'{2}' has none (set {1} on its topo.chip_kind)",
+                               cost ? "cost" : "energy",
+                               cost ? "price_usd" : "tdp_watts", kind.name)
+                     .str();
+        return failure();
+      }
+  }
   if (globalBatch < 1) {
     whyNot = "the global batch is 0: give batch=N (the model was traced "
              "with an empty batch)";
