@@ -6,18 +6,12 @@
 using namespace mlir;
 using namespace chipmesh;
 
-/// Graph ops, or upstream ops with the cost interface attached (linalg,
-/// TOSA).
-static bool holdsGraphOps(func::FuncOp func) {
-  bool found = false;
-  func.walk([&](Operation *op) {
-    if (isa<graph::GraphDialect>(op->getDialect()) || isa<CostOpInterface>(op)) {
-      found = true;
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return found;
+/// Ops the cost model can price: every graph op, and upstream ops with
+/// the cost interface attached as an external model (linalg, TOSA).
+static bool holdsCostedOps(func::FuncOp func) {
+  return func
+      .walk([](CostOpInterface) { return WalkResult::interrupt(); })
+      .wasInterrupted();
 }
 
 FailureOr<func::FuncOp> chipmesh::findModelFunction(ModuleOp module,
@@ -30,7 +24,7 @@ FailureOr<func::FuncOp> chipmesh::findModelFunction(ModuleOp module,
   }
   SmallVector<func::FuncOp> candidates;
   for (auto func : module.getOps<func::FuncOp>())
-    if (!func.isExternal() && holdsGraphOps(func))
+    if (!func.isExternal() && holdsCostedOps(func))
       candidates.push_back(func);
   if (candidates.size() == 1)
     return candidates.front();
