@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Interfaces/ExternalModels.h"
@@ -22,6 +23,7 @@
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   registry.insert<chipmesh::graph::GraphDialect, chipmesh::topo::TopoDialect,
+                  chipmesh::comm::CommDialect,
                   mlir::func::FuncDialect, mlir::arith::ArithDialect,
                   mlir::tensor::TensorDialect, mlir::linalg::LinalgDialect,
                   mlir::tosa::TosaDialect, mlir::shard::ShardDialect>();

@@ -1,6 +1,7 @@
 //===- GraphOps.cpp - Graph dialect: shapes, verifiers, costs -------------===//
 
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -990,6 +991,108 @@ double LayerOp::getParameterBytes() {
 }
 double LayerOp::getInternalSavedBytes() {
   return getBodyCosts().savedActivationBytes * getRepeat();
+}
+
+//===----------------------------------------------------------------------===//
+// Training steps of a partitioned program
+//===----------------------------------------------------------------------===//
+
+static FailureOr<func::FuncOp> lookupCallee(Operation *op,
+                                            SymbolTableCollection &symbols,
+                                            FlatSymbolRefAttr callee) {
+  auto func = symbols.lookupNearestSymbolFrom<func::FuncOp>(op, callee);
+  if (!func || func.isExternal())
+    return op->emitOpError() << "names " << callee
+                             << ", which is not a function with a body";
+  return func;
+}
+
+LogicalResult BackwardOp::verify() {
+  if (getNumInputs() < 0 ||
+      getNumInputs() > static_cast<int64_t>(getOperands().size()))
+    return emitOpError() << "num_inputs is " << getNumInputs() << " but it has "
+                         << getOperands().size() << " operands";
+  StringRef recompute = getRecompute();
+  if (recompute != "none" && recompute != "selective" && recompute != "full")
+    return emitOpError() << "recompute must be none, selective or full, got '"
+                         << recompute << "'";
+  return success();
+}
+
+LogicalResult BackwardOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  FailureOr<func::FuncOp> callee = lookupCallee(*this, symbols, getCalleeAttr());
+  if (failed(callee))
+    return failure();
+  FunctionType type = callee->getFunctionType();
+  if (TypeRange(getInputs().getTypes()) != TypeRange(type.getInputs()))
+    return emitOpError() << "inputs do not match the arguments of "
+                         << getCalleeAttr() << " " << type;
+  if (TypeRange(getCotangents().getTypes()) != TypeRange(type.getResults()))
+    return emitOpError() << "needs one cotangent per result of "
+                         << getCalleeAttr() << ", typed like it: " << type;
+  SmallVector<Type> differentiable;
+  for (Type input : type.getInputs())
+    if (isa<FloatType>(cast<ShapedType>(input).getElementType()))
+      differentiable.push_back(input);
+  if (TypeRange(getGradients().getTypes()) != TypeRange(differentiable))
+    return emitOpError() << "returns " << getGradients().size()
+                         << " gradients; " << getCalleeAttr() << " has "
+                         << differentiable.size()
+                         << " floating-point arguments and the gradients "
+                            "must be typed like them";
+  return success();
+}
+
+/// Parameter elements of `func` a `graph.gradients` with `names` covers.
+static uint64_t flatParameterCount(func::FuncOp func, ArrayAttr names) {
+  uint64_t total = 0;
+  for (Operation &op : func.getBody().front()) {
+    if (names) {
+      auto param = dyn_cast<ParamOp>(op);
+      if (param && llvm::is_contained(names.getAsValueRange<StringAttr>(),
+                                      param.getName()))
+        total += numElements(param.getType());
+      continue;
+    }
+    if (auto cost = dyn_cast<CostOpInterface>(op))
+      total += cost.getParameterCount();
+  }
+  return total;
+}
+
+static LogicalResult verifyFlatGradients(Operation *op, func::FuncOp callee,
+                                         ArrayAttr names, Type type) {
+  auto tensor = cast<RankedTensorType>(type);
+  uint64_t want = flatParameterCount(callee, names);
+  if (static_cast<uint64_t>(tensor.getDimSize(0)) != want)
+    return op->emitOpError() << "has " << tensor.getDimSize(0)
+                             << " gradient entries; @" << callee.getSymName()
+                             << " has " << want << " parameter elements";
+  return success();
+}
+
+LogicalResult GradientsOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  FailureOr<func::FuncOp> callee = lookupCallee(*this, symbols, getCalleeAttr());
+  if (failed(callee))
+    return failure();
+  if (ArrayAttr names = getParamsAttr())
+    for (StringRef name : names.getAsValueRange<StringAttr>()) {
+      bool found = false;
+      for (auto param : callee->getBody().front().getOps<ParamOp>())
+        found |= param.getName() == name;
+      if (!found)
+        return emitOpError() << "names parameter \"" << name
+                             << "\", which is not a top-level parameter of "
+                             << getCalleeAttr();
+    }
+  return verifyFlatGradients(*this, *callee, getParamsAttr(), getType());
+}
+
+LogicalResult OptimizerStepOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  FailureOr<func::FuncOp> callee = lookupCallee(*this, symbols, getCalleeAttr());
+  if (failed(callee))
+    return failure();
+  return verifyFlatGradients(*this, *callee, {}, getGradients().getType());
 }
 
 #define GET_OP_CLASSES

@@ -6,6 +6,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 #include <cmath>
 
 using namespace mlir;
@@ -159,3 +160,25 @@ LogicalResult ChipsOp::verify() {
 LogicalResult MeshOp::verifyRegions() {
   return success(succeeded(MeshView::build(*this)));
 }
+
+static int64_t saturatingMul(int64_t a, int64_t b) {
+  int64_t product;
+  return llvm::MulOverflow(a, b, product) ? INT64_MAX : product;
+}
+
+static int64_t chipsIn(Block &body) {
+  int64_t total = 0;
+  for (Operation &op : body) {
+    int64_t n = 0;
+    if (auto chips = dyn_cast<ChipsOp>(op))
+      n = static_cast<int64_t>(chips.getCount());
+    else if (auto group = dyn_cast<GroupOp>(op))
+      n = saturatingMul(static_cast<int64_t>(group.getCount()),
+                        chipsIn(group.getBodyBlock()));
+    if (llvm::AddOverflow(total, n, total))
+      return INT64_MAX;
+  }
+  return total;
+}
+
+int64_t MeshOp::getNumChips() { return chipsIn(getBodyBlock()); }

@@ -5,6 +5,7 @@
 
 include "chipmesh/Dialect/Graph/IR/GraphBase.td"
 include "chipmesh/Interfaces/CostInterface.td"
+include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -451,6 +452,89 @@ def Graph_YieldOp : Graph_Op<"yield", [Pure, Terminator, ReturnLike,
   let arguments = (ins Variadic<Graph_AnyTensor>:$values);
   let builders = [OpBuilder<(ins), [{ /* nothing */ }]>];
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// Training steps of a partitioned program
+//===----------------------------------------------------------------------===//
+
+// These name a forward function by symbol: its parameters are the state
+// they differentiate, accumulate and update. `--chipmesh-materialize` emits
+// them; they are not part of a traced model.
+
+def Graph_BackwardOp : Graph_Op<"backward", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Vector-Jacobian product of a forward function";
+  let description = [{
+    Runs the backward pass of `callee`. The first `num_inputs` operands
+    are the values its forward call was given, the rest the cotangents of
+    its results, one per result. Returns the gradient of every
+    floating-point input, in order, and adds the gradients of the callee's
+    parameters into their accumulators (read by `graph.gradients`).
+    Communication inside the callee runs adjoint: a `comm.all_reduce` of
+    partial sums passes the gradient through, a `comm.all_gather` keeps
+    the local slice of it, and a replicated value feeding sharded work
+    gets its gradient summed over the group. `recompute = "full"`
+    recomputes the forward first (activation checkpointing). Cost: the
+    callee's backward FLOPs, plus its forward FLOPs when recomputing.
+
+    ```mlir
+    %dx = graph.backward @forward_dev1_stage(%x, %dy) {num_inputs = 1}
+        : (tensor<1x16x64xf32>, tensor<1x16x64xf32>) -> tensor<1x16x64xf32>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee,
+                       Variadic<Graph_AnyTensor>:$operands,
+                       I64Attr:$num_inputs,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$recompute);
+  let results = (outs Variadic<Graph_FloatTensor>:$gradients);
+  let assemblyFormat = [{
+    $callee `(` $operands `)` attr-dict `:` functional-type($operands, $gradients)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::OperandRange getInputs() {
+      return getOperands().take_front(getNumInputs());
+    }
+    ::mlir::OperandRange getCotangents() {
+      return getOperands().drop_front(getNumInputs());
+    }
+  }];
+}
+
+def Graph_GradientsOp : Graph_Op<"gradients", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "The accumulated parameter gradients of a forward function, flat";
+  let description = [{
+    One rank-1 tensor with an entry per parameter element of `callee` (a
+    repeated layer's parameters once per repetition), in the order the
+    parameters are declared: the flat bucket a data-parallel all-reduce
+    sums. With `params`, only the callee's top-level parameters of those
+    names (a weight shared between pipeline stages).
+
+    ```mlir
+    %g = graph.gradients @forward_dev0_stage : tensor<1048576xbf16>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee,
+                       OptionalAttr<StrArrayAttr>:$params);
+  let results = (outs 1DTensorOf<[AnyFloat]>:$result);
+  let assemblyFormat = "$callee attr-dict `:` type($result)";
+}
+
+def Graph_OptimizerStepOp : Graph_Op<"optimizer_step", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Updates a forward function's parameters from flat gradients (Adam)";
+  let description = [{
+    `gradients` has the layout of `graph.gradients` for the same callee.
+
+    ```mlir
+    graph.optimizer_step @forward_dev0_stage, %g : tensor<1048576xbf16>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee,
+                       1DTensorOf<[AnyFloat]>:$gradients);
+  let assemblyFormat = "$callee `,` $gradients attr-dict `:` type($gradients)";
 }
 
 #endif // CHIPMESH_DIALECT_GRAPH_IR_GRAPHOPS_TD

@@ -40,6 +40,9 @@ def Topo_MeshOp : Topo_Op<"mesh", [
   let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     ::mlir::Block &getBodyBlock() { return getBody().front(); }
+    /// Chips the hierarchy expands to, without building a MeshView
+    /// (saturates at INT64_MAX).
+    int64_t getNumChips();
   }];
 }
 
