@@ -11,16 +11,8 @@
 
 using namespace chipmesh;
 
-namespace {
-/// The i-th op a stage runs: forward or backward of one micro-batch.
-struct PipeOp {
-  bool backward;
-  uint64_t microBatch;
-};
-
-/// Op `i` of stage `s` under the schedule, computed rather than stored.
-PipeOp opAt(Schedule schedule, bool training, size_t p, size_t s, uint64_t m,
-            uint64_t i) {
+PipeOp chipmesh::pipelineOpAt(Schedule schedule, bool training, size_t p,
+                              size_t s, uint64_t m, uint64_t i) {
   if (!training)
     return {false, i};
   if (schedule == Schedule::GPipe)
@@ -37,7 +29,6 @@ PipeOp opAt(Schedule schedule, bool training, size_t p, size_t s, uint64_t m,
   }
   return {true, (m - warmup) + (i - warmup - steady)};
 }
-} // namespace
 
 double chipmesh::simulatePipeline(Schedule schedule,
                                   llvm::ArrayRef<double> forward,
@@ -59,7 +50,7 @@ double chipmesh::simulatePipeline(Schedule schedule,
     bool progressed = false;
     for (size_t s = 0; s < p; ++s) {
       while (next[s] < opsPerStage) {
-        PipeOp op = opAt(schedule, training, p, s, m, next[s]);
+        PipeOp op = pipelineOpAt(schedule, training, p, s, m, next[s]);
         size_t at = s * m + op.microBatch;
         double ready;
         if (!op.backward) {

@@ -175,6 +175,18 @@ void ChipMeshPartitionPass::runOnOperation() {
   double tokensPerS = samplesPerS * result.tokensPerSample;
   double ratio = plan.stepS / result.lowerBoundS;
 
+  // A mesh read from a file joins the module, so that the plan (and the
+  // programs materialized from it) name a mesh the module holds.
+  if (mesh->getOperation()->getParentOp() != module.getOperation()) {
+    if (Operation *clash = SymbolTable::lookupSymbolIn(module, mesh->getSymNameAttr())) {
+      clash->emitError() << "the module already has a symbol @"
+                         << mesh->getSymName()
+                         << "; rename it or the mesh in '" << meshName << "'";
+      return signalPassFailure();
+    }
+    module.getBody()->push_front(mesh->getOperation()->clone());
+  }
+
   // Placements on the top-level ops.
   Builder b(module.getContext());
   {
@@ -224,6 +236,7 @@ void ChipMeshPartitionPass::runOnOperation() {
           b.getNamedAttr("mesh", FlatSymbolRefAttr::get(mesh->getSymNameAttr())),
           b.getNamedAttr("func", b.getStringAttr(func->getSymName())),
           b.getNamedAttr("mode", b.getStringAttr(stringifyMode(options.mode))),
+          b.getNamedAttr("recompute", b.getStringAttr(stringifyRecompute(options.recompute))),
           b.getNamedAttr("dp", b.getI64IntegerAttr(plan.strategy.dp)),
           b.getNamedAttr("pp", b.getI64IntegerAttr(plan.strategy.pp)),
           b.getNamedAttr("tp", b.getI64IntegerAttr(plan.strategy.tp)),

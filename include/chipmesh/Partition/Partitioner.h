@@ -134,6 +134,16 @@ std::optional<Plan> evaluatePlan(const ModelProfile &profile,
                                  llvm::ArrayRef<unsigned> boundaries,
                                  uint64_t globalBatch);
 
+/// The i-th op a pipeline stage runs: forward or backward of one micro-batch.
+struct PipeOp {
+  bool backward;
+  uint64_t microBatch;
+};
+/// Op `i` of stage `s` of `p` with `m` micro-batches under `schedule`
+/// (inference runs forwards only); 2m ops per stage when training.
+PipeOp pipelineOpAt(Schedule schedule, bool training, size_t p, size_t s,
+                    uint64_t m, uint64_t i);
+
 /// Makespan of one pipeline of `forward[s]`/`backward[s]` seconds per
 /// micro-batch on stage s, `sendForward[s]`/`sendBackward[s]` seconds
 /// between stage s and s+1, `microBatches` micro-batches. Also returns each

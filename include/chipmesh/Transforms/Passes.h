@@ -2,7 +2,10 @@
 #ifndef CHIPMESH_TRANSFORMS_PASSES_H
 #define CHIPMESH_TRANSFORMS_PASSES_H
 
+#include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

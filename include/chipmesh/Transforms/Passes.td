@@ -167,4 +167,81 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
                            "::chipmesh::topo::TopoDialect"];
 }
 
+def ChipMeshMaterialize : Pass<"chipmesh-materialize", "mlir::ModuleOp"> {
+  let summary = "Write one program per device from a partitioned module";
+  let description = [{
+    Reads the `chipmesh.plan` and `chipmesh.placement`s that
+    `--chipmesh-partition` left and adds, for every device of the plan
+    (stage s, replica r, tensor-parallel rank t on chip c):
+
+    - `@<func>_dev<c>_stage`: the forward of one micro-batch of stage s on
+      this device. Tensors are cut to the micro-batch and to the device's
+      tensor-parallel shard, uneven where the chips are (a weight split
+      3:1 between a fast and a slow chip has two local shapes). Weights
+      follow Megatron-LM: a linear whose input is replicated is split by
+      columns (its result stays split), one whose input is split by
+      columns is split by rows (its result is a partial sum, combined by a
+      `comm.all_reduce` where a replicated value is needed); attention is
+      split by key/value head groups. Ops that cannot be split are computed
+      in full on every member of the group and marked `comm.replicated`.
+      Each weight carries `comm.param` (its index among the model's
+      weights, in walk order) and, when cut, `comm.shard = [dim, offset,
+      whole]`.
+    - `@<func>_dev<c>`: the device's step. It takes the model arguments the
+      stage reads (this replica's samples, `comm.input` and
+      `comm.batch_offset` on each), and runs the plan's schedule (GPipe or
+      1F1B, inference forward only): per micro-batch, `comm.recv` of the
+      stage's inputs, a call of the stage, `comm.send` of its outputs; when
+      training, `graph.backward` of the stage with the received output
+      gradients, `comm.send` of the input gradients, then
+      `graph.gradients`, the data-parallel `comm.all_reduce` over the
+      replicas of the same stage and rank, and `graph.optimizer_step`.
+      It returns the model results this stage produces, per micro-batch
+      (batched results concatenated, scalar ones stacked).
+
+    Both functions carry `comm.device`; the step also `comm.stage`,
+    `comm.replica`, `comm.tp_rank` and `comm.micro_batches`. The model
+    function and the mesh stay in the module. Refuses, with a located
+    error, a module without a plan, an op without a placement, or a plan
+    that does not match the model or the mesh.
+  }];
+  let dependentDialects = ["::chipmesh::graph::GraphDialect",
+                           "::chipmesh::comm::CommDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def ChipMeshVerifyPlan : Pass<"chipmesh-verify-plan", "mlir::ModuleOp"> {
+  let summary = "Check that the per-device programs implement the plan";
+  let description = [{
+    Checks a materialized module as a whole and fails with a located error
+    on the first violation:
+
+    - every device of the plan has one step function; its arguments are
+      model arguments (`comm.input`) cut to the replica's samples;
+    - every `comm.send` has a `comm.recv` on its peer with the same tag,
+      shape and type, every receive has its send, and collectives are
+      entered by every member of their group with the same shape; the
+      programs are run, op by op, under the schedule (sends buffered,
+      receives and collectives waiting), and a state where devices wait on
+      each other forever is reported as a deadlock naming what each waits
+      for;
+    - every weight of the model is held, in every replica, by the stages
+      its layers are placed on, and the local shards of a weight tile it
+      exactly (no gap, no overlap);
+    - the FLOPs of all device programs (forward calls and backward passes,
+      times the replica's micro-batches; replicated work counted once per
+      group) equal the model's for the global batch, plus the forward
+      again under full recomputation.
+
+    With `report`, prints a summary line per check.
+  }];
+  let options = [
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print what was checked (devices, messages, FLOPs) to stdout">
+  ];
+  let dependentDialects = ["::chipmesh::graph::GraphDialect",
+                           "::chipmesh::comm::CommDialect"];
+}
+
 #endif // CHIPMESH_TRANSFORMS_PASSES_TD

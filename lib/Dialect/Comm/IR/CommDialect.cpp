@@ -63,9 +63,32 @@ static SmallVector<int64_t> namedDevices(Operation *op) {
 
 LogicalResult CommDialect::verifyOperationAttribute(Operation *op,
                                                     NamedAttribute attr) {
-  if (attr.getName() != getDeviceAttrName())
-    return op->emitError() << "unknown comm attribute '" << attr.getName()
-                           << "'";
+  StringRef name = attr.getName().getValue();
+  // Where a step function sits in the plan, and what a weight holds.
+  if (llvm::is_contained({"comm.stage", "comm.replica", "comm.tp_rank",
+                          "comm.micro_batches", "comm.param"},
+                         name)) {
+    auto value = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!value || value.getInt() < 0)
+      return op->emitError() << "'" << name
+                             << "' must be a non-negative integer";
+    return success();
+  }
+  if (name == "comm.shard") {
+    auto shard = dyn_cast<DenseI64ArrayAttr>(attr.getValue());
+    if (!shard || shard.size() != 3 || shard[0] < 0 || shard[1] < 0 ||
+        shard[2] < 1)
+      return op->emitError() << "'comm.shard' must be array<i64: dim, offset, "
+                                "whole extent>";
+    return success();
+  }
+  if (name == getReplicatedAttrName()) {
+    if (!isa<UnitAttr>(attr.getValue()))
+      return op->emitError() << "'" << name << "' is a unit attribute";
+    return success();
+  }
+  if (name != getDeviceAttrName())
+    return op->emitError() << "unknown comm attribute '" << name << "'";
   auto device = dyn_cast<DeviceAttr>(attr.getValue());
   if (!device)
     return op->emitError() << "'" << getDeviceAttrName()

@@ -1,0 +1,54 @@
+//===- PlanSpec.h - The chipmesh.plan attribute, read back ------*- C++ -*-===//
+//
+// `--chipmesh-partition` records its plan on the module as a dictionary;
+// materialization and plan verification read it back through this one
+// parser, which checks every field and names the one that is wrong.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CHIPMESH_MATERIALIZE_PLANSPEC_H
+#define CHIPMESH_MATERIALIZE_PLANSPEC_H
+
+#include "chipmesh/Partition/Partitioner.h"
+#include "mlir/IR/BuiltinOps.h"
+#include <vector>
+
+namespace chipmesh {
+
+struct StageSpec {
+  int64_t firstLayer = 0, endLayer = 0;
+  /// devices[replica][tp rank]: flat chip indices; shares likewise.
+  std::vector<std::vector<int64_t>> devices;
+  std::vector<std::vector<double>> shares;
+};
+
+struct PlanSpec {
+  mlir::FlatSymbolRefAttr mesh;
+  std::string func;
+  bool training = true;
+  std::string recompute = "none";
+  int64_t dp = 1, pp = 1, tp = 1;
+  Schedule schedule = Schedule::OneFOneB;
+  int64_t microBatch = 1;
+  std::vector<int64_t> replicaMicroBatches;
+  std::vector<StageSpec> stages;
+
+  int64_t globalBatch() const {
+    int64_t total = 0;
+    for (int64_t m : replicaMicroBatches)
+      total += m * microBatch;
+    return total;
+  }
+};
+
+/// Reads `chipmesh.plan` from `module`; emits a located error naming the
+/// missing or malformed field and fails. `numChips` bounds device indices.
+mlir::FailureOr<PlanSpec> readPlanSpec(mlir::ModuleOp module, int64_t numChips);
+
+/// Where a device sits in the plan.
+struct DeviceSlot {
+  int64_t stage = -1, replica = -1, rank = -1;
+};
+
+} // namespace chipmesh
+
+#endif // CHIPMESH_MATERIALIZE_PLANSPEC_H

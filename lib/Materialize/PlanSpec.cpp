@@ -1,0 +1,108 @@
+//===- PlanSpec.cpp - The chipmesh.plan attribute, read back --------------===//
+
+#include "chipmesh/Materialize/PlanSpec.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/DenseSet.h"
+
+using namespace mlir;
+using namespace chipmesh;
+
+FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module, int64_t numChips) {
+  auto dict = module->getAttrOfType<DictionaryAttr>("chipmesh.plan");
+  if (!dict)
+    return module.emitError()
+           << "the module has no 'chipmesh.plan' dictionary; run "
+              "--chipmesh-partition first";
+  auto bad = [&](StringRef field, StringRef what) {
+    return module.emitError() << "chipmesh.plan: '" << field << "' " << what;
+  };
+  PlanSpec plan;
+  auto intField = [&](StringRef name, int64_t &out) -> LogicalResult {
+    auto attr = dict.getAs<IntegerAttr>(name);
+    if (!attr)
+      return bad(name, "is missing or not an integer");
+    out = attr.getInt();
+    if (out < 1)
+      return bad(name, "must be at least 1");
+    return success();
+  };
+  auto strField = [&](StringRef name, std::string &out) -> LogicalResult {
+    auto attr = dict.getAs<StringAttr>(name);
+    if (!attr)
+      return bad(name, "is missing or not a string");
+    out = attr.str();
+    return success();
+  };
+  plan.mesh = dict.getAs<FlatSymbolRefAttr>("mesh");
+  if (!plan.mesh)
+    return bad("mesh", "is missing or not a symbol reference");
+  std::string mode, schedule;
+  if (failed(strField("func", plan.func)) || failed(strField("mode", mode)) ||
+      failed(strField("schedule", schedule)) ||
+      failed(intField("dp", plan.dp)) || failed(intField("pp", plan.pp)) ||
+      failed(intField("tp", plan.tp)) ||
+      failed(intField("micro_batch", plan.microBatch)))
+    return failure();
+  if (mode != "train" && mode != "infer")
+    return bad("mode", "must be train or infer");
+  plan.training = mode == "train";
+  if (auto recompute = dict.getAs<StringAttr>("recompute"))
+    plan.recompute = recompute.str();
+  std::optional<Schedule> sched = symbolizeSchedule(schedule);
+  if (!sched)
+    return bad("schedule", "must be gpipe or 1f1b");
+  plan.schedule = *sched;
+  auto micro = dict.getAs<DenseI64ArrayAttr>("replica_micro_batches");
+  if (!micro || static_cast<int64_t>(micro.size()) != plan.dp)
+    return bad("replica_micro_batches", "must list one count per replica (dp)");
+  for (int64_t m : micro.asArrayRef())
+    if (m < 1)
+      return bad("replica_micro_batches", "must be positive");
+  plan.replicaMicroBatches.assign(micro.asArrayRef().begin(),
+                                  micro.asArrayRef().end());
+  auto stages = dict.getAs<ArrayAttr>("stages");
+  if (!stages || static_cast<int64_t>(stages.size()) != plan.pp)
+    return bad("stages", "must list one entry per pipeline stage (pp)");
+  llvm::DenseSet<int64_t> used;
+  int64_t previousEnd = 0;
+  for (auto [s, attr] : llvm::enumerate(stages)) {
+    auto stage = dyn_cast<DictionaryAttr>(attr);
+    auto layers = stage ? stage.getAs<DenseI64ArrayAttr>("layers") : nullptr;
+    auto devices = stage ? stage.getAs<ArrayAttr>("devices") : nullptr;
+    auto shares = stage ? stage.getAs<ArrayAttr>("shares") : nullptr;
+    std::string where = "stages[" + std::to_string(s) + "]";
+    if (!layers || layers.size() != 2 || !devices || !shares)
+      return bad(where, "needs 'layers' [first, end), 'devices' and 'shares'");
+    StageSpec spec;
+    spec.firstLayer = layers[0];
+    spec.endLayer = layers[1];
+    if (spec.firstLayer != previousEnd || spec.endLayer <= spec.firstLayer)
+      return bad(where, "layers must continue the previous stage and be non-empty");
+    previousEnd = spec.endLayer;
+    if (static_cast<int64_t>(devices.size()) != plan.dp ||
+        devices.size() != shares.size())
+      return bad(where, "needs one device list and one share list per replica");
+    for (auto [devAttr, shareAttr] : llvm::zip(devices, shares)) {
+      auto devs = dyn_cast<DenseI64ArrayAttr>(devAttr);
+      auto sh = dyn_cast<DenseF64ArrayAttr>(shareAttr);
+      if (!devs || !sh || devs.size() != sh.size() || devs.empty())
+        return bad(where, "device and share lists must be non-empty and equal in length");
+      for (int64_t d : devs.asArrayRef()) {
+        if (d < 0 || d >= numChips)
+          return bad(where, "names device " + std::to_string(d) +
+                                ", which is not in the mesh");
+        if (!used.insert(d).second)
+          return bad(where, "places device " + std::to_string(d) +
+                                " a second time");
+      }
+      for (double x : sh.asArrayRef())
+        if (!(x > 0 && x <= 1))
+          return bad(where, "shares must be in (0, 1]");
+      spec.devices.emplace_back(devs.asArrayRef().begin(), devs.asArrayRef().end());
+      spec.shares.emplace_back(sh.asArrayRef().begin(), sh.asArrayRef().end());
+    }
+    plan.stages.push_back(std::move(spec));
+  }
+  return plan;
+}

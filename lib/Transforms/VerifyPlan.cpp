@@ -1,0 +1,577 @@
+//===- VerifyPlan.cpp - Check per-device programs against their plan ------===//
+//
+// Whole-program checks of a materialized module: step functions cover the
+// plan's devices and read real model inputs; messages match and the
+// schedule cannot deadlock (the programs are played, op by op); every
+// weight is held exactly once per replica, shards tiling it; and the
+// devices' FLOPs add up to the model's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "chipmesh/Materialize/PlanSpec.h"
+#include "chipmesh/Transforms/Passes.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+#include <cmath>
+#include <deque>
+#include <map>
+
+namespace chipmesh {
+#define GEN_PASS_DEF_CHIPMESHVERIFYPLAN
+#include "chipmesh/Transforms/Passes.h.inc"
+} // namespace chipmesh
+
+using namespace mlir;
+using namespace chipmesh;
+using namespace chipmesh::graph;
+
+namespace {
+
+/// One communication step of a device, in program order.
+struct Event {
+  enum Kind { Send, Recv, Group } kind;
+  int64_t peer = -1, tag = -1;
+  Type type;
+  SmallVector<int64_t> members; ///< sorted, for Group
+  std::string signature;        ///< what every member must agree on
+  Operation *op = nullptr;
+};
+
+std::string collectiveSignature(Operation *op) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << op->getName() << " " << op->getAttrDictionary();
+  // The whole tensor: the result of a gather, the input of a scatter.
+  Type whole = isa<comm::ReduceScatterOp>(op) ? op->getOperand(0).getType()
+                                               : op->getResult(0).getType();
+  if (!isa<comm::AllToAllOp>(op))
+    os << " " << whole;
+  return text;
+}
+
+/// The collectives a forward function runs, in order, and their devices.
+void calleeSignature(Block &block, std::string &out,
+                     llvm::SmallSetVector<int64_t, 8> &members) {
+  for (Operation &op : block) {
+    if (auto layer = dyn_cast<LayerOp>(op)) {
+      std::string inner;
+      calleeSignature(layer.getBodyBlock(), inner, members);
+      if (!inner.empty())
+        out += "layer x" + std::to_string(layer.getRepeat()) + " {" + inner + "}";
+      continue;
+    }
+    if (!isa<comm::CommDialect>(op.getDialect()))
+      continue;
+    out += collectiveSignature(&op) + ";";
+    for (int64_t d : op.getAttrOfType<DenseI64ArrayAttr>("group").asArrayRef())
+      members.insert(d);
+  }
+}
+
+/// Forward or backward FLOPs of a function; work every member of a
+/// tensor-parallel group repeats (`comm.replicated`) counts once per group.
+double functionFlops(Block &block, bool backward, double groupSize) {
+  double total = 0;
+  for (Operation &op : block) {
+    if (auto layer = dyn_cast<LayerOp>(op)) {
+      total += layer.getRepeat() *
+               functionFlops(layer.getBodyBlock(), backward, groupSize);
+      continue;
+    }
+    auto cost = dyn_cast<CostOpInterface>(op);
+    if (!cost)
+      continue;
+    double flops = backward ? cost.getBackwardFlops() : cost.getForwardFlops();
+    if (op.hasAttr(comm::CommDialect::getReplicatedAttrName()))
+      flops /= groupSize;
+    total += flops;
+  }
+  return total;
+}
+
+struct VerifyPlanPass
+    : public chipmesh::impl::ChipMeshVerifyPlanBase<VerifyPlanPass> {
+  using ChipMeshVerifyPlanBase::ChipMeshVerifyPlanBase;
+  void runOnOperation() override;
+};
+
+void VerifyPlanPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  auto planDict = module->getAttrOfType<DictionaryAttr>("chipmesh.plan");
+  auto meshRef = planDict ? planDict.getAs<FlatSymbolRefAttr>("mesh") : nullptr;
+  auto mesh = meshRef ? SymbolTable::lookupNearestSymbolFrom<topo::MeshOp>(
+                            module, meshRef)
+                      : nullptr;
+  if (planDict && !mesh) {
+    module.emitError() << "chipmesh.plan names mesh " << meshRef
+                       << ", which is not a topo.mesh in this module";
+    return signalPassFailure();
+  }
+  FailureOr<PlanSpec> planOr = readPlanSpec(module, mesh ? mesh.getNumChips() : 0);
+  if (failed(planOr))
+    return signalPassFailure();
+  const PlanSpec &plan = *planOr;
+  auto model = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      module, StringAttr::get(&getContext(), plan.func));
+  if (!model || model.isExternal()) {
+    module.emitError() << "chipmesh.plan names function @" << plan.func
+                       << ", which is not a function with a body here";
+    return signalPassFailure();
+  }
+  int64_t traced = 0;
+  for (Type type : model.getArgumentTypes())
+    if (auto t = dyn_cast<RankedTensorType>(type);
+        t && t.getRank() >= 1 && t.hasStaticShape()) {
+      traced = t.getShape()[0];
+      break;
+    }
+
+  // 1. One step function per device of the plan, where the plan puts it.
+  std::map<int64_t, DeviceSlot> slots;
+  for (auto [s, stage] : llvm::enumerate(plan.stages))
+    for (auto [r, devices] : llvm::enumerate(stage.devices))
+      for (auto [t, chip] : llvm::enumerate(devices))
+        slots[chip] = {static_cast<int64_t>(s), static_cast<int64_t>(r),
+                       static_cast<int64_t>(t)};
+  std::map<int64_t, func::FuncOp> steps;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    if (!fn->hasAttr("comm.stage"))
+      continue;
+    auto device = fn->getAttrOfType<comm::DeviceAttr>(
+        comm::CommDialect::getDeviceAttrName());
+    if (!device) {
+      fn.emitError() << "is a step function without a 'comm.device'";
+      return signalPassFailure();
+    }
+    int64_t chip = device.getIndex();
+    auto slot = slots.find(chip);
+    if (slot == slots.end()) {
+      fn.emitError() << "runs on device " << chip
+                     << ", which the plan does not use";
+      return signalPassFailure();
+    }
+    auto attrInt = [&](StringRef name) {
+      auto attr = fn->getAttrOfType<IntegerAttr>(name);
+      return attr ? attr.getInt() : -1;
+    };
+    if (attrInt("comm.stage") != slot->second.stage ||
+        attrInt("comm.replica") != slot->second.replica ||
+        attrInt("comm.tp_rank") != slot->second.rank) {
+      fn.emitError() << "says stage " << attrInt("comm.stage") << ", replica "
+                     << attrInt("comm.replica") << ", rank "
+                     << attrInt("comm.tp_rank") << "; the plan puts device "
+                     << chip << " at stage " << slot->second.stage
+                     << ", replica " << slot->second.replica << ", rank "
+                     << slot->second.rank;
+      return signalPassFailure();
+    }
+    if (!steps.emplace(chip, fn).second) {
+      fn.emitError() << "is a second step function for device " << chip;
+      return signalPassFailure();
+    }
+  }
+  for (auto &[chip, slot] : slots)
+    if (!steps.count(chip)) {
+      module.emitError() << "device " << chip << " (stage " << slot.stage
+                         << ", replica " << slot.replica << ", rank "
+                         << slot.rank << ") has no step function; run "
+                                         "--chipmesh-materialize";
+      return signalPassFailure();
+    }
+
+  // 2. Step arguments are model inputs cut to the replica's samples.
+  for (auto &[chip, fn] : steps) {
+    int64_t micro = plan.replicaMicroBatches[slots[chip].replica];
+    for (BlockArgument arg : fn.getArguments()) {
+      auto input = fn.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(), "comm.input");
+      if (!input || input.getInt() < 0 ||
+          input.getInt() >= static_cast<int64_t>(model.getNumArguments())) {
+        fn.emitError() << "argument " << arg.getArgNumber()
+                       << " is not a model input ('comm.input'); every value "
+                          "a device reads must be computed, received or given";
+        return signalPassFailure();
+      }
+      auto want = dyn_cast<RankedTensorType>(
+          model.getArgumentTypes()[input.getInt()]);
+      if (want && want.getRank() >= 1 && want.getShape()[0] == traced) {
+        SmallVector<int64_t> shape(want.getShape());
+        shape[0] = micro * plan.microBatch;
+        want = want.clone(shape);
+      }
+      if (want && arg.getType() != want) {
+        fn.emitError() << "argument " << arg.getArgNumber() << " is "
+                       << arg.getType() << "; model input " << input.getInt()
+                       << " for " << micro << " micro-batches of "
+                       << plan.microBatch << " is " << want;
+        return signalPassFailure();
+      }
+    }
+  }
+
+  // 3. Play the programs: matching messages, agreeing collectives, no
+  // deadlock.
+  std::map<int64_t, std::vector<Event>> events;
+  uint64_t messages = 0, collectives = 0;
+  for (auto &[chip, fn] : steps) {
+    std::vector<Event> &list = events[chip];
+    for (Operation &op : fn.getBody().front()) {
+      Event event{Event::Group};
+      event.op = &op;
+      if (auto send = dyn_cast<comm::SendOp>(op)) {
+        event.kind = Event::Send;
+        event.peer = send.getPeer();
+        event.tag = send.getTag();
+        event.type = send.getValue().getType();
+      } else if (auto recv = dyn_cast<comm::RecvOp>(op)) {
+        event.kind = Event::Recv;
+        event.peer = recv.getPeer();
+        event.tag = recv.getTag();
+        event.type = recv.getType();
+      } else if (isa<comm::CommDialect>(op.getDialect())) {
+        event.signature = collectiveSignature(&op);
+        auto group = op.getAttrOfType<DenseI64ArrayAttr>("group").asArrayRef();
+        event.members.assign(group.begin(), group.end());
+      } else if (isa<func::CallOp, BackwardOp>(op)) {
+        auto callee = isa<func::CallOp>(op)
+                          ? cast<func::CallOp>(op).getCalleeAttr()
+                          : cast<BackwardOp>(op).getCalleeAttr();
+        auto fnCallee =
+            SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(&op, callee);
+        if (!fnCallee || fnCallee.isExternal()) {
+          op.emitError() << "calls " << callee << ", which has no body";
+          return signalPassFailure();
+        }
+        auto calleeDevice = fnCallee->getAttrOfType<comm::DeviceAttr>(
+            comm::CommDialect::getDeviceAttrName());
+        if (!calleeDevice || calleeDevice.getIndex() != chip) {
+          op.emitError() << "calls " << callee
+                         << ", which is not a program of device " << chip;
+          return signalPassFailure();
+        }
+        bool pointToPoint = false;
+        fnCallee.walk([&](Operation *inner) {
+          pointToPoint |= isa<comm::SendOp, comm::RecvOp>(inner);
+        });
+        if (pointToPoint) {
+          fnCallee.emitError() << "sends or receives inside a stage; only the "
+                                  "step function may";
+          return signalPassFailure();
+        }
+        llvm::SmallSetVector<int64_t, 8> members;
+        calleeSignature(fnCallee.getBody().front(), event.signature, members);
+        if (event.signature.empty())
+          continue;
+        event.signature = (isa<BackwardOp>(op) ? "backward " : "forward ") +
+                          event.signature;
+        event.members.assign(members.begin(), members.end());
+      } else {
+        continue;
+      }
+      if (event.kind == Event::Group) {
+        llvm::sort(event.members);
+        ++collectives;
+      } else {
+        ++messages;
+        if (!steps.count(event.peer)) {
+          op.emitError() << "talks to device " << event.peer
+                         << ", which runs no program of this plan";
+          return signalPassFailure();
+        }
+      }
+      list.push_back(std::move(event));
+    }
+  }
+  {
+    std::map<int64_t, size_t> pos;
+    std::map<std::tuple<int64_t, int64_t, int64_t>, std::deque<const Event *>> mailbox;
+    std::map<SmallVector<int64_t>, std::map<int64_t, const Event *>> arrived;
+    std::deque<int64_t> ready;
+    std::map<int64_t, bool> queued;
+    for (auto &[chip, list] : events) {
+      pos[chip] = 0;
+      ready.push_back(chip);
+      queued[chip] = true;
+    }
+    auto wake = [&](int64_t chip) {
+      if (!queued[chip]) {
+        queued[chip] = true;
+        ready.push_back(chip);
+      }
+    };
+    while (!ready.empty()) {
+      int64_t chip = ready.front();
+      ready.pop_front();
+      queued[chip] = false;
+      std::vector<Event> &list = events[chip];
+      while (pos[chip] < list.size()) {
+        const Event &event = list[pos[chip]];
+        if (event.kind == Event::Send) {
+          mailbox[{chip, event.peer, event.tag}].push_back(&event);
+          ++pos[chip];
+          wake(event.peer);
+          continue;
+        }
+        if (event.kind == Event::Recv) {
+          auto &queue = mailbox[{event.peer, chip, event.tag}];
+          if (queue.empty())
+            break;
+          const Event *send = queue.front();
+          queue.pop_front();
+          if (send->type != event.type) {
+            InFlightDiagnostic diag = event.op->emitError()
+                                      << "receives " << event.type
+                                      << " but device " << event.peer
+                                      << " sends " << send->type;
+            diag.attachNote(send->op->getLoc()) << "the send";
+            return signalPassFailure();
+          }
+          ++pos[chip];
+          continue;
+        }
+        auto &waiting = arrived[event.members];
+        if (!llvm::is_contained(event.members, chip)) {
+          event.op->emitError() << "enters a collective of devices it is not in";
+          return signalPassFailure();
+        }
+        if (waiting.count(chip))
+          break; // already waiting here
+        waiting[chip] = &event;
+        if (waiting.size() < event.members.size())
+          break;
+        for (auto &[member, other] : waiting)
+          if (other->signature != event.signature) {
+            InFlightDiagnostic diag =
+                other->op->emitError()
+                << "device " << member
+                << " enters a collective its group does not agree on: "
+                << other->signature;
+            diag.attachNote(event.op->getLoc())
+                << "device " << chip << " enters " << event.signature;
+            return signalPassFailure();
+          }
+        for (auto &[member, other] : waiting) {
+          ++pos[member];
+          if (member != chip)
+            wake(member);
+        }
+        waiting.clear();
+      }
+    }
+    std::string blocked;
+    llvm::raw_string_ostream os(blocked);
+    unsigned stuck = 0;
+    Operation *first = nullptr;
+    for (auto &[chip, list] : events) {
+      if (pos[chip] >= list.size())
+        continue;
+      const Event &event = list[pos[chip]];
+      if (!first)
+        first = event.op;
+      if (++stuck > 4)
+        continue;
+      os << "\n  device " << chip << " waits ";
+      if (event.kind == Event::Recv)
+        os << "for tag " << event.tag << " from device " << event.peer;
+      else {
+        os << "in a collective over [";
+        llvm::interleaveComma(event.members, os);
+        os << "]";
+      }
+    }
+    if (first) {
+      first->emitError() << "the programs deadlock under the schedule: "
+                         << stuck << " devices wait forever" << blocked;
+      return signalPassFailure();
+    }
+    for (auto &[key, queue] : mailbox)
+      if (!queue.empty()) {
+        queue.front()->op->emitError()
+            << "is never received: device " << std::get<1>(key)
+            << " has no matching comm.recv from device " << std::get<0>(key)
+            << " with tag " << std::get<2>(key);
+        return signalPassFailure();
+      }
+  }
+
+  // 4. Every weight held once per replica; shards tile it.
+  struct Holding {
+    int64_t stage, rank, repeat;
+    ParamOp param;
+  };
+  std::vector<std::pair<ParamOp, int64_t>> originals; // param, layer repeat
+  model.walk([&](ParamOp param) {
+    auto layer = param->getParentOfType<LayerOp>();
+    originals.push_back({param, layer ? static_cast<int64_t>(layer.getRepeat()) : 0});
+  });
+  std::map<std::pair<int64_t, int64_t>, std::vector<Holding>> held; // (replica, index)
+  llvm::DenseSet<Operation *> stageFunctions;
+  for (auto &[chip, fn] : steps)
+    fn.walk([&](Operation *op) {
+      auto call = dyn_cast<func::CallOp>(op);
+      if (!call)
+        return;
+      if (auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+              op, call.getCalleeAttr()))
+        stageFunctions.insert(callee);
+    });
+  for (auto &[chip, fn] : steps) {
+    DeviceSlot slot = slots[chip];
+    for (Operation *stageFn : stageFunctions) {
+      auto device = stageFn->getAttrOfType<comm::DeviceAttr>(
+          comm::CommDialect::getDeviceAttrName());
+      if (!device || device.getIndex() != chip)
+        continue;
+      WalkResult walk = stageFn->walk([&](ParamOp param) {
+        auto index = param->getAttrOfType<IntegerAttr>("comm.param");
+        if (!index || index.getInt() < 0 ||
+            index.getInt() >= static_cast<int64_t>(originals.size())) {
+          param.emitError() << "is not one of the model's weights (needs "
+                               "'comm.param' with the weight's index)";
+          return WalkResult::interrupt();
+        }
+        auto layer = param->getParentOfType<LayerOp>();
+        held[{slot.replica, index.getInt()}].push_back(
+            {slot.stage, slot.rank,
+             layer ? static_cast<int64_t>(layer.getRepeat()) : 0, param});
+        return WalkResult::advance();
+      });
+      if (walk.wasInterrupted())
+        return signalPassFailure();
+    }
+  }
+  uint64_t shardsChecked = 0;
+  for (int64_t r = 0; r < plan.dp; ++r)
+    for (auto [index, original] : llvm::enumerate(originals)) {
+      auto [param, repeat] = original;
+      auto it = held.find({r, static_cast<int64_t>(index)});
+      if (it == held.end()) {
+        param.emitError() << "weight \"" << param.getName()
+                          << "\" is held by no device of replica " << r;
+        return signalPassFailure();
+      }
+      std::map<int64_t, std::vector<Holding *>> byStage;
+      for (Holding &h : it->second)
+        byStage[h.stage].push_back(&h);
+      int64_t repeats = 0;
+      for (auto &[s, list] : byStage) {
+        int64_t groupSize =
+            static_cast<int64_t>(plan.stages[s].devices[r].size());
+        repeats += list.front()->repeat;
+        RankedTensorType whole = param.getType();
+        bool sharded = list.front()->param->hasAttr("comm.shard");
+        std::vector<std::pair<int64_t, int64_t>> pieces; // offset, size
+        for (Holding *h : list) {
+          auto shard = h->param->getAttrOfType<DenseI64ArrayAttr>("comm.shard");
+          if (h->repeat != list.front()->repeat || bool(shard) != sharded) {
+            h->param.emitError() << "weight \"" << param.getName()
+                                 << "\" is held differently by the members of "
+                                    "stage "
+                                 << s << " in replica " << r;
+            return signalPassFailure();
+          }
+          RankedTensorType local = h->param.getType();
+          if (!shard) {
+            if (local != whole) {
+              h->param.emitError() << "holds " << local << " of weight \""
+                                   << param.getName() << "\", which is "
+                                   << whole << ", without a 'comm.shard'";
+              return signalPassFailure();
+            }
+            continue;
+          }
+          int64_t dim = shard.size() == 3 ? shard[0] : -1;
+          bool ok = dim >= 0 && dim < whole.getRank() &&
+                    shard[2] == whole.getDimSize(dim) &&
+                    local.getRank() == whole.getRank();
+          for (int64_t d = 0; ok && d < whole.getRank(); ++d)
+            ok = d == dim || local.getDimSize(d) == whole.getDimSize(d);
+          if (!ok) {
+            h->param.emitError() << "holds " << local << " as a shard "
+                                 << shard << " of weight \"" << param.getName()
+                                 << "\" (" << whole
+                                 << "); the shard must be [dim, offset, whole "
+                                    "extent] with the other dimensions whole";
+            return signalPassFailure();
+          }
+          pieces.push_back({shard[1], local.getDimSize(dim)});
+        }
+        if (sharded) {
+          llvm::sort(pieces);
+          int64_t dim = list.front()->param->getAttrOfType<DenseI64ArrayAttr>(
+              "comm.shard")[0];
+          int64_t next = 0;
+          for (auto [offset, size] : pieces) {
+            if (offset != next)
+              break;
+            next += size;
+          }
+          if (next != whole.getDimSize(dim) ||
+              static_cast<int64_t>(pieces.size()) != groupSize) {
+            list.front()->param.emitError()
+                << "the shards of weight \"" << param.getName() << "\" on stage "
+                << s << " of replica " << r << " do not tile dimension " << dim
+                << " (" << whole.getDimSize(dim)
+                << "): a gap, an overlap or a missing member";
+            return signalPassFailure();
+          }
+          ++shardsChecked;
+        }
+      }
+      if (repeat > 0 && repeats != repeat) {
+        param.emitError() << "weight \"" << param.getName() << "\" has "
+                          << repeat << " copies (layer repeats) but replica "
+                          << r << " holds " << repeats;
+        return signalPassFailure();
+      }
+    }
+
+  // 5. FLOPs add up.
+  double programFlops = 0;
+  for (auto &[chip, fn] : steps) {
+    DeviceSlot slot = slots[chip];
+    double groupSize = static_cast<double>(
+        plan.stages[slot.stage].devices[slot.replica].size());
+    for (Operation &op : fn.getBody().front()) {
+      if (auto call = dyn_cast<func::CallOp>(op)) {
+        auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+            &op, call.getCalleeAttr());
+        programFlops += functionFlops(callee.getBody().front(), false, groupSize);
+      } else if (auto backward = dyn_cast<BackwardOp>(op)) {
+        auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+            &op, backward.getCalleeAttr());
+        programFlops += functionFlops(callee.getBody().front(), true, groupSize);
+        if (backward.getRecompute() == "full")
+          programFlops +=
+              functionFlops(callee.getBody().front(), false, groupSize);
+      }
+    }
+  }
+  CostTotals totals = sumCosts(model.getBody().front());
+  double scale = traced > 0 ? static_cast<double>(plan.globalBatch()) / traced : 1;
+  double expected = totals.forwardFlops * scale;
+  if (plan.training)
+    expected += (totals.backwardFlops +
+                 (plan.recompute == "full" ? totals.forwardFlops : 0)) * scale;
+  double error = expected > 0 ? std::fabs(programFlops - expected) / expected
+                              : std::fabs(programFlops);
+  if (error > 1e-6) {
+    module.emitError() << llvm::formatv(
+        "the device programs compute {0:e} FLOPs per step but the model "
+        "needs {1:e} for a batch of {2} ({3:+0.0000}%)",
+        programFlops, expected, plan.globalBatch(),
+        100 * (programFlops - expected) / expected);
+    return signalPassFailure();
+  }
+  if (report)
+    llvm::outs() << llvm::formatv(
+        "verify-plan: {0} devices, {1} messages matched, {2} collectives "
+        "agreed, no deadlock under {3}; {4} weights held in each of {5} "
+        "replicas ({6} tiled from shards); {7:e} FLOPs per step, equal to "
+        "the model's\n",
+        steps.size(), messages / 2, collectives, stringifySchedule(plan.schedule),
+        originals.size(), plan.dp, shardsChecked, programFlops);
+}
+
+} // namespace
