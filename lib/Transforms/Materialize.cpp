@@ -579,6 +579,8 @@ LogicalResult StageEmitter::emitOp(Operation *op) {
     return success(); // made where first used
   if (auto layer = dyn_cast<LayerOp>(op))
     return emitLayer(layer, layer.getRepeat());
+  if (auto reshape = dyn_cast<ReshapeOp>(op))
+    return emitReshape(reshape);
   if (!parallel())
     return emitReplicated(op);
   if (auto linear = dyn_cast<LinearOp>(op))
@@ -603,8 +605,6 @@ LogicalResult StageEmitter::emitOp(Operation *op) {
   }
   if (auto attention = dyn_cast<AttentionOp>(op))
     return emitAttention(attention);
-  if (auto reshape = dyn_cast<ReshapeOp>(op))
-    return emitReshape(reshape);
   Layout in = op->getNumOperands() == 1 ? layoutOf(op->getOperand(0))
                                         : Layout::replicated();
   if (in.kind == Layout::Split) {
@@ -1097,7 +1097,7 @@ void MaterializePass::runOnOperation() {
               for (int64_t q = 0; q < plan.dp; ++q) {
                 if (static_cast<int64_t>(stage.devices[q].size()) != tpSize ||
                     stage.shares[q] != stage.shares[r]) {
-                  module.emitError()
+                  func.emitError()
                       << "cannot materialize the gradient all-reduce of stage "
                       << s << ": replicas " << r << " and " << q
                       << " split its weights differently (tensor-parallel "

@@ -559,9 +559,9 @@ void VerifyPlanPass::runOnOperation() {
   if (error > 1e-6) {
     module.emitError() << llvm::formatv(
         "the device programs compute {0:e} FLOPs per step but the model "
-        "needs {1:e} for a batch of {2} ({3:+0.0000}%)",
-        programFlops, expected, plan.globalBatch(),
-        100 * (programFlops - expected) / expected);
+        "needs {1:e} for a batch of {2}: {3:F2}% {4}",
+        programFlops, expected, plan.globalBatch(), 100 * error,
+        programFlops > expected ? "more" : "less");
     return signalPassFailure();
   }
   if (report)

@@ -1,0 +1,230 @@
+// RUN: chipmesh-opt %s -split-input-file --chipmesh-materialize -verify-diagnostics
+
+// Materialization refuses what it cannot turn into programs, with a
+// located message, and writes nothing.
+
+// expected-error @+1 {{the module has no 'chipmesh.plan' dictionary; run --chipmesh-partition first}}
+module {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 1>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    // expected-error @+1 {{has no 'chipmesh.placement'; run --chipmesh-partition on this module first}}
+    %z = graph.linear %y, %v  : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{chipmesh.plan: 'replica_micro_batches' must list one count per replica (dp)}}
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1, 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 1>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{chipmesh.plan: 'stages[1]' names device 5, which is not in the mesh}}
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 5>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 1>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{chipmesh.plan: 'stages[1]' places device 0 a second time}}
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 0>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 1>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{chipmesh.plan: 'stages[1]' layers must continue the previous stage and be non-empty}}
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 2, 3>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 1>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{chipmesh.plan names mesh @nowhere, which is not a topo.mesh in this module}}
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @nowhere, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 1>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{chipmesh.plan names function @f, which is not a function with a body here}}
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+}
+
+// -----
+
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    // expected-error @+1 {{is placed on stage 7 (x1); the plan has stages 0..1}}
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 7>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 1>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    // expected-error @+1 {{is placed on stage 0 but reads a value of stage 1; placements must follow the order of the model}}
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    // expected-error @+1 {{has a malformed 'chipmesh.placement': needs 'stages' and 'repeats' of one length}}
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{cannot materialize: the module already has a symbol @f_dev0_stage}}
+module attributes {chipmesh.plan = {dp = 1 : i64, func = "f", layout = "blocked", mesh = @duo, micro_batch = 2 : i64, mode = "infer", pp = 2 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 1>, shares = [array<f64: 1.0>]}, {devices = [array<i64: 1>], layers = array<i64: 1, 2>, shares = [array<f64: 1.0>]}], step_time_s = 1.0 : f64, tp = 1 : i64}} {
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  }
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 1>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+  func.func private @f_dev0_stage()
+}
+
+// -----
+
+module attributes {chipmesh.plan = {dp = 2 : i64, func = "f", layout = "blocked", mesh = @quad, micro_batch = 1 : i64, mode = "train", pp = 1 : i64, replica_micro_batches = array<i64: 1, 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0, 1>, array<i64: 2, 3>], layers = array<i64: 0, 2>, shares = [array<f64: 0.5, 0.5>, array<f64: 0.75, 0.25>]}], step_time_s = 1.0 : f64, tp = 2 : i64}} {
+  topo.mesh @quad {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 4 }
+  }
+  // expected-error @+1 {{cannot materialize the gradient all-reduce of stage 0: replicas 0 and 1 split its weights differently}}
+  func.func @f(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    %w = graph.param "a" : tensor<4x4xf32>
+    %y = graph.linear %x, %w {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    %v = graph.param "b" : tensor<4x4xf32>
+    %z = graph.linear %y, %v {chipmesh.placement = {stages = array<i64: 0>, repeats = array<i64: 1>}} : tensor<2x4xf32>, tensor<4x4xf32>
+    return %z : tensor<2x4xf32>
+  }
+}
