@@ -25,5 +25,5 @@ tool_dirs = [config.chipmesh_tools_dir, config.llvm_tools_dir]
 tools = ["chipmesh-opt", "chipmesh-translate", "chipmesh-catalog"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 # Debian's LLVM ships these in its bin/ but not on PATH.
-llvm_config.add_tool_substitutions(["not", "count", "split-file"],
+llvm_config.add_tool_substitutions(["not", "count", "split-file", "mlir-opt"],
                                    [config.llvm_tools_dir])

@@ -22,7 +22,7 @@
 // CHECK-LABEL: func.func @forward_dev0(%{{.*}}: tensor<4x8xf32> {comm.batch_offset = 0 : i64, comm.input = 0 : i64}) attributes {comm.device = #comm.device<@trio, 0>, comm.micro_batches = 2 : i64, comm.replica = 0 : i64, comm.stage = 0 : i64, comm.tp_rank = 0 : i64}
 // CHECK: %[[MB0:.*]] = graph.slice %{{.*}} {offsets = array<i64: 0, 0>, sizes = array<i64: 2, 8>}
 // CHECK: %[[F0:.*]] = call @forward_dev0_stage(%[[MB0]])
-// CHECK: comm.send %[[F0]] to 2 tag [[T0:[0-9]+]] : tensor<2x8xf32>
+// CHECK: comm.send %[[F0]] to 2 tag [[$T0:[0-9]+]] : tensor<2x8xf32>
 // CHECK: %[[MB1:.*]] = graph.slice %{{.*}} {offsets = array<i64: 2, 0>, sizes = array<i64: 2, 8>}
 // CHECK: call @forward_dev0_stage(%[[MB1]])
 // CHECK: comm.send
@@ -48,7 +48,7 @@
 // CHECK-LABEL: func.func private @forward_dev2_stage
 // CHECK: graph.param "up" {comm.param = 0 : i64} : tensor<8x16xf32>
 // CHECK-LABEL: func.func @forward_dev2() -> tensor<4x8xf32>
-// CHECK: %[[A0:.*]] = comm.recv from 0 tag [[T0]] : tensor<2x8xf32>
+// CHECK: %[[A0:.*]] = comm.recv from 0 tag [[$T0]] : tensor<2x8xf32>
 // CHECK: %[[Y0:.*]] = call @forward_dev2_stage(%[[A0]])
 // CHECK: %[[ONES:.*]] = arith.constant dense<1.000000e+00> : tensor<2x8xf32>
 // CHECK: %[[D0:.*]] = graph.backward @forward_dev2_stage(%[[A0]], %[[ONES]])

@@ -1,5 +1,5 @@
 // RUN: chipmesh-opt %s -split-input-file --chipmesh-verify-plan -verify-diagnostics
-// RUN: chipmesh-opt %s -split-input-file --chipmesh-verify-plan=report -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=REPORT
+// RUN: not chipmesh-opt %s -split-input-file --chipmesh-verify-plan=report -o /dev/null 2>/dev/null | FileCheck %s --check-prefix=REPORT
 // RUN: chipmesh-opt %S/chipmesh-materialize.mlir -split-input-file --chipmesh-materialize --chipmesh-verify-plan=report -o /dev/null | FileCheck %s --check-prefix=MATERIALIZED
 
 // Each case is a small materialized program (hand-written so that each

@@ -44,6 +44,13 @@ struct PlanSpec {
 /// missing or malformed field and fails. `numChips` bounds device indices.
 mlir::FailureOr<PlanSpec> readPlanSpec(mlir::ModuleOp module, int64_t numChips);
 
+/// Splits `total` into whole `granule`s in proportion to `shares`, at least
+/// one granule each (largest remainders; ties to the lower rank). Fails
+/// when `granule` does not divide `total` or there are fewer granules than
+/// members.
+std::optional<llvm::SmallVector<int64_t>>
+apportionShares(int64_t total, int64_t granule, llvm::ArrayRef<double> shares);
+
 /// Where a device sits in the plan.
 struct DeviceSlot {
   int64_t stage = -1, replica = -1, rank = -1;

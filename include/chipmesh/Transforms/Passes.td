@@ -244,4 +244,38 @@ def ChipMeshVerifyPlan : Pass<"chipmesh-verify-plan", "mlir::ModuleOp"> {
                            "::chipmesh::comm::CommDialect"];
 }
 
+def ChipMeshExportShard : Pass<"chipmesh-export-shard", "mlir::ModuleOp"> {
+  let summary = "Lower tensor-parallel stages to upstream shard + linalg";
+  let description = [{
+    For every pipeline stage of the plan whose tensor-parallel groups split
+    alike in all replicas (same size, same shares) and whose ops have a
+    linalg form, adds `shard.grid @<func>_stage<s>_grid(shape = tp)` and
+    `func.func @<func>_stage<s>_shard`: one micro-batch of the stage on
+    whole tensors, weights as arguments, in linalg on tensors, with every
+    value annotated by `shard.shard` (its own sharding and the one its
+    users see). Column-parallel weights are split on their columns and
+    row-parallel ones on their rows with the plan's uneven shares as
+    `sharded_dims_offsets`; a row-parallel result is annotated replicated,
+    so upstream `shard-partition` inserts the `shard.all_reduce`. The
+    function carries `comm.stage`. Lowered ops: `graph.linear` (rank-2
+    input, no bias) to `linalg.matmul`, `graph.relu` to `linalg.max` with
+    zero, `graph.add` of equal shapes to `linalg.add`; repeated layers are
+    unrolled. A stage with anything else is skipped with a warning naming
+    the op. Run upstream after it:
+    `--pass-pipeline='builtin.module(func.func(shard-partition))'`.
+    With `output`, the grids and functions go to a module of their own in
+    that file (which upstream `mlir-opt` reads), not into this one.
+  }];
+  let options = [
+    Option<"outputFile", "output", "std::string", /*default=*/"\"\"",
+           "Write the exported grids and functions as a standalone module "
+           "to this file ('-' for stdout) instead of adding them here">
+  ];
+  let dependentDialects = ["::mlir::shard::ShardDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::chipmesh::comm::CommDialect"];
+}
+
 #endif // CHIPMESH_TRANSFORMS_PASSES_TD
