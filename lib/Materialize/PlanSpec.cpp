@@ -3,12 +3,13 @@
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 using namespace chipmesh;
 
-FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module, int64_t numChips) {
+FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
   auto dict = module->getAttrOfType<DictionaryAttr>("chipmesh.plan");
   if (!dict)
     return module.emitError()
@@ -37,6 +38,12 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module, int64_t numChips) {
   plan.mesh = dict.getAs<FlatSymbolRefAttr>("mesh");
   if (!plan.mesh)
     return bad("mesh", "is missing or not a symbol reference");
+  plan.meshOp =
+      SymbolTable::lookupNearestSymbolFrom<topo::MeshOp>(module, plan.mesh);
+  if (!plan.meshOp)
+    return module.emitError() << "chipmesh.plan names mesh " << plan.mesh
+                              << ", which is not a topo.mesh in this module";
+  int64_t numChips = plan.meshOp.getNumChips();
   std::string mode, schedule;
   if (failed(strField("func", plan.func)) || failed(strField("mode", mode)) ||
       failed(strField("schedule", schedule)) ||
@@ -104,6 +111,11 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module, int64_t numChips) {
     }
     plan.stages.push_back(std::move(spec));
   }
+  plan.model = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
+      module, StringAttr::get(module.getContext(), plan.func));
+  if (!plan.model || plan.model.isExternal())
+    return module.emitError() << "chipmesh.plan names function @" << plan.func
+                              << ", which is not a function with a body here";
   return plan;
 }
 

@@ -211,22 +211,11 @@ struct ExportShardPass
 
 void ExportShardPass::runOnOperation() {
   ModuleOp module = getOperation();
-  auto planDict = module->getAttrOfType<DictionaryAttr>("chipmesh.plan");
-  auto meshRef = planDict ? planDict.getAs<FlatSymbolRefAttr>("mesh") : nullptr;
-  auto mesh = meshRef ? SymbolTable::lookupNearestSymbolFrom<topo::MeshOp>(
-                            module, meshRef)
-                      : nullptr;
-  FailureOr<PlanSpec> planOr = readPlanSpec(module, mesh ? mesh.getNumChips() : 0);
+  FailureOr<PlanSpec> planOr = readPlanSpec(module);
   if (failed(planOr))
     return signalPassFailure();
   const PlanSpec &plan = *planOr;
-  auto func = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-      module, StringAttr::get(&getContext(), plan.func));
-  if (!func || func.isExternal()) {
-    module.emitError() << "chipmesh.plan names function @" << plan.func
-                       << ", which is not a function with a body here";
-    return signalPassFailure();
-  }
+  func::FuncOp func = plan.model;
   SymbolTable symbols(module);
   OpBuilder b(&getContext());
   SmallVector<Operation *> exported;

@@ -347,7 +347,6 @@ LogicalResult StageEmitter::emitLinearLike(Operation *op, Value input,
     if (failed(x) || failed(w))
       return failure();
     operands = {*x, *w};
-    FailureOr<Operation *> copy = failure();
     if (bias && rank == 0) { // the bias is added once, by the first member
       FailureOr<Value> bl = lookup(bias, Layout::replicated());
       if (failed(bl))
@@ -355,10 +354,7 @@ LogicalResult StageEmitter::emitLinearLike(Operation *op, Value input,
       operands.push_back(*bl);
     }
     if (bias && rank != 0) {
-      // Drop the bias operand: clone without it.
-      IRMapping mapping;
-      mapping.map(input, *x);
-      mapping.map(weight, *w);
+      // The same op without its bias operand.
       OperationState state(op->getLoc(), op->getName());
       state.addOperands({*x, *w});
       state.addAttributes(op->getAttrs());
@@ -783,28 +779,11 @@ struct MaterializePass
 
 void MaterializePass::runOnOperation() {
   ModuleOp module = getOperation();
-  auto planDict = module->getAttrOfType<DictionaryAttr>("chipmesh.plan");
-  auto meshRef = planDict ? planDict.getAs<FlatSymbolRefAttr>("mesh") : nullptr;
-  topo::MeshOp mesh =
-      meshRef ? SymbolTable::lookupNearestSymbolFrom<topo::MeshOp>(module, meshRef)
-              : nullptr;
-  if (planDict && !mesh) {
-    module.emitError() << "chipmesh.plan names mesh " << meshRef
-                       << ", which is not a topo.mesh in this module";
-    return signalPassFailure();
-  }
-  FailureOr<PlanSpec> planOr =
-      readPlanSpec(module, mesh ? mesh.getNumChips() : 0);
+  FailureOr<PlanSpec> planOr = readPlanSpec(module);
   if (failed(planOr))
     return signalPassFailure();
   const PlanSpec &plan = *planOr;
-  auto func = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-      module, StringAttr::get(&getContext(), plan.func));
-  if (!func || func.isExternal()) {
-    module.emitError() << "chipmesh.plan names function @" << plan.func
-                       << ", which is not a function with a body here";
-    return signalPassFailure();
-  }
+  func::FuncOp func = plan.model;
   FailureOr<Model> modelOr = cutModel(func, plan);
   if (failed(modelOr))
     return signalPassFailure();

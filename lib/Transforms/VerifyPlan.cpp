@@ -99,27 +99,11 @@ struct VerifyPlanPass
 
 void VerifyPlanPass::runOnOperation() {
   ModuleOp module = getOperation();
-  auto planDict = module->getAttrOfType<DictionaryAttr>("chipmesh.plan");
-  auto meshRef = planDict ? planDict.getAs<FlatSymbolRefAttr>("mesh") : nullptr;
-  auto mesh = meshRef ? SymbolTable::lookupNearestSymbolFrom<topo::MeshOp>(
-                            module, meshRef)
-                      : nullptr;
-  if (planDict && !mesh) {
-    module.emitError() << "chipmesh.plan names mesh " << meshRef
-                       << ", which is not a topo.mesh in this module";
-    return signalPassFailure();
-  }
-  FailureOr<PlanSpec> planOr = readPlanSpec(module, mesh ? mesh.getNumChips() : 0);
+  FailureOr<PlanSpec> planOr = readPlanSpec(module);
   if (failed(planOr))
     return signalPassFailure();
   const PlanSpec &plan = *planOr;
-  auto model = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-      module, StringAttr::get(&getContext(), plan.func));
-  if (!model || model.isExternal()) {
-    module.emitError() << "chipmesh.plan names function @" << plan.func
-                       << ", which is not a function with a body here";
-    return signalPassFailure();
-  }
+  func::FuncOp model = plan.model;
   int64_t traced = 0;
   for (Type type : model.getArgumentTypes())
     if (auto t = dyn_cast<RankedTensorType>(type);

@@ -8,7 +8,9 @@
 #ifndef CHIPMESH_MATERIALIZE_PLANSPEC_H
 #define CHIPMESH_MATERIALIZE_PLANSPEC_H
 
+#include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Partition/Partitioner.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include <vector>
 
@@ -23,6 +25,8 @@ struct StageSpec {
 
 struct PlanSpec {
   mlir::FlatSymbolRefAttr mesh;
+  topo::MeshOp meshOp;   ///< the mesh it names, in the module
+  mlir::func::FuncOp model; ///< the function it partitions
   std::string func;
   bool training = true;
   std::string recompute = "none";
@@ -40,9 +44,10 @@ struct PlanSpec {
   }
 };
 
-/// Reads `chipmesh.plan` from `module`; emits a located error naming the
-/// missing or malformed field and fails. `numChips` bounds device indices.
-mlir::FailureOr<PlanSpec> readPlanSpec(mlir::ModuleOp module, int64_t numChips);
+/// Reads `chipmesh.plan` from `module` and finds the mesh and the model
+/// function it names; emits a located error naming the missing or
+/// malformed field and fails.
+mlir::FailureOr<PlanSpec> readPlanSpec(mlir::ModuleOp module);
 
 /// Splits `total` into whole `granule`s in proportion to `shares`, at least
 /// one granule each (largest remainders; ties to the lower rank). Fails
