@@ -1,0 +1,103 @@
+"""The chipmesh package over the passes: models, meshes, plans, errors."""
+
+import json
+
+import pytest
+
+import chipmesh
+
+MLP = """
+topo.mesh @pair {
+  topo.chip_kind @fast catalog "h100-sxm"
+  topo.chip_kind @slow catalog "a100-sxm-80gb"
+  topo.link_kind @nvl catalog "nvlink4"
+  topo.group "node" switched via @nvl { topo.chips @fast x 1  topo.chips @slow x 1 }
+}
+func.func @forward(%x: tensor<64x1024xf32>) -> tensor<64x1024xf32> {
+  %h = graph.layer "mlp" repeat 2 (%x) : (tensor<64x1024xf32>) -> tensor<64x1024xf32> {
+  ^bb0(%in: tensor<64x1024xf32>):
+    %w1 = graph.param "up" : tensor<1024x4096xf32>
+    %a = graph.linear %in, %w1 : tensor<64x1024xf32>, tensor<1024x4096xf32>
+    %r = graph.relu %a : tensor<64x4096xf32>
+    %w2 = graph.param "down" : tensor<4096x1024xf32>
+    %y = graph.linear %r, %w2 : tensor<64x4096xf32>, tensor<4096x1024xf32>
+    %s = graph.add %in, %y : tensor<64x1024xf32>, tensor<64x1024xf32>
+    graph.yield %s : tensor<64x1024xf32>
+  }
+  return %h : tensor<64x1024xf32>
+}
+"""
+
+
+def test_catalog_has_sourced_chips():
+    chips = {c["id"]: c for c in chipmesh.catalog_chips()}
+    assert chips["h100-sxm"]["memory_bytes"] == 80 * 2**30
+    assert chips["h100-sxm"]["sources"]
+    links = {l["id"]: l for l in chipmesh.catalog_links()}
+    assert links["nvlink4"]["bytes_per_s"] == 450e9
+
+
+def test_parse_errors_are_located_exceptions():
+    with pytest.raises(chipmesh.Error, match=r"bad\.mlir:2:2: error: custom op 'graph.bogus' is unknown"):
+        chipmesh.parse("func.func @f() {\n graph.bogus\n}", "bad.mlir")
+
+
+def test_round_trip(examples):
+    model = chipmesh.import_hf_config(examples / "models" / "gpt2.json", batch=2, seq_len=128)
+    assert model.functions == ["forward"]
+    again = chipmesh.parse(model.text)
+    assert again.text == model.text
+
+
+def test_import_errors_name_the_file(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model_type": "nonesuch"}))
+    with pytest.raises(chipmesh.Error, match="config.json"):
+        chipmesh.import_hf_config(config)
+    with pytest.raises(chipmesh.Error, match="mode must be 'train' or 'infer'"):
+        chipmesh.import_hf_config({"model_type": "gpt2"}, mode="serve")
+
+
+def test_mesh_in_a_line():
+    mesh = chipmesh.Mesh.cluster([("ascend-910b", 4), ("mtt-s4000", 4)], network="roce-200g")
+    assert 'catalog "ascend-910b"' in mesh.text and "x 4" in mesh.text
+    assert chipmesh.Mesh.parse(mesh.text).name == "cluster"
+    with pytest.raises(chipmesh.Error, match="unknown chip 'h101'"):
+        chipmesh.Mesh.node("h101", 8)
+    with pytest.raises(chipmesh.Error, match="at least one"):
+        chipmesh.Mesh.node("h100-sxm", 0)
+
+
+def test_estimate_prices_every_kind(examples):
+    model = chipmesh.import_hf_config(examples / "models" / "gpt2.json", batch=8, seq_len=1024)
+    report = chipmesh.estimate(model, chipmesh.Mesh.node("h100-sxm", 8), micro_batch=8)
+    chips = report["chips"]
+    assert len(chips) == 1 and chips[0]["catalog"] == "h100-sxm"
+    assert chips[0]["step_s"] > 0 and chips[0]["fits"]
+
+
+def test_partition_materialize_verify():
+    model = chipmesh.parse(MLP)
+    plan = chipmesh.partition(model, "@pair", strategy="dp=1,pp=1,tp=2", micro_batch=16)
+    assert (plan.dp, plan.pp, plan.tp) == (1, 1, 2)
+    assert len(plan.devices) == 2 and plan.step_time_s > 0
+    # Uneven shares for an H100 and an A100.
+    fast, slow = plan.stages[0].shares[0]
+    assert fast > slow and abs(fast + slow - 1) < 1e-6
+    assert plan.placements[0][1]["stages"] == [0]
+    programs = chipmesh.materialize(plan)
+    assert {"forward_dev0", "forward_dev0_stage", "forward_dev1"} <= set(programs.functions)
+    assert "comm.all_reduce" in programs.text
+    assert chipmesh.verify_plan(programs) == "verified: 2 device programs"
+    shard = chipmesh.export_shard(plan)
+    assert "shard.grid @forward_stage0_grid(shape = 2)" in shard.text
+
+
+def test_bad_options_raise_with_the_pass_message():
+    model = chipmesh.parse(MLP)
+    with pytest.raises(chipmesh.Error, match="objective must be"):
+        chipmesh.partition(model, "@pair", objective="fastest")
+    with pytest.raises(chipmesh.Error, match="cannot be passed"):
+        chipmesh.partition(model, "@pair", calibration="a b.json")
+    with pytest.raises(chipmesh.Error, match="no 'chipmesh.plan'"):
+        chipmesh.materialize(model)
