@@ -319,6 +319,63 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> 
   return success();
 }
 
+LogicalResult Pool2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &results) {
+  InferError error{loc, "pool2d"};
+  auto input = ranked(adaptor.getInput().getType());
+  if (!input || input.getRank() != 4)
+    return error("expects an input [N, C, H, W]");
+  auto kindAttr = attrOf<ReduceKindAttr>(adaptor, "kind");
+  if (kindAttr && kindAttr.getValue() == ReduceKind::sum)
+    return error("kind must be max or mean");
+  auto orDefault = [&](StringRef name, ArrayRef<int64_t> fallback) {
+    auto attr = attrOf<DenseI64ArrayAttr>(adaptor, name);
+    return attr ? attr.asArrayRef() : fallback;
+  };
+  static const int64_t ones[] = {1, 1}, zeros[] = {0, 0};
+  ArrayRef<int64_t> kernel = orDefault("kernel", {});
+  ArrayRef<int64_t> strides = orDefault("strides", ones);
+  ArrayRef<int64_t> padding = orDefault("padding", zeros);
+  if (kernel.size() != 2 || strides.size() != 2 || padding.size() != 2)
+    return error("kernel, strides and padding need two entries each");
+  bool ceil = attrOf<UnitAttr>(adaptor, "ceil_mode") != nullptr;
+  SmallVector<int64_t> shape(input.getShape());
+  for (int i = 0; i < 2; ++i) {
+    if (kernel[i] < 1 || strides[i] < 1 || padding[i] < 0 ||
+        kernel[i] > kMaxExtent || strides[i] > kMaxExtent ||
+        padding[i] > kMaxExtent)
+      return error("kernel and strides must be in [1, 2^40] and padding in "
+                   "[0, 2^40]");
+    if (2 * padding[i] > kernel[i])
+      return error("padding must be at most half the kernel");
+    int64_t padded = shape[2 + i] + 2 * padding[i];
+    if (padded < kernel[i])
+      return error("kernel (" + Twine(kernel[i]) +
+                   ") is larger than the padded input (" + Twine(padded) + ")");
+    int64_t steps = padded - kernel[i];
+    int64_t out = (ceil ? (steps + strides[i] - 1) / strides[i]
+                        : steps / strides[i]) + 1;
+    // PyTorch: the last window must start inside the input or left padding.
+    if (ceil && (out - 1) * strides[i] >= shape[2 + i] + padding[i])
+      --out;
+    shape[2 + i] = out;
+  }
+  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  return success();
+}
+
+double Pool2dOp::getForwardFlops() {
+  return numElements(getType()) * getKernel()[0] * getKernel()[1];
+}
+
+void Pool2dOp::getSavedValues(SmallVectorImpl<Value> &saved) {
+  // Max pooling keeps its input to route the gradient; the average's
+  // gradient needs only the shape.
+  if (getKind() == ReduceKind::max)
+    saved.push_back(getInput());
+}
+
 double Conv2dOp::getForwardFlops() {
   ArrayRef<int64_t> w = getWeight().getType().getShape();
   double macsPerOutput = static_cast<double>(w[1]) * w[2] * w[3];

@@ -106,6 +106,30 @@ def Graph_Conv2dOp : Graph_Op<"conv2d", [Pure, InferTypeOpAdaptor,
   }];
 }
 
+def Graph_Pool2dOp : Graph_Op<"pool2d", [Pure, InferTypeOpAdaptor,
+    Graph_Costs<["getForwardFlops", "getSavedValues"]>]> {
+  let summary = "2-D max or average pooling over NCHW";
+  let description = [{
+    `kind` is `max` or `mean`; `kernel`, `strides` and `padding`
+    (symmetric) have two entries each. With `ceil_mode` the output size
+    rounds up, as in PyTorch. Forward FLOPs: one per window element per
+    output (`N * C * OH * OW * KH * KW`); backward routes or spreads the
+    gradient over the same windows.
+
+    ```mlir
+    %y = graph.pool2d max %x {kernel = array<i64: 3, 3>, strides = array<i64: 2, 2>, padding = array<i64: 1, 1>}
+        : tensor<8x64x112x112xf32>
+    ```
+  }];
+  let arguments = (ins Graph_ReduceKindAttr:$kind, Graph_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{0, 0}">:$padding,
+                       UnitAttr:$ceil_mode);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$kind $input attr-dict `:` type($input)";
+}
+
 def Graph_AttentionOp : Graph_Op<"attention", [Pure, InferTypeOpAdaptor,
     Graph_Costs<["getForwardFlops", "getBackwardFlops", "getBytesRead",
                  "getSavedValues", "getInternalSavedBytes", "getMatmuls",
