@@ -3,6 +3,11 @@
 from .core import Module, parse, load, catalog_chips, catalog_links, Error
 
 
+def _symbol(catalog_id):
+    """A symbol name for a catalog id: h100-sxm -> h100_sxm."""
+    return "".join(c if c.isalnum() else "_" for c in catalog_id)
+
+
 def _check(kind, ids, what):
     if kind not in ids:
         raise Error("unknown %s '%s'; expected one of %s"
@@ -47,15 +52,15 @@ class Mesh:
                             % (index, count))
             node_link = link or chips[chip]["scaleup_link"]
             _check(node_link, links, "link")
-            kinds.setdefault(chip, "k%d" % len(kinds))
-            link_kinds.setdefault(node_link, "l%d" % len(link_kinds))
+            kinds.setdefault(chip, _symbol(chip))
+            link_kinds.setdefault(node_link, _symbol(node_link))
             lines.append('    topo.group "n%d" switched via @%s { topo.chips @%s x %d }'
                          % (index, link_kinds[node_link], kinds[chip], int(count)))
         if len(nodes) > 1:
             if network is None:
                 raise Error("several nodes need a network link")
             _check(network, links, "link")
-            link_kinds.setdefault(network, "l%d" % len(link_kinds))
+            link_kinds.setdefault(network, _symbol(network))
         body = ['topo.mesh @%s {' % name]
         body += ['  topo.chip_kind @%s catalog "%s"' % (sym, chip)
                  for chip, sym in kinds.items()]
