@@ -67,12 +67,11 @@ public:
     // In LLVM 22 this builder stores its third argument as the sharded
     // dimension offsets and its fourth as the halo sizes, whatever the
     // declared parameter names say; this was checked against the printed IR.
-    Value sharding = b.create<shard::ShardingOp>(
-        loc, grid, axes,
+    Value sharding = shard::ShardingOp::create(b, loc, grid, axes,
         spec.dim < 0 ? ArrayRef<int64_t>{} : ArrayRef<int64_t>(spec.offsets),
         ArrayRef<int64_t>{});
-    Value own = b.create<shard::ShardOp>(loc, type, value, sharding, false);
-    Value forUsers = b.create<shard::ShardOp>(loc, type, own, sharding, true);
+    Value own = shard::ShardOp::create(b, loc, type, value, sharding, false);
+    Value forUsers = shard::ShardOp::create(b, loc, type, own, sharding, true);
     layouts[forUsers] = spec;
     return forUsers;
   }
@@ -92,12 +91,11 @@ public:
   /// A zero-filled tensor of `type`, annotated with `spec`.
   Value zeros(RankedTensorType type, const ShardSpec &spec, Location loc) {
     Value empty = annotate(
-        b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType()),
+        tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType()),
         spec, loc);
-    Value zero = b.create<arith::ConstantOp>(
-        loc, b.getFloatAttr(type.getElementType(), 0.0));
+    Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(type.getElementType(), 0.0));
     return annotate(
-        b.create<linalg::FillOp>(loc, ValueRange{zero}, ValueRange{empty})
+        linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
             .getResult(0),
         spec, loc);
   }
@@ -161,7 +159,7 @@ public:
       }
       Value weight = weightArg(param, weightSpec);
       Value init = zeros(resultType, outSpec, loc);
-      Value product = b.create<linalg::MatmulOp>(loc, ValueRange{x, weight},
+      Value product = linalg::MatmulOp::create(b, loc, ValueRange{x, weight},
                                                  ValueRange{init})
                           .getResult(0);
       map.map(linear.getResult(), annotate(product, outSpec, loc));
@@ -172,10 +170,10 @@ public:
       ShardSpec spec = layouts[x];
       auto type = cast<RankedTensorType>(x.getType());
       Value zero = zeros(type, spec, loc);
-      Value init = annotate(b.create<tensor::EmptyOp>(loc, type.getShape(),
+      Value init = annotate(tensor::EmptyOp::create(b, loc, type.getShape(),
                                                       type.getElementType()),
                             spec, loc);
-      Value max = b.create<linalg::MaxOp>(loc, ValueRange{x, zero},
+      Value max = linalg::MaxOp::create(b, loc, ValueRange{x, zero},
                                           ValueRange{init})
                       .getResult(0);
       map.map(relu.getResult(), annotate(max, spec, loc));
@@ -187,10 +185,10 @@ public:
     if (layouts[rhs].dim != spec.dim || layouts[rhs].offsets != spec.offsets)
       spec = ShardSpec{}; // shard-partition reshards both to replicated
     auto type = cast<RankedTensorType>(lhs.getType());
-    Value init = annotate(b.create<tensor::EmptyOp>(loc, type.getShape(),
+    Value init = annotate(tensor::EmptyOp::create(b, loc, type.getShape(),
                                                     type.getElementType()),
                           spec, loc);
-    Value sum = b.create<linalg::AddOp>(loc, ValueRange{lhs, rhs}, ValueRange{init})
+    Value sum = linalg::AddOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{init})
                     .getResult(0);
     map.map(add.getResult(), annotate(sum, spec, loc));
     return success();
@@ -255,10 +253,9 @@ void ExportShardPass::runOnOperation() {
       return signalPassFailure();
     }
     b.setInsertionPointToEnd(module.getBody());
-    auto grid = b.create<shard::GridOp>(
-        func.getLoc(), name + "_grid",
+    auto grid = shard::GridOp::create(b, func.getLoc(), name + "_grid",
         ArrayRef<int64_t>{static_cast<int64_t>(stage.shares.front().size())});
-    auto fn = b.create<func::FuncOp>(func.getLoc(), name + "_shard",
+    auto fn = func::FuncOp::create(b, func.getLoc(), name + "_shard",
                                      b.getFunctionType({}, {}));
     fn->setAttr("comm.stage", b.getI64IntegerAttr(static_cast<int64_t>(s)));
     Block *entry = fn.addEntryBlock();
@@ -300,7 +297,7 @@ void ExportShardPass::runOnOperation() {
       if (external)
         results.push_back(exporter.annotate(map.lookup(v), ShardSpec{}, v.getLoc()));
     }
-    b.create<func::ReturnOp>(func.getLoc(), results);
+    func::ReturnOp::create(b, func.getLoc(), results);
     fn.setType(b.getFunctionType(entry->getArgumentTypes(),
                                  ValueRange(results).getTypes()));
     for (auto [i, weight] : llvm::enumerate(weights)) {

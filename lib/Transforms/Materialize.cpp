@@ -210,11 +210,11 @@ Value StageEmitter::convert(Local local, const Layout &want, Location loc) {
       return it->second;
     Value result;
     if (have.kind == Layout::Split)
-      result = b.create<comm::AllGatherOp>(loc, fullType(local.value, have),
+      result = comm::AllGatherOp::create(b, loc, fullType(local.value, have),
                                            local.value, group, have.dim,
                                            have.sizes);
     else
-      result = b.create<comm::AllReduceOp>(loc, local.value.getType(),
+      result = comm::AllReduceOp::create(b, loc, local.value.getType(),
                                            comm::ReductionKind::sum,
                                            local.value, group);
     replicatedForm[local.value] = result;
@@ -226,7 +226,7 @@ Value StageEmitter::convert(Local local, const Layout &want, Location loc) {
   localShape[want.dim] = want.sizes[rank];
   auto localType = whole.clone(localShape);
   if (have.kind == Layout::Partial)
-    return b.create<comm::ReduceScatterOp>(loc, localType,
+    return comm::ReduceScatterOp::create(b, loc, localType,
                                            comm::ReductionKind::sum,
                                            local.value, group, want.dim,
                                            want.sizes);
@@ -235,7 +235,7 @@ Value StageEmitter::convert(Local local, const Layout &want, Location loc) {
                      : local.value;
   SmallVector<int64_t> offsets(whole.getRank(), 0);
   offsets[want.dim] = sumOf(ArrayRef<int64_t>(want.sizes).take_front(rank));
-  return b.create<SliceOp>(loc, source, offsets, localShape);
+  return SliceOp::create(b, loc, source, offsets, localShape);
 }
 
 FailureOr<Value> StageEmitter::lookup(Value original, const Layout &want) {
@@ -263,7 +263,7 @@ FailureOr<Value> StageEmitter::emitParam(ParamOp param, const Layout &want) {
   SmallVector<int64_t> shape(type.getShape());
   if (layout.kind == Layout::Split)
     shape[layout.dim] = layout.sizes[rank];
-  auto local = b.create<ParamOp>(param.getLoc(), type.clone(shape),
+  auto local = ParamOp::create(b, param.getLoc(), type.clone(shape),
                                  param.getNameAttr());
   local->setAttr("comm.param", b.getI64IntegerAttr(paramIndex.lookup(param)));
   if (layout.kind == Layout::Split)
@@ -465,7 +465,7 @@ LogicalResult StageEmitter::emitReshape(ReshapeOp op) {
   if (out.kind == Layout::Split)
     localOut[out.dim] = out.sizes[rank];
   auto type = cast<RankedTensorType>(op.getType()).clone(localOut);
-  auto copy = b.create<ReshapeOp>(op.getLoc(), type, *x);
+  auto copy = ReshapeOp::create(b, op.getLoc(), type, *x);
   map[op.getResult()] = {copy, out};
   return success();
 }
@@ -569,8 +569,8 @@ LogicalResult StageEmitter::emitOp(Operation *op) {
     if (isUnaryElementwise(op) && !isa<RotaryOp>(op))
       return emitPreserving(op, in);
     if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
-      int64_t axis = softmax.getAxis() < 0 ? softmax.getAxis() + rankOf
-                                           : softmax.getAxis();
+      int64_t raw = static_cast<int64_t>(softmax.getAxis());
+      int64_t axis = raw < 0 ? raw + rankOf : raw;
       if (axis != in.dim)
         return emitPreserving(op, in);
     }
@@ -590,7 +590,7 @@ LogicalResult StageEmitter::emitLayer(LayerOp layer, int64_t repeat) {
       return failure();
     inputs.push_back(*local);
   }
-  auto copy = b.create<LayerOp>(layer.getLoc(), layer.getName(), repeat, inputs,
+  auto copy = LayerOp::create(b, layer.getLoc(), layer.getName(), repeat, inputs,
                                 layer.getResultTypes());
   // Forget what an earlier piece of this layer left.
   layer.getBody().walk([&](Operation *inner) {
@@ -612,7 +612,7 @@ LogicalResult StageEmitter::emitLayer(LayerOp layer, int64_t repeat) {
           return failure();
         yielded.push_back(*local);
       }
-      b.create<YieldOp>(yield.getLoc(), yielded);
+      YieldOp::create(b, yield.getLoc(), yielded);
       continue;
     }
     if (failed(emitOp(&op)))
@@ -732,7 +732,7 @@ FailureOr<Model> cutModel(func::FuncOp func, const PlanSpec &plan) {
       return op.emitError() << "has placement repeats adding up to " << total
                             << ", not its repeat count";
     SmallVector<int64_t> previous;
-    for (size_t k = 0; k < stages.size(); ++k) {
+    for (int64_t k = 0; k < stages.size(); ++k) {
       Piece piece;
       piece.op = &op;
       piece.stage = stages[k];
@@ -851,7 +851,7 @@ void MaterializePass::runOnOperation() {
         for (int64_t id : inputs)
           inTypes.push_back(microType(model.values[id].type));
         b.setInsertionPointToEnd(module.getBody());
-        auto stageFn = b.create<func::FuncOp>(func.getLoc(), stageName,
+        auto stageFn = func::FuncOp::create(b, func.getLoc(), stageName,
                                               b.getFunctionType(inTypes, {}));
         stageFn.setPrivate();
         stageFn->setAttr(comm::CommDialect::getDeviceAttrName(), deviceAttr(chip));
@@ -882,7 +882,7 @@ void MaterializePass::runOnOperation() {
         SmallVector<Value> results;
         for (int64_t id : outputs)
           results.push_back(local[id]);
-        b.create<func::ReturnOp>(func.getLoc(), results);
+        func::ReturnOp::create(b, func.getLoc(), results);
         stageFn.setType(b.getFunctionType(inTypes, ValueRange(results).getTypes()));
 
         // The step: the schedule over this replica's micro-batches.
@@ -897,7 +897,7 @@ void MaterializePass::runOnOperation() {
                                    : type);
           }
         b.setInsertionPointToEnd(module.getBody());
-        auto stepFn = b.create<func::FuncOp>(func.getLoc(), stepName,
+        auto stepFn = func::FuncOp::create(b, func.getLoc(), stepName,
                                              b.getFunctionType(argTypes, {}));
         stepFn->setAttr(comm::CommDialect::getDeviceAttrName(), deviceAttr(chip));
         stepFn->setAttr("comm.stage", b.getI64IntegerAttr(s));
@@ -939,16 +939,15 @@ void MaterializePass::runOnOperation() {
                 SmallVector<int64_t> offsets(type.getRank(), 0), sizes(type.getShape());
                 offsets[0] = mb * plan.microBatch;
                 sizes[0] = plan.microBatch;
-                args.push_back(b.create<SliceOp>(loc, whole, offsets, sizes));
+                args.push_back(SliceOp::create(b, loc, whole, offsets, sizes));
                 continue;
               }
               const StageSpec &from = plan.stages[value.producer];
               int64_t src = from.devices[r][peerRank(
                   t, static_cast<int64_t>(from.devices[r].size()))];
-              args.push_back(b.create<comm::RecvOp>(
-                  loc, microType(value.type), src, tagFor(mb, id, false)));
+              args.push_back(comm::RecvOp::create(b, loc, microType(value.type), src, tagFor(mb, id, false)));
             }
-            auto call = b.create<func::CallOp>(loc, stageFn, args);
+            auto call = func::CallOp::create(b, loc, stageFn, args);
             savedInputs[mb] = args;
             stageOutputs[mb].assign(call.getResults().begin(), call.getResults().end());
             for (auto [k, id] : llvm::enumerate(outputs)) {
@@ -959,7 +958,7 @@ void MaterializePass::runOnOperation() {
                 const auto &to = plan.stages[c].devices[r];
                 for (int64_t j = 0; j < static_cast<int64_t>(to.size()); ++j)
                   if (peerRank(j, tpSize) == t)
-                    b.create<comm::SendOp>(loc, call.getResult(k), to[j],
+                    comm::SendOp::create(b, loc, call.getResult(k), to[j],
                                            tagFor(mb, id, false));
               }
               for (int64_t pos : value.returnedAs)
@@ -974,20 +973,19 @@ void MaterializePass::runOnOperation() {
             Type type = stageOutputs[mb][k].getType();
             Value cotangent;
             auto accumulate = [&](Value v) {
-              cotangent = cotangent ? Value(b.create<AddOp>(loc, cotangent, v)) : v;
+              cotangent = cotangent ? Value(AddOp::create(b, loc, cotangent, v)) : v;
             };
             for (int64_t c : value.consumers) {
               if (c == s)
                 continue;
               const auto &to = plan.stages[c].devices[r];
               int64_t src = to[peerRank(t, static_cast<int64_t>(to.size()))];
-              accumulate(b.create<comm::RecvOp>(loc, type, src, tagFor(mb, id, true)));
+              accumulate(comm::RecvOp::create(b, loc, type, src, tagFor(mb, id, true)));
             }
             if (!value.returnedAs.empty()) {
               // d(loss)/d(loss) = 1: the seed of backpropagation.
               auto tensor = cast<RankedTensorType>(type);
-              accumulate(b.create<arith::ConstantOp>(
-                  loc, DenseElementsAttr::get(
+              accumulate(arith::ConstantOp::create(b, loc, DenseElementsAttr::get(
                            tensor, b.getFloatAttr(tensor.getElementType(), 1.0))));
             }
             operands.push_back(cotangent);
@@ -996,8 +994,7 @@ void MaterializePass::runOnOperation() {
           for (Value v : savedInputs[mb])
             if (isa<FloatType>(cast<ShapedType>(v.getType()).getElementType()))
               gradTypes.push_back(v.getType());
-          auto backward = b.create<BackwardOp>(
-              loc, gradTypes, FlatSymbolRefAttr::get(stageFn), operands,
+          auto backward = BackwardOp::create(b, loc, gradTypes, FlatSymbolRefAttr::get(stageFn), operands,
               b.getI64IntegerAttr(static_cast<int64_t>(savedInputs[mb].size())),
               b.getStringAttr(plan.recompute == "full" ? "full" : "none"));
           size_t g = 0;
@@ -1012,7 +1009,7 @@ void MaterializePass::runOnOperation() {
             const auto &from = plan.stages[value.producer].devices[r];
             for (int64_t j = 0; j < static_cast<int64_t>(from.size()); ++j)
               if (peerRank(j, tpSize) == t)
-                b.create<comm::SendOp>(loc, grad, from[j], tagFor(mb, id, true));
+                comm::SendOp::create(b, loc, grad, from[j], tagFor(mb, id, true));
           }
         }
         if (plan.training) {
@@ -1027,7 +1024,7 @@ void MaterializePass::runOnOperation() {
           });
           if (count > 0) {
             auto flat = RankedTensorType::get({static_cast<int64_t>(count)}, elem);
-            Value grads = b.create<GradientsOp>(loc, flat,
+            Value grads = GradientsOp::create(b, loc, flat,
                                                 FlatSymbolRefAttr::get(stageFn),
                                                 ArrayAttr());
             if (plan.dp > 1) {
@@ -1044,11 +1041,11 @@ void MaterializePass::runOnOperation() {
                 }
                 peers.push_back(stage.devices[q][t]);
               }
-              grads = b.create<comm::AllReduceOp>(loc, flat,
+              grads = comm::AllReduceOp::create(b, loc, flat,
                                                   comm::ReductionKind::sum,
                                                   grads, peers);
             }
-            b.create<OptimizerStepOp>(loc, FlatSymbolRefAttr::get(stageFn), grads);
+            OptimizerStepOp::create(b, loc, FlatSymbolRefAttr::get(stageFn), grads);
           }
         }
         SmallVector<Value> stepResults;
@@ -1065,11 +1062,11 @@ void MaterializePass::runOnOperation() {
             SmallVector<int64_t> shape{1};
             llvm::append_range(shape, type.getShape());
             for (Value v : perMicro)
-              parts.push_back(b.create<ReshapeOp>(loc, type.clone(shape), v));
+              parts.push_back(ReshapeOp::create(b, loc, type.clone(shape), v));
           }
-          stepResults.push_back(b.create<ConcatOp>(loc, parts, 0));
+          stepResults.push_back(ConcatOp::create(b, loc, parts, 0));
         }
-        b.create<func::ReturnOp>(loc, stepResults);
+        func::ReturnOp::create(b, loc, stepResults);
         stepFn.setType(b.getFunctionType(argTypes, ValueRange(stepResults).getTypes()));
       }
     }
