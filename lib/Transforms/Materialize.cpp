@@ -279,15 +279,24 @@ FailureOr<Value> StageEmitter::emitParam(ParamOp param, const Layout &want) {
 FailureOr<Operation *> StageEmitter::cloneWith(Operation *op,
                                                ArrayRef<Value> operands,
                                                const Layout &resultLayout) {
-  IRMapping mapping;
-  for (auto [o, l] : llvm::zip(op->getOperands(), operands))
-    mapping.map(o, l);
-  Operation *copy = b.clone(*op, mapping);
+  Operation *copy;
+  bool changed = operands.size() != op->getNumOperands();
+  if (changed) { // an optional operand dropped (a bias kept by rank 0 only)
+    OperationState state(op->getLoc(), op->getName());
+    state.addOperands(operands);
+    state.addAttributes(op->getAttrs());
+    state.addTypes(op->getResultTypes());
+    copy = b.create(state);
+  } else {
+    IRMapping mapping;
+    for (auto [o, l] : llvm::zip(op->getOperands(), operands))
+      mapping.map(o, l);
+    copy = b.clone(*op, mapping);
+    for (auto [o, l] : llvm::zip(op->getOperands(), operands))
+      changed |= o.getType() != l.getType();
+  }
   copy->removeAttr("chipmesh.placement");
   copy->removeAttr("chipmesh.cost");
-  bool changed = false;
-  for (auto [o, l] : llvm::zip(op->getOperands(), operands))
-    changed |= o.getType() != l.getType();
   if (changed) {
     if (auto infer = dyn_cast<InferTypeOpInterface>(copy)) {
       SmallVector<Type> types;
@@ -352,27 +361,6 @@ LogicalResult StageEmitter::emitLinearLike(Operation *op, Value input,
       if (failed(bl))
         return failure();
       operands.push_back(*bl);
-    }
-    if (bias && rank != 0) {
-      // The same op without its bias operand.
-      OperationState state(op->getLoc(), op->getName());
-      state.addOperands({*x, *w});
-      state.addAttributes(op->getAttrs());
-      state.addTypes(op->getResultTypes());
-      Operation *created = b.create(state);
-      created->removeAttr("chipmesh.placement");
-      created->removeAttr("chipmesh.cost");
-      auto infer = cast<InferTypeOpInterface>(created);
-      SmallVector<Type> types;
-      if (failed(infer.inferReturnTypes(
-              created->getContext(), created->getLoc(), created->getOperands(),
-              created->getRawDictionaryAttrs(), created->getPropertiesStorage(),
-              created->getRegions(), types)))
-        return op->emitError() << "cannot cut '" << op->getName()
-                               << "' to the local shapes";
-      created->getResult(0).setType(types[0]);
-      map[op->getResult(0)] = {created->getResult(0), Layout::partial()};
-      return success();
     }
     return failure(failed(cloneWith(op, operands, Layout::partial())));
   }
