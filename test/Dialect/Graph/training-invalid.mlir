@@ -96,3 +96,11 @@ func.func @f(%g: tensor<60xf32>) {
   graph.optimizer_step @stage, %g : tensor<60xf32>
   return
 }
+
+// -----
+
+func.func @f(%x: tensor<2x8xf32>) {
+  // expected-error @+1 {{num_inputs is -1 but it has 1 operands}}
+  graph.backward @stage(%x) {num_inputs = -1 : i64} : (tensor<2x8xf32>) -> ()
+  return
+}

@@ -1065,9 +1065,10 @@ static FailureOr<func::FuncOp> lookupCallee(Operation *op,
 }
 
 LogicalResult BackwardOp::verify() {
-  if (getNumInputs() < 0 ||
-      getNumInputs() > static_cast<int64_t>(getOperands().size()))
-    return emitOpError() << "num_inputs is " << getNumInputs() << " but it has "
+  // The attribute is signed in the IR; a negative count reads as huge here.
+  auto inputs = static_cast<int64_t>(getNumInputs());
+  if (inputs < 0 || inputs > static_cast<int64_t>(getOperands().size()))
+    return emitOpError() << "num_inputs is " << inputs << " but it has "
                          << getOperands().size() << " operands";
   StringRef recompute = getRecompute();
   if (recompute != "none" && recompute != "selective" && recompute != "full")
