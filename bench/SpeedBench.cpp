@@ -4,6 +4,9 @@
 // (12 -> 1024) on an 8-chip mixed mesh, and of GPT-3 175B (96 layers) on
 // meshes of 4 -> 4096 chips (half A100 nodes, half V100 nodes). Target:
 // GPT-3 175B on 1024 mixed chips in under 1 s on the 2-core CI machine.
+// Also chipmesh-plan's match: LLaMA-2-70B training (512 x 4096 tokens)
+// against 64 x h100-sxm over 5 chip kinds of up to 256 chips each; target
+// under 10 s.
 // Run: build/bench/chipmesh-bench-speed
 //
 //===----------------------------------------------------------------------===//
@@ -12,9 +15,11 @@
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Import/HFConfig.h"
 #include "chipmesh/Partition/Partitioner.h"
+#include "chipmesh/Plan/Planner.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include <benchmark/benchmark.h>
 
 using namespace mlir;
@@ -108,6 +113,41 @@ void BM_Gpt3Chips(benchmark::State &state) {
 }
 BENCHMARK(BM_Gpt3Chips)->Arg(4)->Arg(16)->Arg(64)->Arg(256)->Arg(1024)->Arg(4096)
     ->Unit(benchmark::kMillisecond)->Iterations(1);
+
+void BM_MatchLlama70B(benchmark::State &state) {
+  auto buffer = llvm::MemoryBuffer::getFile(CHIPMESH_EXAMPLES_DIR "/models/llama-2-70b.json");
+  HFImportOptions import;
+  import.batch = 512;
+  import.seqLen = 4096;
+  OwningOpRef<ModuleOp> module = importHFConfig((*buffer)->getBuffer(), "llama-2-70b.json",
+                                                import, &context());
+  func::FuncOp model;
+  module->walk([&](func::FuncOp f) { model = f; });
+  llvm::Expected<Inventory> inventory = parseInventory(R"({
+    "network": "infiniband-ndr",
+    "chips": [
+      {"kind": "ascend-910b", "max": 256, "per_node": 8, "price_usd": 17000},
+      {"kind": "h800-sxm", "max": 256, "per_node": 8, "price_usd": 35000},
+      {"kind": "a800-sxm-80gb", "max": 256, "per_node": 8, "price_usd": 20000},
+      {"kind": "mtt-s4000", "max": 256, "per_node": 8, "price_usd": 8000},
+      {"kind": "v100-sxm2-32gb", "max": 256, "per_node": 8, "price_usd": 3000}]})",
+                                                       "inventory");
+  for (auto _ : state) {
+    Planner planner(model, Calibration(), PartitionOptions());
+    llvm::Expected<Inventory> target = parseMeshSpec("h100-sxm:64", "infiniband-ndr");
+    llvm::Expected<Outcome> reference =
+        planner.evaluate(meshText(*target, {64}));
+    MatchOptions options;
+    options.maxEvaluations = 16;
+    llvm::Expected<MatchResult> found =
+        match(planner, *inventory, reference->stepS(), options);
+    if (!found || found->winner < 0)
+      state.SkipWithError("no match");
+    else
+      state.counters["winner_price_usd"] = found->evaluated[found->winner].outcome.priceUsd;
+  }
+}
+BENCHMARK(BM_MatchLlama70B)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 } // namespace
 

@@ -308,21 +308,54 @@ llvm::Expected<MatchResult> chipmesh::match(Planner &planner,
     mixes *= double(item.max / item.step + 1);
   result.exact = mixes <= double(matchOptions.exactUpTo);
   std::vector<double> achieved(n, 0);
+  double priceCap = -1; // large inventories: no mix above the best one-kind match
   if (!result.exact) {
-    // Each kind alone, as many as the inventory has (at most 64): the rate
-    // per chip its best plan achieves.
+    // Each kind alone: the fewest chips (bisection over node steps) whose
+    // best plan meets the target, and the rate per chip achieved there.
+    // The cheapest of these caps the price-ordered search below.
     for (auto [i, item] : llvm::enumerate(inventory.items)) {
-      std::vector<int64_t> counts(n, 0);
-      int64_t count = std::min<int64_t>(item.max, 64);
-      count -= count % item.step;
-      if (count <= 0)
+      auto alone = [&](int64_t units) -> llvm::Expected<Outcome> {
+        std::vector<int64_t> counts(n, 0);
+        counts[i] = units * item.step;
+        llvm::Expected<Outcome> o = planner.evaluate(meshText(inventory, counts));
+        if (o && o->feasible)
+          achieved[i] = std::max(achieved[i], 1.0 / (o->stepS() * counts[i]));
+        return o;
+      };
+      int64_t lo = 1, hi = item.max / item.step;
+      if (hi < 1)
         continue;
-      counts[i] = count;
-      llvm::Expected<Outcome> alone = planner.evaluate(meshText(inventory, counts));
-      if (!alone)
-        return alone.takeError();
-      if (alone->feasible)
-        achieved[i] = 1.0 / (alone->stepS() * count);
+      llvm::Expected<Outcome> top = alone(hi);
+      if (!top)
+        return top.takeError();
+      if (!top->feasible || top->stepS() > targetS * (1 + 1e-9))
+        continue;
+      std::vector<int64_t> bestCounts(n, 0);
+      bestCounts[i] = hi * item.step;
+      Outcome best = std::move(*top);
+      while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        llvm::Expected<Outcome> o = alone(mid);
+        if (!o)
+          return o.takeError();
+        if (o->feasible && o->stepS() <= targetS * (1 + 1e-9)) {
+          hi = mid;
+          bestCounts[i] = mid * item.step;
+          best = std::move(*o);
+        } else {
+          lo = mid + 1;
+        }
+      }
+      MatchCandidate candidate{bestCounts, std::move(best), true};
+      double key = priced ? candidate.outcome.priceUsd : double(bestCounts[i]);
+      if (priceCap < 0 || key < priceCap)
+        priceCap = key;
+      result.evaluated.push_back(std::move(candidate));
+      const MatchCandidate &last = result.evaluated.back();
+      if (result.winner < 0 ||
+          (priced ? last.outcome.priceUsd < result.evaluated[result.winner].outcome.priceUsd
+                  : last.outcome.chips < result.evaluated[result.winner].outcome.chips))
+        result.winner = static_cast<int>(result.evaluated.size()) - 1;
     }
   }
   auto keyOf = [&](const std::vector<int64_t> &counts, int64_t chips) {
@@ -339,6 +372,8 @@ llvm::Expected<MatchResult> chipmesh::match(Planner &planner,
     queue.pop();
     if (winnerKey >= 0 && state.key > winnerKey)
       break; // every mix at the winner's price has been looked at
+    if (priceCap >= 0 && state.key >= priceCap)
+      break; // nothing here is cheaper than the best one-kind match
     for (size_t j = state.last; j < n; ++j) {
       const InventoryItem &item = inventory.items[j];
       if (state.counts[j] + item.step > item.max)
@@ -385,7 +420,7 @@ llvm::Expected<MatchResult> chipmesh::match(Planner &planner,
     result.evaluated.push_back(std::move(candidate));
     const MatchCandidate &last = result.evaluated.back();
     if (last.meetsTarget &&
-        (result.winner < 0 ||
+        (result.winner < 0 || winnerKey < 0 || state.key < winnerKey ||
          last.outcome.stepS() < result.evaluated[result.winner].outcome.stepS())) {
       result.winner = static_cast<int>(result.evaluated.size()) - 1;
       winnerKey = state.key;
