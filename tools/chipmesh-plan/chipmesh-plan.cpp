@@ -397,24 +397,49 @@ int runWhatIf(Planner &planner, PartitionOptions options) {
                                   100 * (slowdown - 1));
     json["slowdown"] = slowdown;
     if (recover && isSpec && slowdown > 1 + 1e-9 && addChips == 0) {
-      // Add nodes until the changed mesh is as fast as the original.
+      // The fewest added nodes that bring the changed mesh back to the
+      // original step time: doubling, then bisection (assumes more chips
+      // never make the best plan slower; checked at the answer).
       Inventory inv = homogeneous;
       int64_t base = inv.items[0].max, step = inv.items[0].perNode;
-      bool found = false;
-      for (int64_t extra = step; extra <= 4 * base; extra += step) {
+      auto trial = [&](int64_t extra) {
         inv.items[0].max = base + extra;
         std::string unused;
         std::string mesh = meshText(inv, {inv.items[0].max}, "mesh");
-        std::string trial = changed(mesh, &inv, unused);
-        Outcome o = evaluateOrDie(changedPlanner, trial, "recovery mesh");
-        if (o.feasible && o.stepS() <= before.stepS() * (1 + 1e-9)) {
-          llvm::outs() << llvm::formatv(
-              "recovery: {0} more chips ({1} in all) bring the step back to {2:f4} s ({3})\n",
-              extra, base + extra, o.stepS(), strategyOf(o));
-          json["recovery_extra_chips"] = extra;
-          found = true;
+        return evaluateOrDie(changedPlanner, changed(mesh, &inv, unused), "recovery mesh");
+      };
+      auto recovers = [&](const Outcome &o) {
+        return o.feasible && o.stepS() <= before.stepS() * (1 + 1e-9);
+      };
+      int64_t lo = 0, hi = step;
+      std::optional<Outcome> at;
+      while (hi <= 4 * base) {
+        Outcome o = trial(hi);
+        if (recovers(o)) {
+          at = std::move(o);
           break;
         }
+        lo = hi;
+        hi *= 2;
+      }
+      bool found = at.has_value();
+      if (found) {
+        while (hi - lo > step) {
+          int64_t mid = lo + ((hi - lo) / 2 / step) * step;
+          if (mid <= lo)
+            break;
+          Outcome o = trial(mid);
+          if (recovers(o)) {
+            hi = mid;
+            at = std::move(o);
+          } else {
+            lo = mid;
+          }
+        }
+        llvm::outs() << llvm::formatv(
+            "recovery: {0} more chips ({1} in all) bring the step back to {2:f4} s ({3})\n",
+            hi, base + hi, at->stepS(), strategyOf(*at));
+        json["recovery_extra_chips"] = hi;
       }
       if (!found) {
         llvm::outs() << "recovery: not within 4x the chips\n";
