@@ -613,6 +613,7 @@ public:
                              makespan});
       }
       pipeline = std::max(pipeline, makespan);
+      plan.pipelines.push_back({layout.microBatches[r], fwd, bwd, sendF, sendB});
     }
     if (pipeline * scoreFactor() > cutoff)
       return std::nullopt;

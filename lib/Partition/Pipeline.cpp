@@ -35,7 +35,8 @@ double chipmesh::simulatePipeline(Schedule schedule,
                                   llvm::ArrayRef<double> backward,
                                   llvm::ArrayRef<double> sendForward,
                                   llvm::ArrayRef<double> sendBackward,
-                                  uint64_t microBatches, bool training) {
+                                  uint64_t microBatches, bool training,
+                                  std::vector<PipeEvent> *events) {
   size_t p = forward.size();
   uint64_t m = microBatches;
   if (p == 0 || m == 0)
@@ -72,6 +73,9 @@ double chipmesh::simulatePipeline(Schedule schedule,
         double start = std::max(ready, free[s]);
         double end = start + (op.backward ? backward[s] : forward[s]);
         (op.backward ? bEnd : fEnd)[at] = end;
+        if (events)
+          events->push_back({static_cast<unsigned>(s), op.microBatch,
+                             op.backward, start, end});
         free[s] = end;
         ++next[s];
         --remaining;

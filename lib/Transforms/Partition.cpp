@@ -8,6 +8,7 @@
 
 #include "chipmesh/Analysis/ModelSummary.h"
 #include "chipmesh/Partition/Partitioner.h"
+#include "chipmesh/Plan/HtmlReport.h"
 #include "chipmesh/Transforms/MeshOption.h"
 #include "chipmesh/Transforms/PassSupport.h"
 #include "chipmesh/Transforms/Passes.h"
@@ -257,7 +258,17 @@ void ChipMeshPartitionPass::runOnOperation() {
     return out;
   };
 
-  if (!reportFile.empty()) {
+  if (!reportFile.empty() && llvm::StringRef(reportFile).ends_with(".html")) {
+    // The same page chipmesh-plan writes: timeline, mesh, memory.
+    if (auto out = openOut(reportFile)) {
+      out->os() << htmlPage("Plan for @" + func->getSymName().str() + " on @" +
+                                mesh->getSymName().str(),
+                            planSections(result, *view));
+      out->keep();
+    } else {
+      return signalPassFailure();
+    }
+  } else if (!reportFile.empty()) {
     llvm::json::Array stagesJson, devicesJson;
     for (auto [s, stage] : llvm::enumerate(plan.stages)) {
       llvm::json::Array devs, shares;

@@ -17,7 +17,9 @@
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Import/HFConfig.h"
 #include "chipmesh/Interfaces/ExternalModels.h"
+#include "chipmesh/Plan/HtmlReport.h"
 #include "chipmesh/Plan/Planner.h"
+#include "chipmesh/Dialect/Topo/MeshView.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -61,6 +63,8 @@ static cl::opt<std::string> network("network", cl::init("infiniband-ndr"),
                                     cl::desc("Catalog link between nodes of built meshes"),
                                     cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
 static cl::opt<std::string> jsonPath("json", cl::desc("Also write the answer as JSON to this file"),
+                                     cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
+static cl::opt<std::string> htmlPath("html", cl::desc("Also write a self-contained HTML page to this file"),
                                      cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
 static cl::opt<unsigned> threads("threads", cl::init(0), cl::desc("Search threads (0: all)"),
                                  cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
@@ -211,6 +215,38 @@ void writeJson(llvm::json::Value value) {
   out->keep();
 }
 
+void writeHtml(llvm::StringRef title, llvm::ArrayRef<HtmlSection> sections) {
+  if (htmlPath.empty())
+    return;
+  std::string error;
+  auto out = openOutputFile(htmlPath, &error);
+  if (!out)
+    die("cannot open '" + htmlPath + "': " + error);
+  out->os() << htmlPage(title, sections);
+  out->keep();
+}
+
+/// The plan sections of an outcome (its mesh rebuilt for device names).
+void addPlanSections(MLIRContext *context, llvm::StringRef meshSource, const Outcome &o,
+                     llvm::StringRef prefix, llvm::StringRef heading,
+                     std::vector<HtmlSection> &sections) {
+  if (!o.feasible)
+    return;
+  OwningOpRef<ModuleOp> holder = parseSourceString<ModuleOp>(meshSource, context);
+  topo::MeshOp mesh;
+  if (holder)
+    holder->walk([&](topo::MeshOp op) { mesh = op; });
+  if (!mesh)
+    return;
+  FailureOr<MeshView> view = MeshView::build(mesh);
+  if (failed(view))
+    return;
+  for (HtmlSection s : planSections(o.result, *view, prefix)) {
+    s.title = heading.str() + ": " + s.title;
+    sections.push_back(std::move(s));
+  }
+}
+
 std::string mixName(const Inventory &inv, llvm::ArrayRef<int64_t> counts) {
   std::vector<std::string> parts;
   for (auto [i, item] : llvm::enumerate(inv.items))
@@ -299,6 +335,23 @@ int runMatch(Planner &planner) {
     json["binding"] = result.binding;
   }
   writeJson(std::move(json));
+  if (!htmlPath.empty()) {
+    std::vector<ParetoPoint> points;
+    llvm::DenseSet<int> onFront(front.begin(), front.end());
+    for (auto [i, c] : llvm::enumerate(result.evaluated))
+      if (c.outcome.feasible)
+        points.push_back({mixName(*inventory, c.counts), c.outcome.priceUsd,
+                          c.outcome.stepS(), onFront.contains(int(i)),
+                          int(i) == result.winner});
+    std::vector<HtmlSection> sections = {paretoSection(points, targetS)};
+    if (result.winner >= 0) {
+      const MatchCandidate &w = result.evaluated[result.winner];
+      addPlanSections(planner.getModel()->getContext(),
+                      meshText(*inventory, w.counts), w.outcome, "winner-",
+                      "Winner " + mixName(*inventory, w.counts), sections);
+    }
+    writeHtml("chipmesh-plan match: " + target, sections);
+  }
   return 0;
 }
 
@@ -448,6 +501,11 @@ int runWhatIf(Planner &planner, PartitionOptions options) {
     }
   }
   writeJson(std::move(json));
+  std::vector<HtmlSection> sections;
+  MLIRContext *context = planner.getModel()->getContext();
+  addPlanSections(context, baseMesh, before, "before-", "Before", sections);
+  addPlanSections(context, afterMesh, after, "after-", "After (" + described + ")", sections);
+  writeHtml("chipmesh-plan what-if: " + meshSpec + ", " + described, sections);
   return 0;
 }
 
@@ -455,6 +513,7 @@ int runScale(Planner &planner, PartitionOptions options) {
   if (kinds.empty() || chipCounts.empty())
     die("scale needs --kinds and --chips");
   llvm::json::Array curves;
+  std::vector<ScalingCurve> htmlCurves;
   llvm::outs() << llvm::formatv("{0,-16} {1,7} {2,8} {3,12} {4,14} {5,11}  {6}\n", "kind",
                                 "chips", "batch", "step s", "samples/s", "efficiency", "plan");
   for (const std::string &kind : kinds) {
@@ -488,10 +547,16 @@ int runScale(Planner &planner, PartitionOptions options) {
       llvm::json::Object point = outcomeJson(out);
       point["efficiency"] = efficiency;
       points.push_back(std::move(point));
+      if (out.feasible) {
+        if (htmlCurves.empty() || htmlCurves.back().kind != kind)
+          htmlCurves.push_back({kind, {}});
+        htmlCurves.back().efficiency.push_back({chips, efficiency});
+      }
     }
     curves.push_back(llvm::json::Object{{"kind", kind}, {"points", std::move(points)}});
   }
   writeJson(llvm::json::Object{{"curves", std::move(curves)}});
+  writeHtml("chipmesh-plan scale", {scalingSection(htmlCurves)});
   return 0;
 }
 

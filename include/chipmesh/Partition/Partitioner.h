@@ -78,6 +78,14 @@ struct StagePlan {
   std::vector<std::vector<double>> shares;
 };
 
+/// One replica's pipeline as the simulator played it: per stage, seconds
+/// of one micro-batch forward and backward and of the send to the next
+/// stage (for timelines and reports).
+struct ReplicaPipeline {
+  uint64_t microBatches = 0;
+  std::vector<double> forward, backward, sendForward, sendBackward;
+};
+
 struct Plan {
   Strategy strategy;
   ReplicaLayout layout = ReplicaLayout::Blocked;
@@ -90,6 +98,7 @@ struct Plan {
   std::vector<uint64_t> replicaMicroBatches;
   std::vector<StagePlan> stages;
   std::vector<DevicePlan> devices; ///< every chip of the mesh, by index
+  std::vector<ReplicaPipeline> pipelines; ///< one per replica
   double stepS = 0, pipelineS = 0, gradientSyncS = 0, optimizerS = 0;
   double score = 0;
 };
@@ -144,6 +153,14 @@ struct PipeOp {
 PipeOp pipelineOpAt(Schedule schedule, bool training, size_t p, size_t s,
                     uint64_t m, uint64_t i);
 
+/// One op of a played pipeline.
+struct PipeEvent {
+  unsigned stage;
+  uint64_t microBatch;
+  bool backward;
+  double startS, endS;
+};
+
 /// Makespan of one pipeline of `forward[s]`/`backward[s]` seconds per
 /// micro-batch on stage s, `sendForward[s]`/`sendBackward[s]` seconds
 /// between stage s and s+1, `microBatches` micro-batches. Also returns each
@@ -152,7 +169,8 @@ double simulatePipeline(Schedule schedule, llvm::ArrayRef<double> forward,
                         llvm::ArrayRef<double> backward,
                         llvm::ArrayRef<double> sendForward,
                         llvm::ArrayRef<double> sendBackward,
-                        uint64_t microBatches, bool training);
+                        uint64_t microBatches, bool training,
+                        std::vector<PipeEvent> *events = nullptr);
 
 } // namespace chipmesh
 

@@ -151,7 +151,9 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
            /*default=*/"\"h100-sxm\"",
            "Catalog chip to compare the mesh with">,
     Option<"reportFile", "report", "std::string", /*default=*/"\"\"",
-           "Write the JSON report here ('-' for stdout)">,
+           "Write the JSON report here ('-' for stdout); a name ending in "
+           ".html gets the self-contained HTML page instead (timeline, mesh, "
+           "memory)">,
     Option<"table", "table", "bool", /*default=*/"false",
            "Print the plan as a table on stdout">,
     Option<"recomputeName", "recompute", "std::string", /*default=*/"\"none\"",
