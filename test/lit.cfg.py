@@ -27,3 +27,9 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # Debian's LLVM ships these in its bin/ but not on PATH.
 llvm_config.add_tool_substitutions(["not", "count", "split-file", "mlir-opt"],
                                    [config.llvm_tools_dir])
+
+# Headless Chromium for the HTML report tests (Debian's `chromium`).
+import shutil
+if shutil.which("chromium") or shutil.which("chromium-browser"):
+    config.available_features.add("chromium")
+config.substitutions.append(("%python", "/usr/bin/python3"))

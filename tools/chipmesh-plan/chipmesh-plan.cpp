@@ -89,6 +89,9 @@ static cl::opt<int64_t> addChips("add-chips", cl::init(0),
                                  cl::desc("Chips added (kind:count meshes)"), cl::sub(whatIfCmd));
 static cl::opt<int64_t> newBatch("new-batch", cl::init(0), cl::desc("Global batch after the change"),
                                  cl::sub(whatIfCmd));
+static cl::opt<int64_t> newSeqLen("new-seq-len", cl::init(0),
+                                  cl::desc("Tokens per sequence after the change (config.json models)"),
+                                  cl::sub(whatIfCmd));
 static cl::opt<bool> recover("recover", cl::init(true),
                              cl::desc("Find how many chips recover the original step time (kind:count meshes)"),
                              cl::sub(whatIfCmd));
@@ -109,14 +112,14 @@ namespace {
 }
 
 /// The model: a graph .mlir or an imported config.json.
-OwningOpRef<ModuleOp> loadModel(MLIRContext &context) {
+OwningOpRef<ModuleOp> loadModel(MLIRContext &context, int64_t tokens = 0) {
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(modelPath);
   if (!buffer)
     die("cannot read '" + modelPath + "': " + buffer.getError().message());
   if (llvm::StringRef(modelPath).ends_with(".json")) {
     HFImportOptions options;
     options.batch = batch > 0 ? batch : 1;
-    options.seqLen = seqLen;
+    options.seqLen = tokens > 0 ? tokens : seqLen;
     options.training = modeName == "train";
     OwningOpRef<ModuleOp> module =
         importHFConfig((*buffer)->getBuffer(), modelPath, options, &context);
@@ -427,9 +430,23 @@ int runWhatIf(Planner &planner, PartitionOptions options) {
     options.globalBatch = static_cast<uint64_t>(newBatch);
     described += (described.empty() ? "" : ", ") + llvm::formatv("batch {0}", newBatch).str();
   }
+  OwningOpRef<ModuleOp> resized;
+  func::FuncOp changedModel = planner.getModel();
+  if (newSeqLen > 0) {
+    if (!llvm::StringRef(modelPath).ends_with(".json"))
+      die("--new-seq-len needs a config.json model (a .mlir model has fixed shapes)");
+    resized = loadModel(*changedModel->getContext(), newSeqLen);
+    FailureOr<func::FuncOp> f = findModelFunction(*resized, "");
+    if (failed(f))
+      return 1;
+    changedModel = *f;
+    described += (described.empty() ? "" : ", ") +
+                 llvm::formatv("sequence length {0}", newSeqLen).str();
+  }
   if (described.empty())
-    die("what-if needs a change: --scale-link, --swap, --add-chips or --new-batch");
-  Planner changedPlanner(planner.getModel(), Calibration(), options);
+    die("what-if needs a change: --scale-link, --swap, --add-chips, --new-batch "
+        "or --new-seq-len");
+  Planner changedPlanner(changedModel, Calibration(), options);
   Outcome after = evaluateOrDie(changedPlanner, afterMesh, "changed mesh");
   auto row = [](llvm::StringRef label, const Outcome &o) {
     llvm::outs() << llvm::formatv("{0,-8} {1,8} {2,12} {3,14} {4}\n", label, o.chips,
