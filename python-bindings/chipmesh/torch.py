@@ -80,3 +80,237 @@ def partition(module, example_inputs, mesh, **options):
             path = path.rpartition(".")[0]
     module_stage = {k: sorted(v) for k, v in module_stage.items()}
     return TorchPlan(plan, graph_module, split, node_stage, module_stage)
+
+
+# ---------------------------------------------------------------------------
+# Running a plan on torch.distributed (one process per device)
+# ---------------------------------------------------------------------------
+
+import operator as _operator
+
+import torch.distributed as _dist
+
+_BUCKET_BYTES = 25 * 2**20  # DDP's default gradient bucket
+
+
+def _schedule_order(schedule, training, stages, stage, micro):
+    """The ops of one stage: (backward?, micro-batch), as the partitioner's
+    simulator plays them (pipelineOpAt in lib/Partition/Pipeline.cpp)."""
+    if not training:
+        return [(False, i) for i in range(micro)]
+    if schedule == "gpipe":
+        return [(False, i) for i in range(micro)] + [(True, i) for i in range(micro)]
+    warmup = min(stages - stage - 1, micro)
+    ops = [(False, i) for i in range(warmup)]
+    for k in range(micro - warmup):
+        ops.append((False, warmup + k))
+        ops.append((True, k))
+    ops += [(True, i) for i in range(micro - warmup, micro)]
+    return ops
+
+
+class _Flow:
+    """Which values of the split module go from which stage to which."""
+
+    def __init__(self, split):
+        self.graph = split.graph
+        self.stage_of = {}       # node -> producing stage (-1: model input, -2: attribute)
+        self.calls = {}          # stage -> call_module node
+        for node in self.graph.nodes:
+            if node.op == "placeholder":
+                self.stage_of[node] = -1
+            elif node.op == "get_attr":  # a weight or buffer read at the top level
+                self.stage_of[node] = -2
+            elif node.op == "call_module" and node.target.startswith("submod_"):
+                stage = int(node.target[len("submod_"):])
+                self.stage_of[node] = stage
+                self.calls[stage] = node
+            elif node.op == "call_function" and node.target is _operator.getitem:
+                self.stage_of[node] = self.stage_of[node.args[0]]
+            elif node.op == "output":
+                self.output = node.args[0]
+            else:
+                raise Error("unexpected node %s in the split module" % node.format_node())
+        self.stages = len(self.calls)
+        # Transfers in one global order: (value, producer, consumer).
+        self.transfers = []
+        for stage in range(self.stages):
+            for arg in self.calls[stage].args:
+                producer = self.stage_of[arg]
+                if producer not in (-1, -2, stage):
+                    self.transfers.append((arg, producer, stage))
+
+
+def _value(env, node):
+    if node in env:  # produced here, or received
+        return env[node]
+    if node.op == "call_function":  # getitem of a stage's tuple
+        return env[node.args[0]][node.args[1]]
+    return env[node]
+
+
+def _attribute(module, target):
+    for part in target.split("."):
+        module = getattr(module, part)
+    return module
+
+
+def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
+        optimizer=lambda params: torch.optim.SGD(params, lr=0.1), schedule=None):
+    """Runs `tplan` in this process as one device of a torch.distributed job
+    (started by chipmesh.launch; the process group must be initialized,
+    gloo on CPU). Rank r*pp + s is replica r, stage s.
+
+    Inference (`loss_fn` None): forward only; returns the model output on
+    the rank of the last stage of each replica (its samples), else None.
+    Training: `steps` steps of forward, backward (pipelined in the plan's
+    schedule, several micro-batches), gradient all-reduce across replicas
+    in 25 MiB buckets (as DDP) and `optimizer`. `loss_fn(output, target)`
+    must sum over the micro-batch (reduction='sum'); the total is divided by
+    the global batch, so gradients equal one process's mean loss.
+    Returns (output or None, {parameter name: tensor} of this stage).
+    """
+    plan = tplan.plan
+    if plan.tp > 1:
+        raise Error("chipmesh.torch.run does not run tensor parallelism yet (plan has tp=%d)" % plan.tp)
+    flow = _Flow(tplan.split)
+    pp, dp = flow.stages, plan.dp
+    world, rank = _dist.get_world_size(), _dist.get_rank()
+    if world != pp * dp:
+        raise Error("the plan needs %d processes (dp=%d x pp=%d), this job has %d"
+                    % (pp * dp, dp, pp, world))
+    micro, mb = plan.replica_micro_batches, plan.micro_batch
+    batch = inputs[0].shape[0] if isinstance(inputs, (tuple, list)) else inputs.shape[0]
+    if sum(micro) * mb != batch:
+        raise Error("the plan's global batch is %d (%s micro-batches of %d), the inputs have %d"
+                    % (sum(micro) * mb, "+".join(map(str, micro)), mb, batch))
+    if not isinstance(inputs, (tuple, list)):
+        inputs = (inputs,)
+    replica, stage = divmod(rank, pp)
+    training = loss_fn is not None
+    schedule = schedule or plan.schedule
+    device = plan.stages[stage].devices[replica][0]
+    from .launch import describe_rank
+    describe_rank(device, stage)
+    module = tplan.stages[stage]
+    names = {id(p): n for n, p in tplan.graph_module.named_parameters()}
+    params = [p for p in module.parameters()]
+    # Weights the top level hands to stages (get_attr): each must belong to
+    # one stage, which updates it.
+    attributes = {}
+    for s in range(pp):
+        for arg in flow.calls[s].args:
+            if flow.stage_of.get(arg) == -2:
+                attributes.setdefault(arg, set()).add(s)
+    for node, users in attributes.items():
+        value = _attribute(tplan.split, node.target)
+        if isinstance(value, torch.nn.Parameter):
+            if len(users) > 1:
+                raise Error("weight '%s' is used by stages %s; shared weights across "
+                            "stages are not supported yet" % (node.target, sorted(users)))
+            if stage in users:
+                params.append(value)
+    groups = [_dist.new_group([r * pp + s for r in range(dp)]) for s in range(pp)]
+    first = sum(micro[:replica]) * mb
+    placeholders = [n for n in flow.graph.nodes if n.op == "placeholder"]
+
+    def micro_inputs(i):
+        lo = first + i * mb
+        env = {node: x[lo:lo + mb] for node, x in zip(placeholders, inputs)}
+        for node in attributes:
+            env[node] = _attribute(tplan.split, node.target)
+        return env
+
+    # Shapes of what crosses stages: one local dry run of micro-batch 0.
+    with torch.no_grad():
+        env = dict(micro_inputs(0))
+        for s in range(pp):
+            call = flow.calls[s]
+            env[call] = getattr(tplan.split, call.target)(*[_value(env, a) for a in call.args])
+        shapes = {v: (_value(env, v).shape, _value(env, v).dtype) for v, _, _ in flow.transfers}
+        out_meta = _value(env, flow.output)
+        del env
+
+    opt = optimizer(params) if training and params else None
+    out = None
+    for _ in range(steps):
+        saved, outputs, pending = {}, [], []
+        for backward, i in _schedule_order(schedule, training, pp, stage, micro[replica]):
+            peer = lambda s: replica * pp + s
+            if not backward:
+                env = micro_inputs(i)
+                for value, producer, consumer in flow.transfers:
+                    if consumer == stage:
+                        shape, dtype = shapes[value]
+                        t = torch.empty(shape, dtype=dtype)
+                        _dist.recv(t, src=peer(producer), tag=i)
+                        if training and t.is_floating_point():
+                            t.requires_grad_(True)
+                        env[value] = t
+                call = flow.calls[stage]
+                args = [_value(env, a) for a in call.args]
+                with torch.set_grad_enabled(training):
+                    result = module(*args)
+                env[call] = result
+                for value, producer, consumer in flow.transfers:
+                    if producer == stage:
+                        pending.append(_dist.isend(_value(env, value).detach().contiguous(),
+                                                   dst=peer(consumer), tag=i))
+                final = flow.stage_of[flow.output] == stage
+                if final:
+                    outputs.append(_value(env, flow.output).detach())
+                saved[i] = (env, args)
+                continue
+            env, args = saved.pop(i)
+            roots, grads = [], []
+            for value, producer, consumer in flow.transfers:
+                if producer == stage:
+                    g = torch.empty(shapes[value][0], dtype=shapes[value][1])
+                    _dist.recv(g, src=peer(consumer), tag=10_000_000 + i)
+                    roots.append(_value(env, value))
+                    grads.append(g)
+            if flow.stage_of[flow.output] == stage:
+                lo = first + i * mb
+                loss = loss_fn(_value(env, flow.output), targets[lo:lo + mb]) / batch
+                roots.append(loss)
+                grads.append(torch.ones_like(loss))
+            if roots:
+                torch.autograd.backward(roots, grads)
+            for value, producer, consumer in flow.transfers:
+                if consumer == stage:
+                    t = env[value]
+                    g = t.grad if t.grad is not None else torch.zeros_like(t)
+                    pending.append(_dist.isend(g.contiguous(), dst=peer(producer),
+                                               tag=10_000_000 + i))
+        for handle in pending:
+            handle.wait()
+        if training:
+            if dp > 1:
+                # Bucketed all-reduce of the gradients across replicas.
+                bucket, size = [], 0
+                grads = [p.grad if p.grad is not None else torch.zeros_like(p)
+                         for p in reversed(params)]
+                buckets = []
+                for g in grads:
+                    bucket.append(g)
+                    size += g.numel() * g.element_size()
+                    if size >= _BUCKET_BYTES:
+                        buckets.append(bucket)
+                        bucket, size = [], 0
+                if bucket:
+                    buckets.append(bucket)
+                for b in buckets:
+                    flat = torch.cat([g.reshape(-1) for g in b])
+                    _dist.all_reduce(flat, group=groups[stage])
+                    offset = 0
+                    for g in b:
+                        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+                        offset += g.numel()
+                for p, g in zip(reversed(params), grads):
+                    p.grad = g
+            if opt is not None:
+                opt.step()
+                opt.zero_grad(set_to_none=False)
+        out = torch.cat(outputs) if outputs else None
+    state = {names.get(id(p), "?"): p.detach().clone() for p in params}
+    return out, state

@@ -1,0 +1,116 @@
+"""Run one process per device of a plan, and stop them all if one fails.
+
+    python3 -m chipmesh.launch --nproc 4 [--timeout 600] script.py [args...]
+
+Each process gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT
+(torch.distributed's env:// convention; for several machines, start one
+launcher per machine with --node-rank/--nnodes and the same --master-addr,
+as torchrun does). If a process exits non-zero, raises, or the whole run
+exceeds --timeout, the launcher names the rank (and, when the script
+registered it through chipmesh.launch.describe_rank, its device and stage),
+terminates the others within a bounded time, and exits non-zero.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+_DESCRIBE_ENV = "CHIPMESH_RANK_INFO_DIR"
+
+
+def describe_rank(device, stage):
+    """Called by a rank to tell the launcher what it runs (for messages)."""
+    where = os.environ.get(_DESCRIBE_ENV)
+    if where:
+        with open(os.path.join(where, "rank%s.json" % os.environ.get("RANK", "0")), "w") as f:
+            json.dump({"device": device, "stage": stage}, f)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rank_info(directory, rank):
+    try:
+        with open(os.path.join(directory, "rank%d.json" % rank)) as f:
+            info = json.load(f)
+        return " (device %s, stage %s)" % (info["device"], info["stage"])
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
+def launch(command, nproc, timeout=600.0, grace=5.0, node_rank=0, nnodes=1,
+           master_addr="127.0.0.1", master_port=None, stream=sys.stderr):
+    """Runs `command` (a list) `nproc` times; returns 0, or a non-zero code
+    after stopping every process when one fails or time runs out."""
+    port = master_port or _free_port()
+    world = nproc * nnodes
+    with tempfile.TemporaryDirectory(prefix="chipmesh-launch-") as info:
+        procs = []
+        for local in range(nproc):
+            rank = node_rank * nproc + local
+            env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(world),
+                       LOCAL_RANK=str(local), MASTER_ADDR=master_addr,
+                       MASTER_PORT=str(port), **{_DESCRIBE_ENV: info})
+            procs.append((rank, subprocess.Popen(command, env=env, start_new_session=True)))
+        deadline = time.monotonic() + timeout
+        failure = None
+        while failure is None:
+            running = 0
+            for rank, proc in procs:
+                code = proc.poll()
+                if code is None:
+                    running += 1
+                elif code != 0:
+                    failure = "rank %d%s exited with code %d" % (rank, _rank_info(info, rank), code)
+                    break
+            if failure is None and running == 0:
+                return 0
+            if failure is None and time.monotonic() > deadline:
+                hung = [r for r, p in procs if p.poll() is None]
+                failure = "timed out after %.0f s; still running: %s" % (
+                    timeout, ", ".join("rank %d%s" % (r, _rank_info(info, r)) for r in hung))
+            time.sleep(0.05)
+        print("chipmesh.launch: %s; stopping the other ranks" % failure, file=stream)
+        for _, proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        stop = time.monotonic() + grace
+        for _, proc in procs:
+            try:
+                proc.wait(timeout=max(0.0, stop - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        return 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python3 -m chipmesh.launch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nproc", type=int, required=True, help="processes on this machine")
+    parser.add_argument("--nnodes", type=int, default=1)
+    parser.add_argument("--node-rank", type=int, default=0)
+    parser.add_argument("--master-addr", default="127.0.0.1")
+    parser.add_argument("--master-port", type=int, default=None)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("script")
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    a = parser.parse_args(argv)
+    if a.nproc < 1:
+        parser.error("--nproc must be at least 1")
+    return launch([sys.executable, a.script] + a.args, a.nproc, a.timeout,
+                  node_rank=a.node_rank, nnodes=a.nnodes, master_addr=a.master_addr,
+                  master_port=a.master_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""One rank of a distributed test job (run by chipmesh.launch).
+
+    dist_job.py OUT_DIR MODEL STRATEGY MODE STEPS SCHEDULE [FAULT]
+
+Saves the rank's output and updated weights to OUT_DIR/rank<N>.pt.
+FAULT: 'raise' (rank 1 raises after starting), 'hang' (rank 1 sleeps).
+"""
+
+import os
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+import chipmesh  # noqa: E402
+import chipmesh.torch as ct  # noqa: E402
+from models import build  # noqa: E402
+
+out_dir, name, strategy, mode, steps, schedule = sys.argv[1:7]
+fault = sys.argv[7] if len(sys.argv) > 7 else ""
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+net, x, y, loss_fn, chips = build(name)
+plan = ct.partition(net, (x,), chipmesh.Mesh.node("h100-sxm", chips),
+                    strategy=strategy, mode=mode, micro_batch=2, schedule=schedule)
+if fault and rank == 1:
+    from chipmesh.launch import describe_rank
+    describe_rank(plan.plan.stages[1 % plan.plan.pp].devices[0][0], 1 % plan.plan.pp)
+    if fault == "raise":
+        raise RuntimeError("injected failure")
+    time.sleep(3600)
+if mode == "infer":
+    out, state = ct.run(plan, x)
+else:
+    out, state = ct.run(plan, x, y, loss_fn, steps=int(steps))
+torch.save({"out": out, "state": state}, os.path.join(out_dir, "rank%d.pt" % rank))
+dist.destroy_process_group()

@@ -1,0 +1,106 @@
+"""chipmesh.torch.run on torch.distributed (gloo, CPU), one process per
+device: outputs and updated weights equal the single-process run."""
+
+import io
+import os
+import sys
+import time
+
+import pytest
+import torch
+
+import chipmesh.launch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from models import build  # noqa: E402
+
+JOB = os.path.join(os.path.dirname(__file__), "dist_job.py")
+# fp32 on CPU; pipelining only reorders the sums of the gradient over
+# micro-batches and replicas.
+ATOL, RTOL = 1e-6, 1e-5
+
+
+def launch(tmp_path, nproc, *args, timeout=120):
+    err = io.StringIO()
+    code = chipmesh.launch.launch([sys.executable, JOB, str(tmp_path)] + list(args),
+                                  nproc, timeout=timeout, stream=err)
+    return code, err.getvalue()
+
+
+def reference(name, mode, steps):
+    net, x, y, loss_fn, _ = build(name)
+    if mode == "infer":
+        with torch.no_grad():
+            return net(x), dict(net.named_parameters())
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for _ in range(steps):
+        opt.zero_grad()
+        (loss_fn(net(x), y) / x.shape[0]).backward()
+        opt.step()
+    with torch.no_grad():
+        return None, {k: v.detach() for k, v in net.named_parameters()}
+
+
+def check(tmp_path, nproc, name, mode, steps=1, strategy="dp=1,pp=2,tp=1",
+          schedule="1f1b"):
+    code, err = launch(tmp_path, nproc, name, strategy, mode, str(steps), schedule)
+    assert code == 0, err
+    expected_out, expected = reference(name, mode, steps)
+    outputs = []
+    for r in range(nproc):
+        result = torch.load(os.path.join(tmp_path, "rank%d.pt" % r))
+        if result["out"] is not None:
+            outputs.append(result["out"])
+        for param, value in result["state"].items():
+            assert torch.allclose(value, expected[param], atol=ATOL, rtol=RTOL), \
+                (r, param, (value - expected[param]).abs().max())
+    if mode == "infer":
+        assert torch.allclose(torch.cat(outputs), expected_out, atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize("schedule", ["gpipe", "1f1b"])
+@pytest.mark.parametrize("steps", [1, 3])
+def test_mlp_training_data_and_pipeline_parallel(tmp_path, schedule, steps):
+    check(tmp_path, 4, "mlp", "train", steps, "dp=2,pp=2,tp=1", schedule)
+
+
+def test_mlp_inference(tmp_path):
+    check(tmp_path, 4, "mlp", "infer", strategy="dp=2,pp=2,tp=1")
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_small_gpt_training_two_stages(tmp_path, steps):
+    check(tmp_path, 2, "gpt", "train", steps)
+
+
+def test_resnet18_inference_two_stages(tmp_path):
+    check(tmp_path, 2, "resnet18", "infer")
+
+
+def test_failing_rank_stops_the_job(tmp_path):
+    start = time.monotonic()
+    code, err = launch(tmp_path, 4, "mlp", "dp=2,pp=2,tp=1", "train", "1", "1f1b", "raise")
+    assert code != 0
+    assert "rank 1 (device" in err and "stage 1) exited with code 1" in err, err
+    assert time.monotonic() - start < 60
+
+
+def test_hanging_rank_times_out(tmp_path):
+    start = time.monotonic()
+    code, err = launch(tmp_path, 4, "mlp", "dp=2,pp=2,tp=1", "train", "1", "1f1b", "hang",
+                       timeout=20)
+    assert code != 0
+    assert "timed out after 20 s; still running: rank" in err, err
+    assert time.monotonic() - start < 40
+
+
+def test_plan_and_process_count_must_match(tmp_path):
+    # A plan for 4 devices started on 2 processes: refused before any step.
+    import subprocess
+    proc = subprocess.run(
+        [sys.executable, "-m", "chipmesh.launch", "--nproc", "2", "--timeout", "60", JOB,
+         str(tmp_path), "mlp", "dp=2,pp=2,tp=1", "train", "1", "1f1b"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "the plan needs 4 processes (dp=2 x pp=2), this job has 2" in proc.stderr, proc.stderr
+    assert not os.path.exists(os.path.join(tmp_path, "rank0.pt"))
