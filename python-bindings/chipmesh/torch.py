@@ -92,6 +92,13 @@ import torch.distributed as _dist
 
 _BUCKET_BYTES = 25 * 2**20  # DDP's default gradient bucket
 
+import collections as _collections
+
+#: What run() returns on one rank: the model output (last stage, else
+#: None), this rank's weights by name, and for tensor-parallel shards
+#: {name: (dim, offset, whole extent)}.
+RankResult = _collections.namedtuple("RankResult", ["output", "weights", "shards"])
+
 
 def _schedule_order(schedule, training, stages, stage, micro):
     """The ops of one stage: (backward?, micro-batch), as the partitioner's
@@ -155,6 +162,77 @@ def _attribute(module, target):
     return module
 
 
+def _apportion(total, shares):
+    """Whole columns per member, proportional to `shares`, at least one each
+    (largest remainder; as apportionShares in lib/Materialize)."""
+    n = len(shares)
+    if total < n:
+        return None
+    quota = [total * x / sum(shares) for x in shares]
+    base = [max(1, int(q)) for q in quota]
+    while sum(base) > total:
+        i = max((i for i in range(n) if base[i] > 1), key=lambda i: base[i] - quota[i])
+        base[i] -= 1
+    while sum(base) < total:
+        i = max(range(n), key=lambda i: (quota[i] - base[i], -i))
+        base[i] += 1
+    return base
+
+
+class _CopyToGroup(torch.autograd.Function):
+    """Identity forward; backward sums the input gradient over the group
+    (each member's columns contributed a part of it)."""
+
+    @staticmethod
+    def forward(ctx, x, group):
+        ctx.group = group
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.contiguous().clone()
+        _dist.all_reduce(grad, group=ctx.group)
+        return grad, None
+
+
+class _GatherColumns(torch.autograd.Function):
+    """All-gather of uneven column blocks along the last dimension (padded
+    to the largest, as gloo gathers equal sizes); backward keeps this
+    member's block of the (replicated) gradient."""
+
+    @staticmethod
+    def forward(ctx, y, sizes, rank, group):
+        ctx.lo, ctx.n = sum(sizes[:rank]), sizes[rank]
+        width = max(sizes)
+        padded = torch.nn.functional.pad(y, (0, width - y.shape[-1])).contiguous()
+        parts = [torch.empty_like(padded) for _ in sizes]
+        _dist.all_gather(parts, padded, group=group)
+        return torch.cat([p[..., :n] for p, n in zip(parts, sizes)], dim=-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad[..., ctx.lo:ctx.lo + ctx.n].contiguous(), None, None, None
+
+
+class _ColumnParallelLinear(torch.nn.Module):
+    """A Linear whose output features are split over a tensor-parallel group
+    in uneven, speed-proportional blocks; the full output is gathered."""
+
+    def __init__(self, linear, sizes, rank, group):
+        super().__init__()
+        lo, n = sum(sizes[:rank]), sizes[rank]
+        self.sizes, self.rank, self.group = sizes, rank, group
+        self.offset = lo
+        self.weight = torch.nn.Parameter(linear.weight.detach()[lo:lo + n].clone())
+        self.bias = (torch.nn.Parameter(linear.bias.detach()[lo:lo + n].clone())
+                     if linear.bias is not None else None)
+
+    def forward(self, x):
+        x = _CopyToGroup.apply(x, self.group)
+        y = torch.nn.functional.linear(x, self.weight, self.bias)
+        return _GatherColumns.apply(y, self.sizes, self.rank, self.group)
+
+
 def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
         optimizer=lambda params: torch.optim.SGD(params, lr=0.1), schedule=None):
     """Runs `tplan` in this process as one device of a torch.distributed job
@@ -168,17 +246,27 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
     in 25 MiB buckets (as DDP) and `optimizer`. `loss_fn(output, target)`
     must sum over the micro-batch (reduction='sum'); the total is divided by
     the global batch, so gradients equal one process's mean loss.
-    Returns (output or None, {parameter name: tensor} of this stage).
+    Tensor parallelism (tp > 1): each Linear of a stage is split by output
+    features over its group in the plan's uneven shares (gathered after,
+    input gradients summed over the group); ranks are
+    ((replica * pp) + stage) * tp + tp_rank. Returns a RankResult
+    (output or None, weights by name, shards).
     """
     plan = tplan.plan
-    if plan.tp > 1:
-        raise Error("chipmesh.torch.run does not run tensor parallelism yet (plan has tp=%d)" % plan.tp)
     flow = _Flow(tplan.split)
-    pp, dp = flow.stages, plan.dp
+    pp, dp, tp = flow.stages, plan.dp, plan.tp
+    for s_index, s_plan in enumerate(plan.stages):
+        for group_devices in s_plan.devices:
+            if len(group_devices) != tp:
+                raise Error("stage %d has a tensor-parallel group of %d, not %d: "
+                            "uneven group sizes are not supported" % (s_index, len(group_devices), tp))
+        if any(sh != s_plan.shares[0] for sh in s_plan.shares):
+            raise Error("replicas of stage %d split tensors differently; their "
+                        "gradients cannot be summed shard by shard" % s_index)
     world, rank = _dist.get_world_size(), _dist.get_rank()
-    if world != pp * dp:
-        raise Error("the plan needs %d processes (dp=%d x pp=%d), this job has %d"
-                    % (pp * dp, dp, pp, world))
+    if world != pp * dp * tp:
+        raise Error("the plan needs %d processes (dp=%d x pp=%d x tp=%d), this job has %d"
+                    % (pp * dp * tp, dp, pp, tp, world))
     micro, mb = plan.replica_micro_batches, plan.micro_batch
     batch = inputs[0].shape[0] if isinstance(inputs, (tuple, list)) else inputs.shape[0]
     if sum(micro) * mb != batch:
@@ -186,15 +274,17 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                     % (sum(micro) * mb, "+".join(map(str, micro)), mb, batch))
     if not isinstance(inputs, (tuple, list)):
         inputs = (inputs,)
-    replica, stage = divmod(rank, pp)
+    replica, rest = divmod(rank, pp * tp)
+    stage, trank = divmod(rest, tp)
     training = loss_fn is not None
     schedule = schedule or plan.schedule
-    device = plan.stages[stage].devices[replica][0]
+    device = plan.stages[stage].devices[replica][trank]
     from .launch import describe_rank
     describe_rank(device, stage)
     module = tplan.stages[stage]
     names = {id(p): n for n, p in tplan.graph_module.named_parameters()}
     params = [p for p in module.parameters()]
+    attribute_params = []
     # Weights the top level hands to stages (get_attr): each must belong to
     # one stage, which updates it.
     attributes = {}
@@ -209,8 +299,13 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                 raise Error("weight '%s' is used by stages %s; shared weights across "
                             "stages are not supported yet" % (node.target, sorted(users)))
             if stage in users:
-                params.append(value)
-    groups = [_dist.new_group([r * pp + s for r in range(dp)]) for s in range(pp)]
+                attribute_params.append(value)
+    params += attribute_params
+    # Every rank creates every group, in one order.
+    dp_groups = {(s, t): _dist.new_group([(r * pp + s) * tp + t for r in range(dp)])
+                 for s in range(pp) for t in range(tp)}
+    tp_groups = {(r, s): _dist.new_group([(r * pp + s) * tp + t for t in range(tp)])
+                 for r in range(dp) for s in range(pp)}
     first = sum(micro[:replica]) * mb
     placeholders = [n for n in flow.graph.nodes if n.op == "placeholder"]
 
@@ -228,15 +323,37 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
             call = flow.calls[s]
             env[call] = getattr(tplan.split, call.target)(*[_value(env, a) for a in call.args])
         shapes = {v: (_value(env, v).shape, _value(env, v).dtype) for v, _, _ in flow.transfers}
-        out_meta = _value(env, flow.output)
         del env
+
+    # Tensor parallelism: each Linear of the stage keeps its block of output
+    # features (uneven, by the plan's shares) and gathers the full output.
+    shards = {}
+    if tp > 1:
+        shares = plan.stages[stage].shares[replica]
+        for path, sub in list(module.named_modules()):
+            if not isinstance(sub, torch.nn.Linear):
+                continue
+            sizes = _apportion(sub.out_features, shares)
+            if sizes is None:
+                continue
+            parallel = _ColumnParallelLinear(sub, sizes, trank, tp_groups[(replica, stage)])
+            name = names.get(id(sub.weight), path + ".weight")
+            names[id(parallel.weight)] = name
+            shards[name] = (0, parallel.offset, sub.out_features)
+            if sub.bias is not None:
+                bias_name = names.get(id(sub.bias), path + ".bias")
+                names[id(parallel.bias)] = bias_name
+                shards[bias_name] = (0, parallel.offset, sub.out_features)
+            parent, _, leaf = path.rpartition(".")
+            setattr(module.get_submodule(parent) if parent else module, leaf, parallel)
+        params = [p for p in module.parameters()] + attribute_params
 
     opt = optimizer(params) if training and params else None
     out = None
     for _ in range(steps):
         saved, outputs, pending = {}, [], []
         for backward, i in _schedule_order(schedule, training, pp, stage, micro[replica]):
-            peer = lambda s: replica * pp + s
+            peer = lambda s: (replica * pp + s) * tp + trank
             if not backward:
                 env = micro_inputs(i)
                 for value, producer, consumer in flow.transfers:
@@ -256,7 +373,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                     if producer == stage:
                         pending.append(_dist.isend(_value(env, value).detach().contiguous(),
                                                    dst=peer(consumer), tag=i))
-                final = flow.stage_of[flow.output] == stage
+                final = flow.stage_of[flow.output] == stage and trank == 0
                 if final:
                     outputs.append(_value(env, flow.output).detach())
                 saved[i] = (env, args)
@@ -301,7 +418,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                     buckets.append(bucket)
                 for b in buckets:
                     flat = torch.cat([g.reshape(-1) for g in b])
-                    _dist.all_reduce(flat, group=groups[stage])
+                    _dist.all_reduce(flat, group=dp_groups[(stage, trank)])
                     offset = 0
                     for g in b:
                         g.copy_(flat[offset:offset + g.numel()].view_as(g))
@@ -313,4 +430,4 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                 opt.zero_grad(set_to_none=False)
         out = torch.cat(outputs) if outputs else None
     state = {names.get(id(p), "?"): p.detach().clone() for p in params}
-    return out, state
+    return RankResult(out, state, shards)

@@ -24,8 +24,23 @@ fault = sys.argv[7] if len(sys.argv) > 7 else ""
 dist.init_process_group("gloo")
 rank = dist.get_rank()
 net, x, y, loss_fn, chips = build(name)
-plan = ct.partition(net, (x,), chipmesh.Mesh.node("h100-sxm", chips),
-                    strategy=strategy, mode=mode, micro_batch=2, schedule=schedule)
+if name.endswith("-tp"):
+    # Nodes of one H100 and one A100: tensor-parallel pairs with uneven,
+    # speed-proportional shares (fp32 peaks 67 vs 19.5 TFLOP/s).
+    mesh = chipmesh.Mesh.parse("""
+topo.mesh @pairs {
+  topo.chip_kind @h100 catalog "h100-sxm"
+  topo.chip_kind @a100 catalog "a100-sxm-80gb"
+  topo.link_kind @nvl catalog "nvlink4"
+  topo.link_kind @ib catalog "infiniband-ndr"
+  topo.group "cluster" switched via @ib {
+    topo.group "node" x %d switched via @nvl { topo.chips @h100 x 1  topo.chips @a100 x 1 }
+  }
+}""" % (chips // 2))
+else:
+    mesh = chipmesh.Mesh.node("h100-sxm", chips)
+plan = ct.partition(net, (x,), mesh, strategy=strategy, mode=mode, micro_batch=2,
+                    schedule=schedule)
 if fault and rank == 1:
     from chipmesh.launch import describe_rank
     describe_rank(plan.plan.stages[1 % plan.plan.pp].devices[0][0], 1 % plan.plan.pp)
@@ -33,8 +48,10 @@ if fault and rank == 1:
         raise RuntimeError("injected failure")
     time.sleep(3600)
 if mode == "infer":
-    out, state = ct.run(plan, x)
+    out, state, shards = ct.run(plan, x)
 else:
-    out, state = ct.run(plan, x, y, loss_fn, steps=int(steps))
-torch.save({"out": out, "state": state}, os.path.join(out_dir, "rank%d.pt" % rank))
+    out, state, shards = ct.run(plan, x, y, loss_fn, steps=int(steps))
+torch.save({"out": out, "state": state, "shards": shards,
+            "shares": [s.shares for s in plan.plan.stages]},
+           os.path.join(out_dir, "rank%d.pt" % rank))
 dist.destroy_process_group()

@@ -23,6 +23,10 @@ def build(name):
                             nn.Linear(64, 4))
         return net, torch.randn(16, 16), torch.randint(0, 4, (16,)), \
             nn.CrossEntropyLoss(reduction="sum"), 4
+    if name == "gpt-tp":
+        net = SmallGPT(vocab=64, seq=8, dim=32, heads=4, layers=2)
+        ids = torch.randint(0, 64, (8, 8))
+        return net, ids, torch.randint(0, 64, (8, 8)), TokenLoss(), 4
     if name == "gpt":
         net = SmallGPT(vocab=64, seq=8, dim=32, heads=4, layers=2)
         ids = torch.randint(0, 64, (8, 8))
