@@ -12,6 +12,7 @@
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 #include <cmath>
@@ -194,6 +195,31 @@ void VerifyPlanPass::runOnOperation() {
     }
   }
 
+  // Stage functions are called 2m times per device: resolve each name once
+  // and compute what is checked of a callee (point-to-point ops, its
+  // collectives, its FLOPs) once.
+  SymbolTable symbols(module);
+  struct CalleeFacts {
+    bool pointToPoint = false;
+    std::string signature;
+    SmallVector<int64_t> members;
+    double forwardFlops = -1, backwardFlops = -1;
+  };
+  llvm::DenseMap<Operation *, CalleeFacts> calleeFacts;
+  auto factsOf = [&](func::FuncOp callee) -> CalleeFacts & {
+    auto [it, inserted] = calleeFacts.try_emplace(callee);
+    if (inserted) {
+      callee.walk([&](Operation *inner) {
+        it->second.pointToPoint |= isa<comm::SendOp, comm::RecvOp>(inner);
+      });
+      llvm::SmallSetVector<int64_t, 8> members;
+      calleeSignature(callee.getBody().front(), it->second.signature, members);
+      it->second.members.assign(members.begin(), members.end());
+      llvm::sort(it->second.members);
+    }
+    return it->second;
+  };
+
   // 3. Play the programs: matching messages, agreeing collectives, no
   // deadlock.
   std::map<int64_t, std::vector<Event>> events;
@@ -221,8 +247,7 @@ void VerifyPlanPass::runOnOperation() {
         auto callee = isa<func::CallOp>(op)
                           ? cast<func::CallOp>(op).getCalleeAttr()
                           : cast<BackwardOp>(op).getCalleeAttr();
-        auto fnCallee =
-            SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(&op, callee);
+        auto fnCallee = symbols.lookup<func::FuncOp>(callee.getAttr());
         if (!fnCallee || fnCallee.isExternal()) {
           op.emitError() << "calls " << callee << ", which has no body";
           return signalPassFailure();
@@ -234,22 +259,17 @@ void VerifyPlanPass::runOnOperation() {
                          << ", which is not a program of device " << chip;
           return signalPassFailure();
         }
-        bool pointToPoint = false;
-        fnCallee.walk([&](Operation *inner) {
-          pointToPoint |= isa<comm::SendOp, comm::RecvOp>(inner);
-        });
-        if (pointToPoint) {
+        const CalleeFacts &facts = factsOf(fnCallee);
+        if (facts.pointToPoint) {
           fnCallee.emitError() << "sends or receives inside a stage; only the "
                                   "step function may";
           return signalPassFailure();
         }
-        llvm::SmallSetVector<int64_t, 8> members;
-        calleeSignature(fnCallee.getBody().front(), event.signature, members);
-        if (event.signature.empty())
+        if (facts.signature.empty())
           continue;
         event.signature = (isa<BackwardOp>(op) ? "backward " : "forward ") +
-                          event.signature;
-        event.members.assign(members.begin(), members.end());
+                          facts.signature;
+        event.members = facts.members;
       } else {
         continue;
       }
@@ -390,23 +410,14 @@ void VerifyPlanPass::runOnOperation() {
     originals.push_back({param, layer ? static_cast<int64_t>(layer.getRepeat()) : 0});
   });
   std::map<std::pair<int64_t, int64_t>, std::vector<Holding>> held; // (replica, index)
-  llvm::DenseSet<Operation *> stageFunctions;
-  for (auto &[chip, fn] : steps)
-    fn.walk([&](Operation *op) {
-      auto call = dyn_cast<func::CallOp>(op);
-      if (!call)
-        return;
-      if (auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-              op, call.getCalleeAttr()))
-        stageFunctions.insert(callee);
-    });
   for (auto &[chip, fn] : steps) {
     DeviceSlot slot = slots[chip];
+    // The device's stage functions (step 3 checked they are its own).
+    llvm::SetVector<Operation *> stageFunctions;
+    for (auto call : fn.getBody().front().getOps<func::CallOp>())
+      if (auto callee = symbols.lookup<func::FuncOp>(call.getCallee()))
+        stageFunctions.insert(callee);
     for (Operation *stageFn : stageFunctions) {
-      auto device = stageFn->getAttrOfType<comm::DeviceAttr>(
-          comm::CommDialect::getDeviceAttrName());
-      if (!device || device.getIndex() != chip)
-        continue;
       WalkResult walk = stageFn->walk([&](ParamOp param) {
         auto index = param->getAttrOfType<IntegerAttr>("comm.param");
         if (!index || index.getInt() < 0 ||
@@ -517,18 +528,22 @@ void VerifyPlanPass::runOnOperation() {
     DeviceSlot slot = slots[chip];
     double groupSize = static_cast<double>(
         plan.stages[slot.stage].devices[slot.replica].size());
+    // A callee runs on one device, so its group size is fixed.
+    auto flopsOf = [&](func::FuncOp callee, bool backward) {
+      CalleeFacts &facts = factsOf(callee);
+      double &cached = backward ? facts.backwardFlops : facts.forwardFlops;
+      if (cached < 0)
+        cached = functionFlops(callee.getBody().front(), backward, groupSize);
+      return cached;
+    };
     for (Operation &op : fn.getBody().front()) {
       if (auto call = dyn_cast<func::CallOp>(op)) {
-        auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-            &op, call.getCalleeAttr());
-        programFlops += functionFlops(callee.getBody().front(), false, groupSize);
+        programFlops += flopsOf(symbols.lookup<func::FuncOp>(call.getCallee()), false);
       } else if (auto backward = dyn_cast<BackwardOp>(op)) {
-        auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(
-            &op, backward.getCalleeAttr());
-        programFlops += functionFlops(callee.getBody().front(), true, groupSize);
+        auto callee = symbols.lookup<func::FuncOp>(backward.getCallee());
+        programFlops += flopsOf(callee, true);
         if (backward.getRecompute() == "full")
-          programFlops +=
-              functionFlops(callee.getBody().front(), false, groupSize);
+          programFlops += flopsOf(callee, false);
       }
     }
   }
