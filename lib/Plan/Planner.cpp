@@ -252,9 +252,12 @@ Planner::kindBound(const InventoryItem &item) {
   CostOptions cost;
   cost.mode = options.mode;
   cost.recompute = options.recompute;
-  FailureOr<ModelProfile> profile = profileModel(model, cost);
-  if (failed(profile))
-    return fail("cannot profile the model");
+  if (!profile) {
+    FailureOr<ModelProfile> built = profileModel(model, cost);
+    if (failed(built))
+      return fail("cannot profile the model");
+    profile = std::move(*built);
+  }
   double traced = profile->tracedBatch;
   double global = options.globalBatch ? double(options.globalBatch) : traced;
   cost.microBatches = std::max<uint64_t>(1, uint64_t(std::llround(global / traced)));

@@ -47,14 +47,9 @@ private:
 LogicalResult ChipMeshEstimatePass::parseOptions(func::FuncOp func,
                                                  CostOptions &options) {
   ModuleOp module = getOperation();
-  FailureOr<Mode> mode = resolveModeOption(module, func, modeName);
-  if (failed(mode))
+  if (failed(resolveWorkloadOptions(module, func, modeName, recomputeName,
+                                    options)))
     return failure();
-  options.mode = *mode;
-  FailureOr<Recompute> recompute = resolveRecomputeOption(module, recomputeName);
-  if (failed(recompute))
-    return failure();
-  options.recompute = *recompute;
   if (microBatch < 0)
     return module.emitError() << "micro-batch must be positive (or 0 for the "
                                  "traced batch), got "

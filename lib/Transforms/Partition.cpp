@@ -50,14 +50,9 @@ private:
 LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
                                                   PartitionOptions &options) {
   ModuleOp module = getOperation();
-  FailureOr<Mode> mode = resolveModeOption(module, func, modeName);
-  if (failed(mode))
+  if (failed(resolveWorkloadOptions(module, func, modeName, recomputeName,
+                                    options)))
     return failure();
-  options.mode = *mode;
-  FailureOr<Recompute> recompute = resolveRecomputeOption(module, recomputeName);
-  if (failed(recompute))
-    return failure();
-  options.recompute = *recompute;
   std::optional<Schedule> schedule = symbolizeSchedule(scheduleName);
   if (!schedule)
     return module.emitError() << "schedule must be 'gpipe' or '1f1b', got '"

@@ -207,26 +207,23 @@ llvm::json::Object outcomeJson(const Outcome &o) {
   return obj;
 }
 
-void writeJson(llvm::json::Value value) {
-  if (jsonPath.empty())
-    return;
+void writeFile(llvm::StringRef path, llvm::StringRef text) {
   std::string error;
-  auto out = openOutputFile(jsonPath, &error);
+  auto out = openOutputFile(path, &error);
   if (!out)
-    die("cannot open '" + jsonPath + "': " + error);
-  out->os() << llvm::formatv("{0:2}", value) << "\n";
+    die("cannot open '" + path + "': " + error);
+  out->os() << text;
   out->keep();
 }
 
+void writeJson(llvm::json::Value value) {
+  if (!jsonPath.empty())
+    writeFile(jsonPath, llvm::formatv("{0:2}\n", value).str());
+}
+
 void writeHtml(llvm::StringRef title, llvm::ArrayRef<HtmlSection> sections) {
-  if (htmlPath.empty())
-    return;
-  std::string error;
-  auto out = openOutputFile(htmlPath, &error);
-  if (!out)
-    die("cannot open '" + htmlPath + "': " + error);
-  out->os() << htmlPage(title, sections);
-  out->keep();
+  if (!htmlPath.empty())
+    writeFile(htmlPath, htmlPage(title, sections));
 }
 
 /// The plan sections of an outcome (its mesh rebuilt for device names).

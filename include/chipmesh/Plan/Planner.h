@@ -94,6 +94,8 @@ private:
   Calibration calibration;
   PartitionOptions options;
   double modelStateBytes = 0;
+  /// The model at its traced batch, built on first use by kindBound.
+  std::optional<ModelProfile> profile;
 };
 
 struct MatchCandidate {

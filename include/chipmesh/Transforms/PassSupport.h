@@ -16,6 +16,25 @@ mlir::FailureOr<Mode> resolveModeOption(mlir::ModuleOp module,
                                         llvm::StringRef option);
 mlir::FailureOr<Recompute> resolveRecomputeOption(mlir::ModuleOp module,
                                                   llvm::StringRef option);
+/// Both workload options of a pass into `options` (CostOptions or
+/// PartitionOptions: anything with `mode` and `recompute`).
+template <typename Options>
+mlir::LogicalResult resolveWorkloadOptions(mlir::ModuleOp module,
+                                           mlir::func::FuncOp func,
+                                           llvm::StringRef modeName,
+                                           llvm::StringRef recomputeName,
+                                           Options &options) {
+  mlir::FailureOr<Mode> mode = resolveModeOption(module, func, modeName);
+  if (mlir::failed(mode))
+    return mlir::failure();
+  mlir::FailureOr<Recompute> recompute =
+      resolveRecomputeOption(module, recomputeName);
+  if (mlir::failed(recompute))
+    return mlir::failure();
+  options.mode = *mode;
+  options.recompute = *recompute;
+  return mlir::success();
+}
 /// The built-in defaults, overridden by `path` when it is not empty.
 mlir::FailureOr<Calibration> loadCalibrationOption(mlir::ModuleOp module,
                                                    llvm::StringRef path);
