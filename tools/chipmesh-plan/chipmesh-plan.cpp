@@ -327,10 +327,15 @@ int runMatch(Planner &planner) {
                                     stage.devices.size(), stage.devices.front().size());
     json["winner"] = result.winner;
   } else {
-    llvm::outs() << llvm::formatv(
-        "no mix of the inventory reaches the target: the best reaches {0:f2}x "
-        "its speed; binding: {1}\n",
-        result.bestFraction, result.binding);
+    if (result.exhausted)
+      llvm::outs() << "no mix of the inventory reaches the target";
+    else
+      llvm::outs() << llvm::formatv(
+          "no mix among the {0} partitioned reaches the target (the search "
+          "stopped there; raise --max-evaluations to go on)",
+          result.evaluated.size());
+    llvm::outs() << llvm::formatv(": the best reaches {0:f2}x its speed; binding: {1}\n",
+                                  result.bestFraction, result.binding);
     json["best_fraction"] = result.bestFraction;
     json["binding"] = result.binding;
   }

@@ -1,4 +1,4 @@
-// RUN: chipmesh-opt %s -split-input-file -verify-diagnostics
+// RUN: chipmesh-opt %s -split-input-file -verify-diagnostics --allow-unregistered-dialect
 
 topo.mesh @pair {
   topo.chip_kind @h100 catalog "h100-sxm"
@@ -211,5 +211,45 @@ topo.mesh @quad {
 func.func @types(%x: tensor<4xf32>) attributes {comm.device = #comm.device<@quad, 0>} {
   // expected-error @+1 {{all of {input, result} have same type}}
   %r = "comm.all_reduce"(%x) {kind = #comm<reduction sum>, group = array<i64: 0, 1>} : (tensor<4xf32>) -> tensor<4xf16>
+  return
+}
+
+// -----
+
+topo.mesh @pair {
+  topo.chip_kind @h100 catalog "h100-sxm"
+  topo.link_kind @nvl catalog "nvlink4"
+  topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+}
+// expected-error @+1 {{'comm.device' belongs on a function}}
+"test.op"() {comm.device = #comm.device<@pair, 0>} : () -> ()
+
+// -----
+
+// expected-error @+1 {{unknown comm attribute 'comm.colour'}}
+func.func @unknown() attributes {comm.colour = 1 : i64} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'comm.stage' must be a non-negative integer}}
+func.func @negative_stage() attributes {comm.stage = -1 : i64} {
+  return
+}
+
+// -----
+
+func.func @bad_shard() {
+  // expected-error @+1 {{'comm.shard' must be array<i64: dim, offset, whole extent>}}
+  %w = graph.param "w" {comm.shard = array<i64: 0, 4>} : tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @bad_replicated(%x: tensor<8xf32>) {
+  // expected-error @+1 {{'comm.replicated' is a unit attribute}}
+  %y = graph.relu %x {comm.replicated = 1 : i64} : tensor<8xf32>
   return
 }
