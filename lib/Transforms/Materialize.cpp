@@ -160,7 +160,7 @@ public:
   }
   LogicalResult emitOp(Operation *op);
   /// Emits `layer` with `repeat` repetitions; its results are bound.
-  LogicalResult emitLayer(LayerOp layer, int64_t repeat);
+  LogicalResult emitLayer(LayerOp layer, int64_t repeat, int64_t firstRepeat);
 
 private:
   bool parallel() const { return group.size() > 1; }
@@ -521,7 +521,7 @@ LogicalResult StageEmitter::emitOp(Operation *op) {
       (op->getNumOperands() == 0 && op->getNumRegions() == 0))
     return success(); // made where first used
   if (auto layer = dyn_cast<LayerOp>(op))
-    return emitLayer(layer, layer.getRepeat());
+    return emitLayer(layer, layer.getRepeat(), /*firstRepeat=*/0);
   if (auto reshape = dyn_cast<ReshapeOp>(op))
     return emitReshape(reshape);
   if (!parallel())
@@ -570,7 +570,8 @@ LogicalResult StageEmitter::emitOp(Operation *op) {
   return emitReplicated(op);
 }
 
-LogicalResult StageEmitter::emitLayer(LayerOp layer, int64_t repeat) {
+LogicalResult StageEmitter::emitLayer(LayerOp layer, int64_t repeat,
+                                      int64_t firstRepeat) {
   SmallVector<Value> inputs;
   for (Value v : layer.getInputs()) {
     FailureOr<Value> local = lookup(v, Layout::replicated());
@@ -580,6 +581,10 @@ LogicalResult StageEmitter::emitLayer(LayerOp layer, int64_t repeat) {
   }
   auto copy = LayerOp::create(b, layer.getLoc(), layer.getName(), repeat, inputs,
                                 layer.getResultTypes());
+  // Which repetitions these are: each owns its weights, so a program that
+  // materializes weight values needs the global index.
+  if (layer.getRepeat() > 1)
+    copy->setAttr("comm.first_repeat", b.getI64IntegerAttr(firstRepeat));
   // Forget what an earlier piece of this layer left.
   layer.getBody().walk([&](Operation *inner) {
     for (Value v : inner->getResults())
@@ -630,6 +635,7 @@ struct LogicalValue {
 struct Piece {
   Operation *op = nullptr;
   int64_t stage = 0, repeat = 1;
+  int64_t firstRepeat = 0; ///< the layer's first repetition in this piece
   SmallVector<int64_t> inputs, outputs; ///< logical value ids
   /// The op's operands (a layer's inputs) that carry logical values.
   SmallVector<std::pair<Value, int64_t>> bindings;
@@ -720,11 +726,14 @@ FailureOr<Model> cutModel(func::FuncOp func, const PlanSpec &plan) {
       return op.emitError() << "has placement repeats adding up to " << total
                             << ", not its repeat count";
     SmallVector<int64_t> previous;
+    int64_t firstRepeat = 0;
     for (int64_t k = 0; k < stages.size(); ++k) {
       Piece piece;
       piece.op = &op;
       piece.stage = stages[k];
       piece.repeat = repeats[k];
+      piece.firstRepeat = firstRepeat;
+      firstRepeat += repeats[k];
       if (k == 0) {
         if (failed(inputsOf(piece, &op)))
           return failure();
@@ -856,7 +865,7 @@ void MaterializePass::runOnOperation() {
           for (auto [operand, id] : piece.bindings)
             emitter.bind(operand, local[id]);
           LogicalResult emitted =
-              layer ? emitter.emitLayer(layer, piece.repeat)
+              layer ? emitter.emitLayer(layer, piece.repeat, piece.firstRepeat)
                     : emitter.emitOp(piece.op);
           if (failed(emitted))
             return signalPassFailure();

@@ -1,7 +1,8 @@
 //===- chipmesh-opt.cpp - The opt-style driver ----------------------------===//
 //
 // Every ChipMesh dialect and pass, plus the upstream dialects a model may
-// arrive in (func, arith, tensor, linalg, tosa) or leave in (shard).
+// arrive in (func, arith, tensor, linalg, tosa) or leave in (shard, and
+// the linalg + mpi program of --chipmesh-lower-to-mpi).
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,7 @@
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -26,7 +28,14 @@ int main(int argc, char **argv) {
                   chipmesh::comm::CommDialect,
                   mlir::func::FuncDialect, mlir::arith::ArithDialect,
                   mlir::tensor::TensorDialect, mlir::linalg::LinalgDialect,
-                  mlir::tosa::TosaDialect, mlir::shard::ShardDialect>();
+                  mlir::tosa::TosaDialect, mlir::shard::ShardDialect,
+                  // What --chipmesh-lower-to-mpi writes, and the LLVM
+                  // dialect --chipmesh-drop-dlti reads.
+                  mlir::bufferization::BufferizationDialect,
+                  mlir::DLTIDialect, mlir::math::MathDialect,
+                  mlir::memref::MemRefDialect, mlir::mpi::MPIDialect,
+                  mlir::scf::SCFDialect, mlir::vector::VectorDialect,
+                  mlir::LLVM::LLVMDialect>();
   chipmesh::registerCostExternalModels(registry);
   chipmesh::registerChipMeshPasses();
   mlir::registerCanonicalizerPass();

@@ -280,4 +280,60 @@ def ChipMeshExportShard : Pass<"chipmesh-export-shard", "mlir::ModuleOp"> {
                            "::chipmesh::comm::CommDialect"];
 }
 
+def ChipMeshLowerToMPI : Pass<"chipmesh-lower-to-mpi", "mlir::ModuleOp"> {
+  let summary = "One runnable SPMD program from a materialized inference plan";
+  let description = [{
+    Turns the per-device step functions of `--chipmesh-materialize` into
+    one program for `mlir-runner` under `mpirun`: `@main` initializes MPI,
+    splits one communicator per collective group off `MPI_COMM_WORLD`,
+    and switches on its rank to that device's code (rank i runs device i).
+    Stage calls and repeated layers are inlined; `graph` ops become linalg
+    on tensors (`linear` and rank-2 `matmul` to `linalg.matmul`,
+    elementwise ops to `linalg.generic` with broadcasting, `slice`,
+    `concat`, `reshape`, `transpose`); `comm.send`/`recv` become
+    `mpi.send`/`mpi.recv`, `all_reduce` an `mpi.allreduce` on the group's
+    communicator, and uneven `all_gather`, `reduce_scatter` and `broadcast`
+    all-reduces of zero-padded buffers, which are exact.
+
+    Inputs and weights are generated, not read: the element at global
+    position p is `((flat(p) * 7 + seed) mod 23 - 11) * scale`, the seed
+    coming from the input index, or from the weight's name and layer
+    repetition (`comm.first_repeat`), so every rank makes exactly its shard
+    and `reference` makes the same numbers. Each rank prints every result
+    after a line `chipmesh-mpi device=D result=K batch_offset=B` and then
+    `chipmesh-mpi device=D step_s=T mpi_s=M`: the step's wall time and the
+    part spent inside MPI calls (transfer plus waiting), after a barrier.
+
+    With `reference`, lowers the unpartitioned model instead, as one
+    process without MPI: the run the ranks are checked against. The
+    module keeps only the program, with `dlti.map` naming MPICH for
+    `convert-mpi-to-llvm`; run `--chipmesh-drop-dlti` after lowering to
+    LLVM, since `mlir-runner` registers no DLTI. Training plans, non-f32
+    models and ops without a lowering are errors located at the op.
+  }];
+  let options = [
+    Option<"reference", "reference", "bool", /*default=*/"false",
+           "Lower the unpartitioned model as one process (no MPI)">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::mpi::MPIDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::DLTIDialect"];
+}
+
+def ChipMeshDropDLTI : Pass<"chipmesh-drop-dlti", "mlir::ModuleOp"> {
+  let summary = "Remove the module's DLTI attributes once they have been used";
+  let description = [{
+    `convert-mpi-to-llvm` reads the MPI implementation from the module's
+    `dlti.map`; `mlir-runner` registers no DLTI dialect and cannot parse
+    the lowered module while the attribute is there. Run last.
+  }];
+}
+
 #endif // CHIPMESH_TRANSFORMS_PASSES_TD

@@ -66,7 +66,7 @@ LogicalResult CommDialect::verifyOperationAttribute(Operation *op,
   StringRef name = attr.getName().getValue();
   // Where a step function sits in the plan, and what a weight holds.
   if (llvm::is_contained({"comm.stage", "comm.replica", "comm.tp_rank",
-                          "comm.micro_batches", "comm.param"},
+                          "comm.micro_batches", "comm.param", "comm.first_repeat"},
                          name)) {
     auto value = dyn_cast<IntegerAttr>(attr.getValue());
     if (!value || value.getInt() < 0)
