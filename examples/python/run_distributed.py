@@ -37,7 +37,7 @@ if rank == 0:
           plan.plan.replica_micro_batches, flush=True)
 with torch.no_grad():
     expected = net(x)  # before training, for the inference check
-out, _, _ = chipmesh.torch.run(plan, x)
+out, _, _, _ = chipmesh.torch.run(plan, x)
 line = ""
 if out is not None:
     replica = rank // len(plan.stages)
@@ -48,6 +48,6 @@ if out is not None:
 say(line)
 # One training step: pipelined forward and backward, gradients all-reduced
 # across the two replicas, SGD.
-_, weights, _ = chipmesh.torch.run(plan, x, y, nn.CrossEntropyLoss(reduction="sum"), steps=1)
+_, weights, _, _ = chipmesh.torch.run(plan, x, y, nn.CrossEntropyLoss(reduction="sum"), steps=1)
 say("rank %d updated %s" % (rank, ", ".join(sorted(weights))))
 dist.destroy_process_group()

@@ -134,7 +134,10 @@ double ComputeModel::matmulEfficiency(const MatmulShape &shape,
   // Tile quantization: edge tiles compute padding.
   double tileEff = (m * n) / (tilesM * tm * tilesN * tn);
   // A tile smaller than the full one runs at its share of a unit's peak.
-  double smallTileEff = (tm * tn) / (static_cast<double>(calib.tileM) * calib.tileN);
+  // (Never above 1: a calibrated tile below the 16 x 16 floor, e.g. a
+  // CPU's, is not a smaller tile running faster.)
+  double smallTileEff = std::min(
+      1.0, (tm * tn) / (static_cast<double>(calib.tileM) * calib.tileN));
   // Wave quantization: the last wave leaves units idle. Causal attention
   // skips fully masked tiles. Too few tiles to fill the chip are split
   // along K (split-K), as long as each slice keeps 4 K steps.

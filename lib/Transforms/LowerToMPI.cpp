@@ -31,6 +31,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -308,8 +309,15 @@ public:
       global[shard[0]] = shard[2];
       offsets[shard[0]] = shard[1];
     }
+    // Keep activations near 1 through deep stacks: a matrix is scaled by
+    // 1/16 over the next power of two of sqrt(fan-in) (a power of two, so
+    // exact), a vector by 1/16.
+    double scale = 1.0 / 16;
+    if (type.getRank() >= 2)
+      scale /= static_cast<double>(llvm::PowerOf2Ceil(static_cast<uint64_t>(
+          std::ceil(std::sqrt(static_cast<double>(global[0]))))));
     Value value = generate(param.getLoc(), type, global, offsets,
-                           weightSeed(param.getName(), repetition), 1.0 / 16);
+                           weightSeed(param.getName(), repetition), scale);
     weights[key] = value;
     return value;
   }
@@ -564,6 +572,7 @@ public:
   /// its printed results. `batchOffset` places the results in the batch.
   LogicalResult emitProgram(func::FuncOp step, int64_t batchOffset) {
     Location loc = step.getLoc();
+    weights.clear(); // each device's weights live in its own switch case
     SmallVector<Value> args;
     for (auto [i, arg] : llvm::enumerate(step.getArguments())) {
       auto type = dyn_cast<RankedTensorType>(arg.getType());
@@ -593,7 +602,15 @@ public:
     if (failed(emitCall(step, args, 0, results)))
       return failure();
     Value total = arith::SubFOp::create(b, loc, now(loc), start);
-    std::string who = device < 0 ? "reference" : "device=" + std::to_string(device);
+    std::string who = "reference";
+    if (device >= 0) {
+      auto attr = [&](StringRef name) {
+        auto value = step->getAttrOfType<IntegerAttr>(name);
+        return std::to_string(value ? value.getInt() : 0);
+      };
+      who = "device=" + std::to_string(device) + " stage=" + attr("comm.stage") +
+            " replica=" + attr("comm.replica") + " tp_rank=" + attr("comm.tp_rank");
+    }
     for (auto [k, result] : llvm::enumerate(results)) {
       if (!isa<RankedTensorType>(result.getType()))
         return step.emitError() << "returns " << result.getType()
@@ -756,6 +773,9 @@ void LowerToMPIPass::runOnOperation() {
   for (NamedAttribute attr : llvm::to_vector(module->getAttrs()))
     if (attr.getName().getValue().starts_with("chipmesh."))
       module->removeAttr(attr.getName());
+  // How many processes the program wants, for the launcher to check.
+  module->setAttr("chipmesh.mpi_ranks",
+                  b.getI64IntegerAttr(reference ? 1 : static_cast<int64_t>(steps.size())));
   if (!reference)
     module->setAttr("dlti.map",
                     MapAttr::get(ctx, {DataLayoutEntryAttr::get(

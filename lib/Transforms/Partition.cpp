@@ -286,6 +286,7 @@ void ChipMeshPartitionPass::runOnOperation() {
     for (const DevicePlan &d : plan.devices)
       devicesJson.push_back(llvm::json::Object{
           {"device", view->chips()[d.chip].path},
+          {"chip", static_cast<int64_t>(d.chip)},
           {"kind", view->kindOf(d.chip).name},
           {"replica", d.replica},
           {"stage", d.stage},

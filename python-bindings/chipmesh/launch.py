@@ -60,6 +60,10 @@ def launch(command, nproc, timeout=600.0, grace=5.0, node_rank=0, nnodes=1,
             env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(world),
                        LOCAL_RANK=str(local), MASTER_ADDR=master_addr,
                        MASTER_PORT=str(port), **{_DESCRIBE_ENV: info})
+            # One thread per rank unless told otherwise (as torchrun does):
+            # ranks share the host's cores, and chipmesh-calibrate-cpu
+            # measures one thread.
+            env.setdefault("OMP_NUM_THREADS", "1")
             procs.append((rank, subprocess.Popen(command, env=env, start_new_session=True)))
         deadline = time.monotonic() + timeout
         failure = None

@@ -93,11 +93,34 @@ import torch.distributed as _dist
 _BUCKET_BYTES = 25 * 2**20  # DDP's default gradient bucket
 
 import collections as _collections
+import time as _time
 
 #: What run() returns on one rank: the model output (last stage, else
 #: None), this rank's weights by name, and for tensor-parallel shards
 #: {name: (dim, offset, whole extent)}.
-RankResult = _collections.namedtuple("RankResult", ["output", "weights", "shards"])
+RankResult = _collections.namedtuple("RankResult",
+                                     ["output", "weights", "shards", "timing"])
+# Measured seconds of this rank's last step: `step_s` (wall time from a
+# common start), `comm_s` (inside send/recv/collectives, waiting included:
+# the cost model's comm + idle), `compute_s` (the rest).
+Timing = _collections.namedtuple("Timing", ["step_s", "comm_s", "compute_s"])
+
+
+class _CommClock:
+    """Seconds spent inside communication calls."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, fn, *args, **kwargs):
+        start = _time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.seconds += _time.perf_counter() - start
+
+
+_clock = _CommClock()
 
 
 def _schedule_order(schedule, training, stages, stage, micro):
@@ -191,7 +214,7 @@ class _CopyToGroup(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         grad = grad.contiguous().clone()
-        _dist.all_reduce(grad, group=ctx.group)
+        _clock(_dist.all_reduce, grad, group=ctx.group)
         return grad, None
 
 
@@ -206,7 +229,7 @@ class _GatherColumns(torch.autograd.Function):
         width = max(sizes)
         padded = torch.nn.functional.pad(y, (0, width - y.shape[-1])).contiguous()
         parts = [torch.empty_like(padded) for _ in sizes]
-        _dist.all_gather(parts, padded, group=group)
+        _clock(_dist.all_gather, parts, padded, group=group)
         return torch.cat([p[..., :n] for p, n in zip(parts, sizes)], dim=-1)
 
     @staticmethod
@@ -250,7 +273,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
     features over its group in the plan's uneven shares (gathered after,
     input gradients summed over the group); ranks are
     ((replica * pp) + stage) * tp + tp_rank. Returns a RankResult
-    (output or None, weights by name, shards).
+    (output or None, weights by name, shards, Timing of the last step).
     """
     plan = tplan.plan
     flow = _Flow(tplan.split)
@@ -350,7 +373,11 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
 
     opt = optimizer(params) if training and params else None
     out = None
+    timing = None
     for _ in range(steps):
+        _dist.barrier()  # a common start, so idle time shows as waiting
+        _clock.seconds = 0.0
+        start = _time.perf_counter()
         saved, outputs, pending = {}, [], []
         for backward, i in _schedule_order(schedule, training, pp, stage, micro[replica]):
             peer = lambda s: (replica * pp + s) * tp + trank
@@ -360,7 +387,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                     if consumer == stage:
                         shape, dtype = shapes[value]
                         t = torch.empty(shape, dtype=dtype)
-                        _dist.recv(t, src=peer(producer), tag=i)
+                        _clock(_dist.recv, t, src=peer(producer), tag=i)
                         if training and t.is_floating_point():
                             t.requires_grad_(True)
                         env[value] = t
@@ -383,7 +410,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
             for value, producer, consumer in flow.transfers:
                 if producer == stage:
                     g = torch.empty(shapes[value][0], dtype=shapes[value][1])
-                    _dist.recv(g, src=peer(consumer), tag=10_000_000 + i)
+                    _clock(_dist.recv, g, src=peer(consumer), tag=10_000_000 + i)
                     roots.append(_value(env, value))
                     grads.append(g)
             if flow.stage_of[flow.output] == stage:
@@ -400,7 +427,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                     pending.append(_dist.isend(g.contiguous(), dst=peer(producer),
                                                tag=10_000_000 + i))
         for handle in pending:
-            handle.wait()
+            _clock(handle.wait)
         if training:
             if dp > 1:
                 # Bucketed all-reduce of the gradients across replicas.
@@ -418,7 +445,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                     buckets.append(bucket)
                 for b in buckets:
                     flat = torch.cat([g.reshape(-1) for g in b])
-                    _dist.all_reduce(flat, group=dp_groups[(stage, trank)])
+                    _clock(_dist.all_reduce, flat, group=dp_groups[(stage, trank)])
                     offset = 0
                     for g in b:
                         g.copy_(flat[offset:offset + g.numel()].view_as(g))
@@ -429,5 +456,47 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                 opt.step()
                 opt.zero_grad(set_to_none=False)
         out = torch.cat(outputs) if outputs else None
+        step_s = _time.perf_counter() - start
+        timing = Timing(step_s, _clock.seconds, step_s - _clock.seconds)
     state = {names.get(id(p), "?"): p.detach().clone() for p in params}
-    return RankResult(out, state, shards)
+    return RankResult(out, state, shards, timing)
+
+
+def gather_timings(result):
+    """Every rank's Timing, in rank order, on every rank (a collective)."""
+    timings = [None] * _dist.get_world_size()
+    _dist.all_gather_object(timings, tuple(result.timing) if result.timing else None)
+    return [Timing(*t) if t else None for t in timings]
+
+
+def timing_table(tplan, timings):
+    """The cost model's per-device prediction next to the measured times of
+    one step (`timings` from gather_timings). Compute is compared with
+    compute; the model's comm + idle with the time measured inside
+    communication calls (a blocking receive waits, so the two are one
+    measurement). Errors are (measured - predicted) / predicted."""
+    plan = tplan.plan
+    pp, tp = len(tplan.stages), plan.tp
+    by_place = {(d.replica, d.stage, d.tp_rank): d for d in plan.devices}
+    rows = ["%4s %-18s %5s %3s | %12s %12s %7s | %12s %12s %7s" % (
+        "rank", "device", "stage", "tp", "compute ms", "predicted", "error",
+        "comm+idle ms", "predicted", "error")]
+
+    def error(measured, predicted):
+        return "%+6.0f%%" % ((measured - predicted) / predicted * 100) if predicted > 0 else "    n/a"
+
+    for rank, t in enumerate(timings):
+        replica, rest = divmod(rank, pp * tp)
+        stage, trank = divmod(rest, tp)
+        d = by_place.get((replica, stage, trank))
+        if t is None or d is None:
+            continue
+        waited = d.comm_s + d.idle_s
+        rows.append("%4d %-18s %5d %3d | %12.3f %12.3f %7s | %12.3f %12.3f %7s" % (
+            rank, d.device, stage, trank, t.compute_s * 1e3, d.compute_s * 1e3,
+            error(t.compute_s, d.compute_s), t.comm_s * 1e3, waited * 1e3,
+            error(t.comm_s, waited)))
+    step = max(t.step_s for t in timings if t is not None)
+    rows.append("step: measured %.3f ms, predicted %.3f ms (%s)" % (
+        step * 1e3, plan.step_time_s * 1e3, error(step, plan.step_time_s).strip()))
+    return "\n".join(rows)

@@ -48,10 +48,10 @@ if fault and rank == 1:
         raise RuntimeError("injected failure")
     time.sleep(3600)
 if mode == "infer":
-    out, state, shards = ct.run(plan, x)
+    out, state, shards, timing = ct.run(plan, x)
 else:
-    out, state, shards = ct.run(plan, x, y, loss_fn, steps=int(steps))
-torch.save({"out": out, "state": state, "shards": shards,
+    out, state, shards, timing = ct.run(plan, x, y, loss_fn, steps=int(steps))
+torch.save({"out": out, "state": state, "shards": shards, "timing": tuple(timing),
             "shares": [s.shares for s in plan.plan.stages]},
            os.path.join(out_dir, "rank%d.pt" % rank))
 dist.destroy_process_group()

@@ -32,6 +32,9 @@ def build(name):
         ids = torch.randint(0, 64, (8, 8))
         return net, ids, torch.randint(0, 64, (8, 8)), TokenLoss(), 2
     if name == "resnet18":
+        # Frozen BatchNorm statistics (eval mode): micro-batching must not
+        # change what a step computes.
         net = torchvision.models.resnet18(num_classes=10).eval()
-        return net, torch.randn(4, 3, 32, 32), None, None, 2
+        return net, torch.randn(4, 3, 32, 32), torch.randint(0, 10, (4,)), \
+            nn.CrossEntropyLoss(reduction="sum"), 2
     raise ValueError(name)

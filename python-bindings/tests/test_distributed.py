@@ -64,9 +64,18 @@ def check(tmp_path, nproc, name, mode, steps=1, strategy="dp=1,pp=2,tp=1",
         whole = torch.cat([by_offset[o] for o in sorted(by_offset)], dim=0)
         assert torch.allclose(whole, expected[param], atol=ATOL, rtol=RTOL), \
             (param, (whole - expected[param]).abs().max())
-    return pieces
     if mode == "infer":
-        assert torch.allclose(torch.cat(outputs), expected_out, atol=ATOL, rtol=RTOL)
+        assert outputs, "no rank returned an output"
+        got = torch.cat(outputs)
+        assert got.shape == expected_out.shape
+        assert torch.allclose(got, expected_out, atol=ATOL, rtol=RTOL), \
+            (got - expected_out).abs().max()
+    # Every rank measured its step: compute and communication add up.
+    for r in range(nproc):
+        step_s, comm_s, compute_s = torch.load(os.path.join(tmp_path, "rank%d.pt" % r))["timing"]
+        assert step_s > 0 and comm_s >= 0 and compute_s >= 0
+        assert abs(step_s - comm_s - compute_s) < 1e-9
+    return pieces
 
 
 @pytest.mark.parametrize("schedule", ["gpipe", "1f1b"])
@@ -99,6 +108,13 @@ def test_small_gpt_tensor_parallel_inference(tmp_path):
 
 def test_resnet18_inference_two_stages(tmp_path):
     check(tmp_path, 2, "resnet18", "infer")
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_resnet18_training_two_stages(tmp_path, steps):
+    # BatchNorm with frozen statistics (eval mode), as in fine-tuning: batch
+    # statistics per micro-batch would differ from the whole batch's.
+    check(tmp_path, 2, "resnet18", "train", steps)
 
 
 def test_failing_rank_stops_the_job(tmp_path):

@@ -25,6 +25,7 @@
 // TABLE-NEXT: search: 15 candidates, 15 feasible, 0 pruned by the lower bound
 
 // REPORT: "devices": [
+// REPORT:   "chip": 0,
 // REPORT:   "comm_s":
 // REPORT:   "compute_s":
 // REPORT:   "device": "box/fast",

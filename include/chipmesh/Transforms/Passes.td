@@ -300,9 +300,11 @@ def ChipMeshLowerToMPI : Pass<"chipmesh-lower-to-mpi", "mlir::ModuleOp"> {
     coming from the input index, or from the weight's name and layer
     repetition (`comm.first_repeat`), so every rank makes exactly its shard
     and `reference` makes the same numbers. Each rank prints every result
-    after a line `chipmesh-mpi device=D result=K batch_offset=B` and then
-    `chipmesh-mpi device=D step_s=T mpi_s=M`: the step's wall time and the
-    part spent inside MPI calls (transfer plus waiting), after a barrier.
+    after a line `chipmesh-mpi device=D stage=S replica=R tp_rank=T
+    result=K batch_offset=B`, then `chipmesh-mpi device=D ... step_s=X
+    mpi_s=Y`: the step's wall time, measured from a common start, and the
+    part spent inside MPI calls (transfer plus waiting). The module keeps
+    `chipmesh.mpi_ranks`, the number of processes it needs.
 
     With `reference`, lowers the unpartitioned model instead, as one
     process without MPI: the run the ranks are checked against. The
