@@ -23,7 +23,7 @@ llvm_config.use_default_substitutions()
 
 tool_dirs = [config.chipmesh_tools_dir, config.llvm_tools_dir]
 tools = ["chipmesh-opt", "chipmesh-translate", "chipmesh-catalog", "chipmesh-plan",
-         "chipmesh-mpirun"]
+         "chipmesh-mpirun", "chipmesh-calibrate-cpu"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 # Debian's LLVM ships these in its bin/ but not on PATH.
 llvm_config.add_tool_substitutions(["not", "count", "split-file", "mlir-opt",

@@ -493,7 +493,7 @@ def timing_table(tplan, timings):
             continue
         waited = d.comm_s + d.idle_s
         rows.append("%4d %-18s %5d %3d | %12.3f %12.3f %7s | %12.3f %12.3f %7s" % (
-            rank, d.device, stage, trank, t.compute_s * 1e3, d.compute_s * 1e3,
+            rank, d.name, stage, trank, t.compute_s * 1e3, d.compute_s * 1e3,
             error(t.compute_s, d.compute_s), t.comm_s * 1e3, waited * 1e3,
             error(t.comm_s, waited)))
     step = max(t.step_s for t in timings if t is not None)
