@@ -24,23 +24,28 @@ fault = sys.argv[7] if len(sys.argv) > 7 else ""
 dist.init_process_group("gloo")
 rank = dist.get_rank()
 net, x, y, loss_fn, chips = build(name)
+options = {}
 if name.endswith("-tp"):
-    # Nodes of one H100 and one A100: tensor-parallel pairs with uneven,
-    # speed-proportional shares (fp32 peaks 67 vs 19.5 TFLOP/s).
+    # Nodes of a fast and a slow chip, the slow one a third of the fast in
+    # every rate: tensor-parallel pairs with 3:1 speed-proportional shares.
     mesh = chipmesh.Mesh.parse("""
 topo.mesh @pairs {
-  topo.chip_kind @h100 catalog "h100-sxm"
-  topo.chip_kind @a100 catalog "a100-sxm-80gb"
+  topo.chip_kind @fast {fp32_flop_per_s = 6.0e13 : f64, memory_bytes = 8.0e10 : f64, memory_bytes_per_s = 3.0e12 : f64}
+  topo.chip_kind @slow {fp32_flop_per_s = 2.0e13 : f64, memory_bytes = 8.0e10 : f64, memory_bytes_per_s = 1.0e12 : f64}
   topo.link_kind @nvl catalog "nvlink4"
   topo.link_kind @ib catalog "infiniband-ndr"
   topo.group "cluster" switched via @ib {
-    topo.group "node" x %d switched via @nvl { topo.chips @h100 x 1  topo.chips @a100 x 1 }
+    topo.group "node" x %d switched via @nvl { topo.chips @fast x 1  topo.chips @slow x 1 }
   }
 }""" % (chips // 2))
+    # No fixed per-kernel cost, so the tiny model's shares are the rates'.
+    options["calibration"] = os.path.join(out_dir, "no-overhead-calibration.json")
+    with open(options["calibration"], "w") as f:
+        f.write('{"chips": {"fast": {"kernel_overhead_s": 0}, "slow": {"kernel_overhead_s": 0}}}')
 else:
     mesh = chipmesh.Mesh.node("h100-sxm", chips)
 plan = ct.partition(net, (x,), mesh, strategy=strategy, mode=mode, micro_batch=2,
-                    schedule=schedule)
+                    schedule=schedule, **options)
 if fault and rank == 1:
     from chipmesh.launch import describe_rank
     describe_rank(plan.plan.stages[1 % plan.plan.pp].devices[0][0], 1 % plan.plan.pp)
