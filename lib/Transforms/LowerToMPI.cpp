@@ -532,7 +532,9 @@ public:
     }
     if (auto broadcast = dyn_cast<comm::BroadcastOp>(op)) {
       // The root contributes its value, everyone else zeros.
-      Value mine = broadcast.getRoot() == device ? in(0) : zeros(loc, resultType());
+      Value mine = static_cast<int64_t>(broadcast.getRoot()) == device
+                       ? in(0)
+                       : zeros(loc, resultType());
       return bind(allReduce(loc, mine, broadcast.getGroup(), comm::ReductionKind::sum));
     }
     if (isa<comm::AllToAllOp>(op))
