@@ -159,21 +159,19 @@ public:
       return value;
     auto flatType = RankedTensorType::get({source.getNumElements()},
                                           source.getElementType());
-    Value flat = value;
-    if (source.getRank() != 1) {
+    auto allDims = [](int64_t rank) {
       ReassociationIndices all;
-      for (int64_t d = 0; d < source.getRank(); ++d)
+      for (int64_t d = 0; d < rank; ++d)
         all.push_back(d);
+      return SmallVector<ReassociationIndices>{all};
+    };
+    Value flat = value;
+    if (source.getRank() != 1)
       flat = tensor::CollapseShapeOp::create(b, loc, flatType, value,
-                                             ArrayRef<ReassociationIndices>{all});
-    }
+                                             allDims(source.getRank()));
     if (type.getRank() == 1)
       return flat;
-    ReassociationIndices all;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      all.push_back(d);
-    return tensor::ExpandShapeOp::create(b, loc, type, flat,
-                                         ArrayRef<ReassociationIndices>{all});
+    return tensor::ExpandShapeOp::create(b, loc, type, flat, allDims(type.getRank()));
   }
 
   // --- MPI transfers, timed --------------------------------------------
@@ -239,13 +237,20 @@ public:
     return fromBuffer(loc, out, type);
   }
 
-  /// This device's position in `group` and the offset of its piece.
-  std::pair<int64_t, int64_t> placeIn(ArrayRef<int64_t> group, ArrayRef<int64_t> sizes) {
+  /// Where this device's piece starts: the sizes of the members before it.
+  int64_t offsetIn(ArrayRef<int64_t> group, ArrayRef<int64_t> sizes) {
     int64_t position = llvm::find(group, device) - group.begin();
     int64_t offset = 0;
     for (int64_t i = 0; i < position; ++i)
       offset += sizes[i];
-    return {position, offset};
+    return offset;
+  }
+
+  /// 1 / (1 + exp(-x)).
+  static Value sigmoid(OpBuilder &nb, Location nl, Value x) {
+    Value one = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1));
+    Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, x));
+    return arith::DivFOp::create(nb, nl, one, arith::AddFOp::create(nb, nl, one, e));
   }
 
   Value insertAt(Location loc, Value piece, Value into, int64_t dim, int64_t offset) {
@@ -451,20 +456,14 @@ public:
       unary = [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
         return arith::NegFOp::create(nb, nl, a[0]);
       };
-    else if (isa<SigmoidOp, SiluOp>(op)) {
-      bool silu = isa<SiluOp>(op);
-      unary = silu ? static_cast<Body>([](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        Value one = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1));
-        Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, a[0]));
-        Value s = arith::DivFOp::create(nb, nl, one, arith::AddFOp::create(nb, nl, one, e));
-        return arith::MulFOp::create(nb, nl, a[0], s);
-      })
-                   : static_cast<Body>([](OpBuilder &nb, Location nl, ValueRange a) -> Value {
-        Value one = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1));
-        Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, a[0]));
-        return arith::DivFOp::create(nb, nl, one, arith::AddFOp::create(nb, nl, one, e));
-      });
-    }
+    else if (isa<SigmoidOp>(op))
+      unary = [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return sigmoid(nb, nl, a[0]);
+      };
+    else if (isa<SiluOp>(op))
+      unary = [](OpBuilder &nb, Location nl, ValueRange a) -> Value {
+        return arith::MulFOp::create(nb, nl, a[0], sigmoid(nb, nl, a[0]));
+      };
     if (unary)
       return bind(elementwise(loc, resultType(), ValueRange{in(0)}, unary));
     Body binary = nullptr;
@@ -517,14 +516,12 @@ public:
       return bind(allReduce(loc, in(0), reduce.getGroup(), reduce.getKind()));
     if (auto gather = dyn_cast<comm::AllGatherOp>(op)) {
       // Each member writes its piece into zeros; the sum is the gather.
-      auto [position, offset] = placeIn(gather.getGroup(), gather.getSizes());
-      (void)position;
+      int64_t offset = offsetIn(gather.getGroup(), gather.getSizes());
       Value padded = insertAt(loc, in(0), zeros(loc, resultType()), gather.getDim(), offset);
       return bind(allReduce(loc, padded, gather.getGroup(), comm::ReductionKind::sum));
     }
     if (auto scatter = dyn_cast<comm::ReduceScatterOp>(op)) {
-      auto [position, offset] = placeIn(scatter.getGroup(), scatter.getSizes());
-      (void)position;
+      int64_t offset = offsetIn(scatter.getGroup(), scatter.getSizes());
       Value reduced = allReduce(loc, in(0), scatter.getGroup(), scatter.getKind());
       SmallVector<int64_t> offsets(resultType().getRank(), 0);
       offsets[scatter.getDim()] = offset;
@@ -542,8 +539,7 @@ public:
                                 "is used by expert parallelism)";
     if (op->getNumRegions() == 0 &&
         (isa<arith::ArithDialect, tensor::TensorDialect>(op->getDialect()))) {
-      Operation *copy = b.clone(*op, map);
-      (void)copy;
+      b.clone(*op, map); // constants and the like; results land in `map`
       return success();
     }
     return op->emitError() << "'" << op->getName()

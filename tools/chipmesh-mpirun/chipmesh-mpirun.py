@@ -164,8 +164,7 @@ def compare(reference, ranks, rtol, atol):
 def predicted_by_device(report_path):
     with open(report_path) as f:
         report = json.load(f)
-    plan = report.get("plan", report)
-    devices = plan.get("devices")
+    devices = report.get("devices")
     if devices is None:
         raise Failure(f"{report_path} has no 'devices' list (write it with "
                       f"--chipmesh-partition=report=FILE.json)")
@@ -176,7 +175,7 @@ def predicted_by_device(report_path):
         if "chip" not in d:
             raise Failure(f"{report_path}: a device entry has no 'chip' index")
         out[d["chip"]] = d
-    return out, plan.get("step_time_s")
+    return out, report.get("step_time_s")
 
 
 def main(argv=None):
