@@ -33,9 +33,8 @@ import sys
 import tempfile
 import time
 
-LLVM_TOOLS_DIR = "@LLVM_TOOLS_DIR@"
-LLVM_LIBRARY_DIR = "@LLVM_LIBRARY_DIR@"
-HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chipmesh_mlir import MLIR_RUNNER, RUNNER_LIBS, find_libmpich, to_llvm  # noqa: E402
 
 
 def best_of(fn, repeats):
@@ -111,12 +110,6 @@ def measure_torch(args):
 
 # --- MLIR (the --chipmesh-lower-to-mpi program) --------------------------
 
-PIPELINE = ("builtin.module(one-shot-bufferize{bufferize-function-boundaries},"
-            "func.func(convert-linalg-to-loops),expand-strided-metadata,"
-            "lower-affine,convert-scf-to-cf,convert-vector-to-llvm,"
-            "convert-to-llvm,reconcile-unrealized-casts)")
-
-
 def _timed_program(body, repeats):
     """A @main that runs `body` (which uses %a, %b, %c) `repeats` times and
     prints the best time."""
@@ -143,25 +136,13 @@ func.func @main() {
 
 
 def _run_mlir(text, workdir, name, mpi_ranks=0):
-    path = os.path.join(workdir, name + ".mlir")
-    with open(path, "w") as f:
-        f.write(text)
-    lowered = subprocess.run([os.path.join(LLVM_TOOLS_DIR, "mlir-opt"), path,
-                              "--pass-pipeline=" + PIPELINE], capture_output=True,
-                             text=True, check=True).stdout
-    lowered = subprocess.run([os.path.join(HERE, "chipmesh-opt"), "--chipmesh-drop-dlti"],
-                             input=lowered, capture_output=True, text=True,
-                             check=True).stdout
     ll = os.path.join(workdir, name + ".ll.mlir")
     with open(ll, "w") as f:
-        f.write(lowered)
-    libs = [os.path.join(LLVM_LIBRARY_DIR, "libmlir_c_runner_utils.so"),
-            os.path.join(LLVM_LIBRARY_DIR, "libmlir_runner_utils.so")]
-    cmd = [os.path.join(LLVM_TOOLS_DIR, "mlir-runner"), ll, "-e", "main",
-           "-entry-point-result=void"]
+        f.write(to_llvm(text))
+    libs = list(RUNNER_LIBS)
+    cmd = [MLIR_RUNNER, ll, "-e", "main", "-entry-point-result=void"]
     if mpi_ranks:
-        import glob
-        libs += sorted(glob.glob("/usr/lib/*-linux-gnu/libmpich.so"))[:1]
+        libs.append(find_libmpich())
         cmd = [shutil.which("mpirun.mpich"), "-np", str(mpi_ranks)] + cmd
     out = subprocess.run(cmd + ["-shared-libs=" + ",".join(libs)], capture_output=True,
                          text=True, check=True, timeout=600).stdout

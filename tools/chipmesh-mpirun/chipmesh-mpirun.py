@@ -35,48 +35,18 @@ import subprocess
 import sys
 import tempfile
 
-LLVM_TOOLS_DIR = "@LLVM_TOOLS_DIR@"
-LLVM_LIBRARY_DIR = "@LLVM_LIBRARY_DIR@"
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-# Upstream lowering of the program (the recipe in STYLE.md).
-PIPELINE = ("builtin.module(one-shot-bufferize{bufferize-function-boundaries},"
-            "func.func(convert-linalg-to-loops),expand-strided-metadata,"
-            "lower-affine,convert-scf-to-cf,convert-vector-to-llvm,"
-            "convert-to-llvm,reconcile-unrealized-casts)")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chipmesh_mlir import (CHIPMESH_OPT, MLIR_RUNNER, RUNNER_LIBS, Failure,  # noqa: E402
+                           find_libmpich, run, to_llvm)
 
 HEADER = re.compile(r"^chipmesh-mpi (?P<who>reference|device=(?P<device>\d+) "
                     r"stage=(?P<stage>\d+) replica=(?P<replica>\d+) "
                     r"tp_rank=(?P<tp>\d+)) (?P<what>.*)$")
 
 
-class Failure(Exception):
-    pass
-
-
-def find_libmpich():
-    for pattern in ("/usr/lib/*-linux-gnu/libmpich.so", "/usr/lib/libmpich.so",
-                    "/usr/lib64/libmpich.so", "/usr/local/lib/libmpich.so"):
-        found = sorted(glob.glob(pattern))
-        if found:
-            return found[0]
-    return None
-
-
-def run(cmd, what, stdin=None, timeout=None):
-    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True,
-                          timeout=timeout)
-    if proc.returncode != 0:
-        raise Failure(f"{what} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
-    return proc.stdout
-
-
-def lower(chipmesh_opt, source, passes, out_path):
-    mid = run([chipmesh_opt, source, passes], f"chipmesh-opt {passes}")
-    llvm = run([os.path.join(LLVM_TOOLS_DIR, "mlir-opt"), f"--pass-pipeline={PIPELINE}"],
-               "mlir-opt (bufferize, convert-to-llvm)", stdin=mid)
-    final = run([chipmesh_opt, "--chipmesh-drop-dlti"], "chipmesh-opt --chipmesh-drop-dlti",
-                stdin=llvm)
+def lower(source, passes, out_path):
+    mid = run([CHIPMESH_OPT, source, passes], f"chipmesh-opt {passes}")
+    final = to_llvm(mid)
     with open(out_path, "w") as f:
         f.write(final)
     match = re.search(r"chipmesh\.mpi_ranks = (\d+)", final)
@@ -192,7 +162,6 @@ def main(argv=None):
     ap.add_argument("--atol", type=float, default=1e-4)
     args = ap.parse_args(argv)
 
-    chipmesh_opt = os.path.join(HERE, "chipmesh-opt")
     mpirun = shutil.which("mpirun.mpich")
     libmpich = find_libmpich()
     if not mpirun or not libmpich:
@@ -201,18 +170,16 @@ def main(argv=None):
         return 2
     workdir = args.workdir or tempfile.mkdtemp(prefix="chipmesh-mpirun-")
     os.makedirs(workdir, exist_ok=True)
-    libs = ",".join([os.path.join(LLVM_LIBRARY_DIR, "libmlir_c_runner_utils.so"),
-                     os.path.join(LLVM_LIBRARY_DIR, "libmlir_runner_utils.so")])
-    runner = [os.path.join(LLVM_TOOLS_DIR, "mlir-runner"), "-e", "main",
-              "-entry-point-result=void"]
+    libs = ",".join(RUNNER_LIBS)
+    runner = [MLIR_RUNNER, "-e", "main", "-entry-point-result=void"]
     try:
         # Everything that can be refused is refused before a process starts.
         ranks_ll = os.path.join(workdir, "ranks.ll.mlir")
         ref_ll = os.path.join(workdir, "reference.ll.mlir")
-        n = lower(chipmesh_opt, args.module,
+        n = lower(args.module,
                   "--pass-pipeline=builtin.module(chipmesh-materialize,"
                   "chipmesh-verify-plan,chipmesh-lower-to-mpi)", ranks_ll)
-        lower(chipmesh_opt, args.module, "--chipmesh-lower-to-mpi=reference", ref_ll)
+        lower(args.module, "--chipmesh-lower-to-mpi=reference", ref_ll)
         if args.np is not None and args.np != n:
             raise Failure(f"the plan has {n} devices, one process each; "
                           f"--np {args.np} asks for {args.np}")
