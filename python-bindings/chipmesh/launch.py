@@ -3,9 +3,10 @@
     python3 -m chipmesh.launch --nproc 4 [--timeout 600] script.py [args...]
 
 Each process gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT
-(torch.distributed's env:// convention; for several machines, start one
-launcher per machine with --node-rank/--nnodes and the same --master-addr,
-as torchrun does). If a process exits non-zero, raises, or the whole run
+(torch.distributed's env:// convention). The launcher hosts the rendezvous
+store itself, as torchrun does. For several machines, start one launcher per
+machine with --node-rank/--nnodes and the same --master-addr and
+--master-port: node 0's launcher hosts the store there. If a process exits non-zero, raises, or the whole run
 exceeds --timeout, the launcher names the rank (and, when the script
 registered it through chipmesh.launch.describe_rank, its device and stage),
 terminates the others within a bounded time, and exits non-zero.
@@ -38,6 +39,21 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _host_store(port, timeout):
+    """Hosts torch.distributed's rendezvous store in the launcher, as torchrun
+    does, and returns it (None without torch). Ranks then all connect as
+    clients: the port is bound once and held (no window in which another
+    process can take it), and the store outlives any one rank, so a rank that
+    exits early does not break the others' connections."""
+    try:
+        import datetime
+        import torch.distributed as dist
+    except ImportError:
+        return None
+    return dist.TCPStore("0.0.0.0", port or 0, None, True,
+                         datetime.timedelta(seconds=timeout), wait_for_workers=False)
+
+
 def _rank_info(directory, rank):
     try:
         with open(os.path.join(directory, "rank%d.json" % rank)) as f:
@@ -47,11 +63,26 @@ def _rank_info(directory, rank):
         return ""
 
 
+def describe_failures(codes, info_dir):
+    """Names every rank of `codes` ((rank, exit code or None), ...) that
+    failed, or returns None. All are named, not only the first: one failing
+    rank often takes others down with it, and one look at the processes cannot
+    tell which went first."""
+    failed = ["rank %d%s exited with code %d" % (rank, _rank_info(info_dir, rank), code)
+              for rank, code in codes if code not in (None, 0)]
+    return ", ".join(failed) if failed else None
+
+
 def launch(command, nproc, timeout=600.0, grace=5.0, node_rank=0, nnodes=1,
            master_addr="127.0.0.1", master_port=None, stream=sys.stderr):
     """Runs `command` (a list) `nproc` times; returns 0, or a non-zero code
     after stopping every process when one fails or time runs out."""
-    port = master_port or _free_port()
+    store = _host_store(master_port, timeout) if node_rank == 0 else None
+    port = store.port if store is not None else (master_port or _free_port())
+    # torch.distributed's env:// rendezvous then connects every rank to the
+    # launcher's store (TORCHELASTIC_USE_AGENT_STORE; the attempt names its keys).
+    agent_store = dict(TORCHELASTIC_USE_AGENT_STORE="True", TORCHELASTIC_RESTART_COUNT="0") \
+        if store is not None or (node_rank > 0 and master_port) else {}
     world = nproc * nnodes
     with tempfile.TemporaryDirectory(prefix="chipmesh-launch-") as info:
         procs = []
@@ -59,7 +90,7 @@ def launch(command, nproc, timeout=600.0, grace=5.0, node_rank=0, nnodes=1,
             rank = node_rank * nproc + local
             env = dict(os.environ, RANK=str(rank), WORLD_SIZE=str(world),
                        LOCAL_RANK=str(local), MASTER_ADDR=master_addr,
-                       MASTER_PORT=str(port), **{_DESCRIBE_ENV: info})
+                       MASTER_PORT=str(port), **agent_store, **{_DESCRIBE_ENV: info})
             # One thread per rank unless told otherwise (as torchrun does):
             # ranks share the host's cores, and chipmesh-calibrate-cpu
             # measures one thread.
@@ -68,14 +99,9 @@ def launch(command, nproc, timeout=600.0, grace=5.0, node_rank=0, nnodes=1,
         deadline = time.monotonic() + timeout
         failure = None
         while failure is None:
-            running = 0
-            for rank, proc in procs:
-                code = proc.poll()
-                if code is None:
-                    running += 1
-                elif code != 0:
-                    failure = "rank %d%s exited with code %d" % (rank, _rank_info(info, rank), code)
-                    break
+            codes = [(rank, proc.poll()) for rank, proc in procs]
+            running = sum(code is None for _, code in codes)
+            failure = describe_failures(codes, info)
             if failure is None and running == 0:
                 return 0
             if failure is None and time.monotonic() > deadline:
@@ -111,6 +137,9 @@ def main(argv=None):
     a = parser.parse_args(argv)
     if a.nproc < 1:
         parser.error("--nproc must be at least 1")
+    if a.nnodes > 1 and a.master_port is None:
+        parser.error("--nnodes %d needs --master-port: every node's ranks meet at node 0's store"
+                     % a.nnodes)
     return launch([sys.executable, a.script] + a.args, a.nproc, a.timeout,
                   node_rank=a.node_rank, nnodes=a.nnodes, master_addr=a.master_addr,
                   master_port=a.master_port)

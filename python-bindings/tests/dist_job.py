@@ -39,7 +39,9 @@ topo.mesh @pairs {
   }
 }""" % (chips // 2))
     # No fixed per-kernel cost, so the tiny model's shares are the rates'.
-    options["calibration"] = os.path.join(out_dir, "no-overhead-calibration.json")
+    # One file per rank: ranks writing one shared file race, and a rank can
+    # read it half-written.
+    options["calibration"] = os.path.join(out_dir, "no-overhead-calibration-rank%d.json" % rank)
     with open(options["calibration"], "w") as f:
         f.write('{"chips": {"fast": {"kernel_overhead_s": 0}, "slow": {"kernel_overhead_s": 0}}}')
 else:

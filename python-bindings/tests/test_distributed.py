@@ -145,3 +145,39 @@ def test_plan_and_process_count_must_match(tmp_path):
     assert proc.returncode != 0
     assert "the plan needs 4 processes (dp=2 x pp=2 x tp=1), this job has 2" in proc.stderr, proc.stderr
     assert not os.path.exists(os.path.join(tmp_path, "rank0.pt"))
+
+
+def test_store_outlives_a_rank_that_exits_early(tmp_path):
+    # The launcher hosts the rendezvous store: rank 0 leaving first must not
+    # break rank 1's connection (with a store hosted by rank 0 it would, with
+    # a broken pipe), and every rank still meets at the one store.
+    script = tmp_path / "early_exit.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "import torch.distributed as dist\n"
+        "dist.init_process_group('gloo')\n"
+        "store = dist.distributed_c10d._get_default_store()\n"
+        "if dist.get_rank() == 0:\n"
+        "    store.set('from-rank-0', 'hello')\n"
+        "    sys.exit(0)\n"
+        "time.sleep(2)\n"
+        "assert store.get('from-rank-0') == b'hello'\n"
+        "store.set('from-rank-1', 'still here')\n"
+        "open(sys.argv[1], 'w').write(store.get('from-rank-1').decode())\n")
+    done = tmp_path / "rank1.txt"
+    err = io.StringIO()
+    code = chipmesh.launch.launch([sys.executable, str(script), str(done)], 2, timeout=60,
+                                  stream=err)
+    assert code == 0, err.getvalue()
+    assert done.read_text() == "still here"
+
+
+def test_failed_ranks_are_all_named(tmp_path):
+    # Every rank found failed in one look is named, with its device and stage
+    # where the rank registered them; running and finished ranks are not.
+    with open(os.path.join(tmp_path, "rank2.json"), "w") as f:
+        f.write('{"device": 5, "stage": 1}')
+    codes = [(0, 0), (1, None), (2, 1), (3, -9)]
+    assert chipmesh.launch.describe_failures(codes, str(tmp_path)) == \
+        "rank 2 (device 5, stage 1) exited with code 1, rank 3 exited with code -9"
+    assert chipmesh.launch.describe_failures([(0, 0), (1, None)], str(tmp_path)) is None
