@@ -237,14 +237,30 @@ class _GatherColumns(torch.autograd.Function):
         return grad[..., ctx.lo:ctx.lo + ctx.n].contiguous(), None, None, None
 
 
+class _SumOverGroup(torch.autograd.Function):
+    """All-reduce (sum) of the members' partial results; backward is the
+    identity (every member's part gets the whole, replicated gradient)."""
+
+    @staticmethod
+    def forward(ctx, y, group):
+        y = y.contiguous().clone()
+        _clock(_dist.all_reduce, y, group=group)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, None
+
+
 class _ColumnParallelLinear(torch.nn.Module):
     """A Linear whose output features are split over a tensor-parallel group
-    in uneven, speed-proportional blocks; the full output is gathered."""
+    in uneven, speed-proportional blocks. Alone, it gathers the full output;
+    as the first of a Megatron pair (`gather=False`), it keeps its block."""
 
-    def __init__(self, linear, sizes, rank, group):
+    def __init__(self, linear, sizes, rank, group, gather=True):
         super().__init__()
         lo, n = sum(sizes[:rank]), sizes[rank]
-        self.sizes, self.rank, self.group = sizes, rank, group
+        self.sizes, self.rank, self.group, self.gather = sizes, rank, group, gather
         self.offset = lo
         self.weight = torch.nn.Parameter(linear.weight.detach()[lo:lo + n].clone())
         self.bias = (torch.nn.Parameter(linear.bias.detach()[lo:lo + n].clone())
@@ -253,7 +269,81 @@ class _ColumnParallelLinear(torch.nn.Module):
     def forward(self, x):
         x = _CopyToGroup.apply(x, self.group)
         y = torch.nn.functional.linear(x, self.weight, self.bias)
-        return _GatherColumns.apply(y, self.sizes, self.rank, self.group)
+        return _GatherColumns.apply(y, self.sizes, self.rank, self.group) if self.gather else y
+
+
+class _RowParallelLinear(torch.nn.Module):
+    """The second Linear of a Megatron pair: its input features are split in
+    the same blocks as the first one's outputs, each member multiplies its
+    block, and one all-reduce sums the parts. The bias is whole on every
+    member and added once, after the sum."""
+
+    def __init__(self, linear, sizes, rank, group):
+        super().__init__()
+        lo, n = sum(sizes[:rank]), sizes[rank]
+        self.group, self.offset = group, lo
+        self.weight = torch.nn.Parameter(linear.weight.detach()[:, lo:lo + n].clone())
+        self.bias = (torch.nn.Parameter(linear.bias.detach().clone())
+                     if linear.bias is not None else None)
+
+    def forward(self, x):
+        y = _SumOverGroup.apply(torch.nn.functional.linear(x, self.weight), self.group)
+        return y + self.bias if self.bias is not None else y
+
+
+# Ops that act on each feature alone, so a block of columns passes through
+# them unchanged in layout: what may sit between the two Linears of a pair.
+_COLUMNWISE_MODULES = (torch.nn.ReLU, torch.nn.GELU, torch.nn.SiLU, torch.nn.Tanh,
+                       torch.nn.Sigmoid, torch.nn.LeakyReLU, torch.nn.ELU, torch.nn.Identity)
+_COLUMNWISE_FUNCTIONS = {torch.relu, torch.tanh, torch.sigmoid, torch.nn.functional.relu,
+                         torch.nn.functional.gelu, torch.nn.functional.silu,
+                         torch.nn.functional.leaky_relu, torch.nn.functional.elu}
+_COLUMNWISE_METHODS = {"relu", "tanh", "sigmoid"}
+
+
+def _columnwise(module, node, source):
+    """Whether `node` applies a per-feature op to `source` and nothing else."""
+    if not node.args or node.args[0] is not source:
+        return False
+    others = list(node.args[1:]) + list(node.kwargs.values())
+    if any(isinstance(a, torch.fx.Node) for a in others):
+        return False
+    if node.op == "call_module":
+        return isinstance(module.get_submodule(node.target), _COLUMNWISE_MODULES)
+    if node.op == "call_function":
+        return node.target in _COLUMNWISE_FUNCTIONS
+    return node.op == "call_method" and node.target in _COLUMNWISE_METHODS
+
+
+def _megatron_pairs(module):
+    """{first Linear path: second Linear path} for every Linear whose output
+    feeds, only through per-feature ops and used nowhere else, exactly one
+    Linear that takes all of its features: the column-then-row pairing of
+    Megatron-LM (a transformer's MLP), one all-reduce instead of gathers."""
+    if not isinstance(module, torch.fx.GraphModule):
+        return {}
+
+    def linear(node):
+        return node.op == "call_module" and \
+            isinstance(module.get_submodule(node.target), torch.nn.Linear)
+
+    pairs, taken = {}, set()
+    for node in module.graph.nodes:
+        if not linear(node) or node.target in taken:
+            continue
+        current = node
+        while len(current.users) == 1:
+            user = next(iter(current.users))
+            if linear(user) and user.args == (current,) and not user.kwargs:
+                first, second = (module.get_submodule(n.target) for n in (node, user))
+                if second.in_features == first.out_features and user.target not in taken:
+                    pairs[node.target] = user.target
+                    taken.update((node.target, user.target))
+                break
+            if not _columnwise(module, user, current):
+                break
+            current = user
+    return pairs
 
 
 def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
@@ -269,9 +359,11 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
     in 25 MiB buckets (as DDP) and `optimizer`. `loss_fn(output, target)`
     must sum over the micro-batch (reduction='sum'); the total is divided by
     the global batch, so gradients equal one process's mean loss.
-    Tensor parallelism (tp > 1): each Linear of a stage is split by output
-    features over its group in the plan's uneven shares (gathered after,
-    input gradients summed over the group); ranks are
+    Tensor parallelism (tp > 1), in the plan's uneven shares: a Linear
+    followed, through per-feature ops only, by a Linear that takes all its
+    features is split column then row (Megatron-LM: one all-reduce forward,
+    one backward); any other Linear is split by output features, gathered
+    after, its input gradient summed over the group. Ranks are
     ((replica * pp) + stage) * tp + tp_rank. Returns a RankResult
     (output or None, weights by name, shards, Timing of the last step).
     """
@@ -348,25 +440,40 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
         shapes = {v: (_value(env, v).shape, _value(env, v).dtype) for v, _, _ in flow.transfers}
         del env
 
-    # Tensor parallelism: each Linear of the stage keeps its block of output
-    # features (uneven, by the plan's shares) and gathers the full output.
+    # Tensor parallelism, with the plan's uneven shares: a Megatron pair
+    # (Linear, per-feature ops, Linear) splits the first by output features
+    # and the second by input features in the same blocks, and sums once;
+    # any other Linear keeps its block of output features and gathers.
     shards = {}
     if tp > 1:
         shares = plan.stages[stage].shares[replica]
+        group = tp_groups[(replica, stage)]
+        pairs = _megatron_pairs(module)
+        seconds = {second: first for first, second in pairs.items()}
         for path, sub in list(module.named_modules()):
             if not isinstance(sub, torch.nn.Linear):
                 continue
-            sizes = _apportion(sub.out_features, shares)
-            if sizes is None:
-                continue
-            parallel = _ColumnParallelLinear(sub, sizes, trank, tp_groups[(replica, stage)])
+            if path in seconds:
+                sizes = _apportion(sub.in_features, shares)
+                if sizes is None:
+                    continue
+                parallel = _RowParallelLinear(sub, sizes, trank, group)
+                shard_dim, whole = 1, sub.in_features
+            else:
+                sizes = _apportion(sub.out_features, shares)
+                if sizes is None:
+                    continue
+                parallel = _ColumnParallelLinear(sub, sizes, trank, group,
+                                                 gather=path not in pairs)
+                shard_dim, whole = 0, sub.out_features
             name = names.get(id(sub.weight), path + ".weight")
             names[id(parallel.weight)] = name
-            shards[name] = (0, parallel.offset, sub.out_features)
+            shards[name] = (shard_dim, parallel.offset, whole)
             if sub.bias is not None:
                 bias_name = names.get(id(sub.bias), path + ".bias")
                 names[id(parallel.bias)] = bias_name
-                shards[bias_name] = (0, parallel.offset, sub.out_features)
+                if shard_dim == 0:
+                    shards[bias_name] = (0, parallel.offset, whole)
             parent, _, leaf = path.rpartition(".")
             setattr(module.get_submodule(parent) if parent else module, leaf, parallel)
         params = [p for p in module.parameters()] + attribute_params

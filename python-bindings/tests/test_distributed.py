@@ -54,14 +54,15 @@ def check(tmp_path, nproc, name, mode, steps=1, strategy="dp=1,pp=2,tp=1",
         for param, value in result["state"].items():
             if param in result["shards"]:
                 dim, offset, whole = result["shards"][param]
-                pieces.setdefault(param, {})[offset] = value
+                pieces.setdefault(param, {})[offset] = (dim, value)
                 continue
             assert torch.allclose(value, expected[param], atol=ATOL, rtol=RTOL), \
                 (r, param, (value - expected[param]).abs().max())
     # Shards of a weight, in offset order, make the whole weight (per replica
     # they are identical after the gradient all-reduce).
     for param, by_offset in pieces.items():
-        whole = torch.cat([by_offset[o] for o in sorted(by_offset)], dim=0)
+        (dim,) = {d for d, _ in by_offset.values()}
+        whole = torch.cat([by_offset[o][1] for o in sorted(by_offset)], dim=dim)
         assert torch.allclose(whole, expected[param], atol=ATOL, rtol=RTOL), \
             (param, (whole - expected[param]).abs().max())
     if mode == "infer":
@@ -96,11 +97,14 @@ def test_small_gpt_training_two_stages(tmp_path, steps):
 @pytest.mark.parametrize("steps", [1, 3])
 def test_small_gpt_uneven_tensor_parallel_and_two_stages(tmp_path, steps):
     pieces = check(tmp_path, 4, "gpt-tp", "train", steps, "dp=1,pp=2,tp=2")
-    # The fast chip holds three times the slow one's output features
-    # (3:1 speed shares): 96 and 32 of the MLP's 128.
-    sizes = {p: sorted((v.shape[0] for v in by.values()), reverse=True)
-             for p, by in pieces.items() if p.endswith("up.weight")}
-    assert sizes and all(pair == [96, 32] for pair in sizes.values()), sizes
+    # The fast chip holds three times the slow one's share (3:1 speed
+    # shares) of the MLP's 128 hidden features: rows of `up`, and, as a
+    # Megatron pair, the same columns of `down`.
+    sizes = {p: sorted((v.shape[d] for d, v in by.values()), reverse=True)
+             for p, by in pieces.items() if p.endswith(("up.weight", "down.weight"))}
+    assert len(sizes) == 4 and all(pair == [96, 32] for pair in sizes.values()), sizes
+    assert all(d == 1 for p, by in pieces.items() if p.endswith("down.weight")
+               for d, _ in by.values())
 
 
 def test_small_gpt_tensor_parallel_inference(tmp_path):
