@@ -13,6 +13,8 @@
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Import/HFConfig.h"
 #include "chipmesh/Interfaces/ExternalModels.h"
+#include "chipmesh/Materialize/PlanSpec.h"
+#include "chipmesh/Partition/Partitioner.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -285,6 +287,48 @@ py::list catalogLinks() {
   return list;
 }
 
+/// The materializer's apportioning of `total` features over a group, so the
+/// torch runtime cuts exactly the blocks the MLIR programs cut; None when
+/// there are fewer features than members.
+std::optional<std::vector<int64_t>> apportion(int64_t total,
+                                              const std::vector<double> &shares) {
+  for (double share : shares)
+    if (!(share > 0))
+      throw ChipMeshError("tensor-parallel shares must be positive");
+  std::optional<llvm::SmallVector<int64_t>> sizes =
+      chipmesh::apportionShares(total, 1, shares);
+  if (!sizes)
+    return std::nullopt;
+  return std::vector<int64_t>(sizes->begin(), sizes->end());
+}
+
+/// The ops of pipeline stage `stage`, in the order the partitioner's
+/// simulator plays them: (backward?, micro-batch) pairs.
+std::vector<std::pair<bool, uint64_t>>
+scheduleOrder(const std::string &schedule, bool training, size_t stages,
+              size_t stage, uint64_t microBatches) {
+  chipmesh::Schedule kind;
+  if (schedule == "gpipe")
+    kind = chipmesh::Schedule::GPipe;
+  else if (schedule == "1f1b")
+    kind = chipmesh::Schedule::OneFOneB;
+  else
+    throw ChipMeshError("schedule must be 'gpipe' or '1f1b', got '" +
+                        schedule + "'");
+  if (stage >= stages)
+    throw ChipMeshError("stage " + std::to_string(stage) + " of a " +
+                        std::to_string(stages) + "-stage pipeline");
+  uint64_t ops = training ? 2 * microBatches : microBatches;
+  std::vector<std::pair<bool, uint64_t>> order;
+  order.reserve(ops);
+  for (uint64_t i = 0; i < ops; ++i) {
+    chipmesh::PipeOp op = chipmesh::pipelineOpAt(kind, training, stages, stage,
+                                                 microBatches, i);
+    order.emplace_back(op.backward, op.microBatch);
+  }
+  return order;
+}
+
 } // namespace
 
 PYBIND11_MODULE(_chipmesh, m) {
@@ -314,4 +358,8 @@ PYBIND11_MODULE(_chipmesh, m) {
       .def("placements", &Module::placements, py::arg("func"));
   m.def("catalog_chips", &catalogChips);
   m.def("catalog_links", &catalogLinks);
+  m.def("apportion_shares", &apportion, py::arg("total"), py::arg("shares"));
+  m.def("schedule_order", &scheduleOrder, py::arg("schedule"),
+        py::arg("training"), py::arg("stages"), py::arg("stage"),
+        py::arg("micro_batches"));
 }

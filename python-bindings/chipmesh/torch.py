@@ -14,6 +14,7 @@ plan's stage boundaries: submodule i is stage i.
 import torch
 from torch.fx.passes.split_module import split_module
 
+from . import _chipmesh as _native
 from . import fx as _fx
 from .core import Error
 from .plan import partition as _partition
@@ -123,22 +124,6 @@ class _CommClock:
 _clock = _CommClock()
 
 
-def _schedule_order(schedule, training, stages, stage, micro):
-    """The ops of one stage: (backward?, micro-batch), as the partitioner's
-    simulator plays them (pipelineOpAt in lib/Partition/Pipeline.cpp)."""
-    if not training:
-        return [(False, i) for i in range(micro)]
-    if schedule == "gpipe":
-        return [(False, i) for i in range(micro)] + [(True, i) for i in range(micro)]
-    warmup = min(stages - stage - 1, micro)
-    ops = [(False, i) for i in range(warmup)]
-    for k in range(micro - warmup):
-        ops.append((False, warmup + k))
-        ops.append((True, k))
-    ops += [(True, i) for i in range(micro - warmup, micro)]
-    return ops
-
-
 class _Flow:
     """Which values of the split module go from which stage to which."""
 
@@ -183,23 +168,6 @@ def _attribute(module, target):
     for part in target.split("."):
         module = getattr(module, part)
     return module
-
-
-def _apportion(total, shares):
-    """Whole columns per member, proportional to `shares`, at least one each
-    (largest remainder; as apportionShares in lib/Materialize)."""
-    n = len(shares)
-    if total < n:
-        return None
-    quota = [total * x / sum(shares) for x in shares]
-    base = [max(1, int(q)) for q in quota]
-    while sum(base) > total:
-        i = max((i for i in range(n) if base[i] > 1), key=lambda i: base[i] - quota[i])
-        base[i] -= 1
-    while sum(base) < total:
-        i = max(range(n), key=lambda i: (quota[i] - base[i], -i))
-        base[i] += 1
-    return base
 
 
 class _CopyToGroup(torch.autograd.Function):
@@ -454,13 +422,13 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
             if not isinstance(sub, torch.nn.Linear):
                 continue
             if path in seconds:
-                sizes = _apportion(sub.in_features, shares)
+                sizes = _native.apportion_shares(sub.in_features, shares)
                 if sizes is None:
                     continue
                 parallel = _RowParallelLinear(sub, sizes, trank, group)
                 shard_dim, whole = 1, sub.in_features
             else:
-                sizes = _apportion(sub.out_features, shares)
+                sizes = _native.apportion_shares(sub.out_features, shares)
                 if sizes is None:
                     continue
                 parallel = _ColumnParallelLinear(sub, sizes, trank, group,
@@ -486,7 +454,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
         _clock.seconds = 0.0
         start = _time.perf_counter()
         saved, outputs, pending = {}, [], []
-        for backward, i in _schedule_order(schedule, training, pp, stage, micro[replica]):
+        for backward, i in _native.schedule_order(schedule, training, pp, stage, micro[replica]):
             peer = lambda s: (replica * pp + s) * tp + trank
             if not backward:
                 env = micro_inputs(i)
