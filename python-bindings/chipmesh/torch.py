@@ -102,16 +102,25 @@ import time as _time
 RankResult = _collections.namedtuple("RankResult",
                                      ["output", "weights", "shards", "timing"])
 # Measured seconds of this rank's last step: `step_s` (wall time from a
-# common start), `comm_s` (inside send/recv/collectives, waiting included:
-# the cost model's comm + idle), `compute_s` (the rest).
-Timing = _collections.namedtuple("Timing", ["step_s", "comm_s", "compute_s"])
+# common start); `idle_s`, waiting for a pipeline peer to reach its send
+# (a one-element ready message goes ahead of every activation and
+# gradient, and the wait for it is the idle time); `comm_s`, the rest of
+# the time inside send/recv/collectives (a collective's wait for a late
+# member included); `compute_s`, everything else.
+Timing = _collections.namedtuple("Timing", ["step_s", "comm_s", "idle_s", "compute_s"])
+
+# Tags of the ready messages: above the activations' (micro-batch index)
+# and the gradients' (_GRAD_TAG + index).
+_GRAD_TAG, _READY_TAG = 10_000_000, 20_000_000
 
 
 class _CommClock:
-    """Seconds spent inside communication calls."""
+    """Seconds spent inside communication calls, and waiting for peers."""
 
     def __init__(self):
         self.seconds = 0.0
+        self.idle = 0.0
+        self._token = torch.zeros(1)
 
     def __call__(self, fn, *args, **kwargs):
         start = _time.perf_counter()
@@ -119,6 +128,16 @@ class _CommClock:
             return fn(*args, **kwargs)
         finally:
             self.seconds += _time.perf_counter() - start
+
+    def announce(self, dst, tag):
+        """Sends the ready message that precedes a payload to `dst`."""
+        return _dist.isend(self._token, dst=dst, tag=_READY_TAG + tag)
+
+    def await_peer(self, src, tag):
+        """Waits for `src`'s ready message: the time is idle, not transfer."""
+        start = _time.perf_counter()
+        _dist.recv(torch.empty(1), src=src, tag=_READY_TAG + tag)
+        self.idle += _time.perf_counter() - start
 
 
 _clock = _CommClock()
@@ -451,7 +470,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
     timing = None
     for _ in range(steps):
         _dist.barrier()  # a common start, so idle time shows as waiting
-        _clock.seconds = 0.0
+        _clock.seconds = _clock.idle = 0.0
         start = _time.perf_counter()
         saved, outputs, pending = {}, [], []
         for backward, i in _native.schedule_order(schedule, training, pp, stage, micro[replica]):
@@ -462,6 +481,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                     if consumer == stage:
                         shape, dtype = shapes[value]
                         t = torch.empty(shape, dtype=dtype)
+                        _clock.await_peer(peer(producer), i)
                         _clock(_dist.recv, t, src=peer(producer), tag=i)
                         if training and t.is_floating_point():
                             t.requires_grad_(True)
@@ -473,6 +493,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                 env[call] = result
                 for value, producer, consumer in flow.transfers:
                     if producer == stage:
+                        pending.append(_clock.announce(peer(consumer), i))
                         pending.append(_dist.isend(_value(env, value).detach().contiguous(),
                                                    dst=peer(consumer), tag=i))
                 final = flow.stage_of[flow.output] == stage and trank == 0
@@ -485,7 +506,8 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
             for value, producer, consumer in flow.transfers:
                 if producer == stage:
                     g = torch.empty(shapes[value][0], dtype=shapes[value][1])
-                    _clock(_dist.recv, g, src=peer(consumer), tag=10_000_000 + i)
+                    _clock.await_peer(peer(consumer), _GRAD_TAG + i)
+                    _clock(_dist.recv, g, src=peer(consumer), tag=_GRAD_TAG + i)
                     roots.append(_value(env, value))
                     grads.append(g)
             if flow.stage_of[flow.output] == stage:
@@ -499,8 +521,9 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                 if consumer == stage:
                     t = env[value]
                     g = t.grad if t.grad is not None else torch.zeros_like(t)
+                    pending.append(_clock.announce(peer(producer), _GRAD_TAG + i))
                     pending.append(_dist.isend(g.contiguous(), dst=peer(producer),
-                                               tag=10_000_000 + i))
+                                               tag=_GRAD_TAG + i))
         for handle in pending:
             _clock(handle.wait)
         if training:
@@ -532,7 +555,8 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                 opt.zero_grad(set_to_none=False)
         out = torch.cat(outputs) if outputs else None
         step_s = _time.perf_counter() - start
-        timing = Timing(step_s, _clock.seconds, step_s - _clock.seconds)
+        timing = Timing(step_s, _clock.seconds, _clock.idle,
+                        step_s - _clock.seconds - _clock.idle)
     state = {names.get(id(p), "?"): p.detach().clone() for p in params}
     return RankResult(out, state, shards, timing)
 
@@ -546,32 +570,35 @@ def gather_timings(result):
 
 def timing_table(tplan, timings):
     """The cost model's per-device prediction next to the measured times of
-    one step (`timings` from gather_timings). Compute is compared with
-    compute; the model's comm + idle with the time measured inside
-    communication calls (a blocking receive waits, so the two are one
-    measurement). Errors are (measured - predicted) / predicted."""
+    one step (`timings` from gather_timings): compute, communication and
+    idle, each with its error, (measured - predicted) / predicted. Idle is
+    counted as the model counts it: a rank's waits for its peers plus the
+    time from its own end to the end of the step (the slowest rank's)."""
     plan = tplan.plan
     pp, tp = len(tplan.stages), plan.tp
     by_place = {(d.replica, d.stage, d.tp_rank): d for d in plan.devices}
-    rows = ["%4s %-18s %5s %3s | %12s %12s %7s | %12s %12s %7s" % (
+    rows = ["%4s %-18s %5s %3s | %10s %10s %7s | %10s %10s %7s | %10s %10s %7s" % (
         "rank", "device", "stage", "tp", "compute ms", "predicted", "error",
-        "comm+idle ms", "predicted", "error")]
+        "comm ms", "predicted", "error", "idle ms", "predicted", "error")]
 
     def error(measured, predicted):
-        return "%+6.0f%%" % ((measured - predicted) / predicted * 100) if predicted > 0 else "    n/a"
+        # No error against a prediction that prints as zero.
+        return "%+6.0f%%" % ((measured - predicted) / predicted * 100) \
+            if predicted >= 0.5e-6 else "    n/a"
 
+    def columns(measured, predicted):
+        return "%10.3f %10.3f %7s" % (measured * 1e3, predicted * 1e3, error(measured, predicted))
+
+    step = max(t.step_s for t in timings if t is not None)
     for rank, t in enumerate(timings):
         replica, rest = divmod(rank, pp * tp)
         stage, trank = divmod(rest, tp)
         d = by_place.get((replica, stage, trank))
         if t is None or d is None:
             continue
-        waited = d.comm_s + d.idle_s
-        rows.append("%4d %-18s %5d %3d | %12.3f %12.3f %7s | %12.3f %12.3f %7s" % (
-            rank, d.name, stage, trank, t.compute_s * 1e3, d.compute_s * 1e3,
-            error(t.compute_s, d.compute_s), t.comm_s * 1e3, waited * 1e3,
-            error(t.comm_s, waited)))
-    step = max(t.step_s for t in timings if t is not None)
+        rows.append("%4d %-18s %5d %3d | %s | %s | %s" % (
+            rank, d.name, stage, trank, columns(t.compute_s, d.compute_s),
+            columns(t.comm_s, d.comm_s), columns(t.idle_s + step - t.step_s, d.idle_s)))
     rows.append("step: measured %.3f ms, predicted %.3f ms (%s)" % (
         step * 1e3, plan.step_time_s * 1e3, error(step, plan.step_time_s).strip()))
     return "\n".join(rows)

@@ -73,9 +73,15 @@ def check(tmp_path, nproc, name, mode, steps=1, strategy="dp=1,pp=2,tp=1",
             (got - expected_out).abs().max()
     # Every rank measured its step: compute and communication add up.
     for r in range(nproc):
-        step_s, comm_s, compute_s = torch.load(os.path.join(tmp_path, "rank%d.pt" % r))["timing"]
-        assert step_s > 0 and comm_s >= 0 and compute_s >= 0
-        assert abs(step_s - comm_s - compute_s) < 1e-9
+        step_s, comm_s, idle_s, compute_s = \
+            torch.load(os.path.join(tmp_path, "rank%d.pt" % r))["timing"]
+        assert step_s > 0 and comm_s >= 0 and idle_s >= 0 and compute_s >= 0
+        assert abs(step_s - comm_s - idle_s - compute_s) < 1e-9
+        # A later pipeline stage cannot start before the first stage's
+        # first micro-batch arrives: that wait is idle time.
+        dp, pp, tp = (int(part.split("=")[1]) for part in strategy.split(","))
+        if pp > 1 and (r // tp) % pp == pp - 1:
+            assert idle_s > 0, (r, idle_s)
     return pieces
 
 
