@@ -5,6 +5,7 @@
 // RUN:   | chipmesh-opt --chipmesh-drop-dlti \
 // RUN:   | mlir-runner -e main -entry-point-result=void -shared-libs=%llvm_lib_dir/libmlir_c_runner_utils.so,%llvm_lib_dir/libmlir_runner_utils.so \
 // RUN:   | FileCheck %s --check-prefix=EXEC
+// RUN: chipmesh-opt %S/../Integration/Inputs/mlp-uneven-pipeline-plan.mlir --chipmesh-materialize --chipmesh-lower-to-mpi | FileCheck %s --check-prefix=PIPE
 // RUN: chipmesh-opt %s -split-input-file --chipmesh-lower-to-mpi -verify-diagnostics
 
 // One linear, [1, 2] x [2, 4], its 4 output columns split 3:1 over a
@@ -55,7 +56,25 @@
 // EXEC-LABEL: chipmesh-mpi reference result=0 batch_offset=0
 // EXEC: sizes = [1, 4]
 // EXEC-NEXT: {{\[\[}}0.0078125, 0.171875, 0.335938, -0.0390625]]
-// EXEC: chipmesh-mpi reference step_s={{.*}} mpi_s=0
+// EXEC: chipmesh-mpi reference step_s={{.*}} mpi_s=0 idle_s=0
+
+// A pipeline (the tensor-parallel pair of devices 0 and 1 feeds device 2):
+// every activation is preceded, on its tag, by a one-element ready
+// message. The receiver's wait for it is idle time (clock read before and
+// after), the payload's receive after it transfer time.
+// PIPE-LABEL: case 0 {
+// PIPE: mpi.send(%{{.*}}, %c2_i32{{.*}}, %c2_i32{{.*}}, %{{.*}}) : memref<1xf32>, i32, i32
+// PIPE-NOT: rtclock
+// PIPE: mpi.send(%{{.*}}, %c2_i32{{.*}}, %c2_i32{{.*}}, %{{.*}}) : memref<16xf32>, i32, i32
+// PIPE-LABEL: case 2 {
+// PIPE: mpi.recv(%{{.*}}, %c2_i32{{.*}}, %c0_i32{{.*}}, %{{.*}}) : memref<1xf32>, i32, i32
+// PIPE-NEXT: %[[ARRIVED:.*]] = func.call @rtclock()
+// PIPE-NEXT: %[[IDLE:.*]] = arith.subf %[[ARRIVED]], %{{.*}} : f64
+// PIPE-NEXT: arith.addf %{{.*}}, %[[IDLE]] : f64
+// PIPE: mpi.recv(%{{.*}}, %c2_i32{{.*}}, %c0_i32{{.*}}, %{{.*}}) : memref<16xf32>, i32, i32
+// PIPE-NEXT: %[[DONE:.*]] = func.call @rtclock()
+// PIPE-NEXT: arith.subf %[[DONE]], %[[ARRIVED]] : f64
+// PIPE: vector.print str " idle_s="
 
 // A training plan: refused (no backward lowering).
 // expected-error @+1 {{the plan trains (mode = "train"); the MPI path runs inference plans only}}

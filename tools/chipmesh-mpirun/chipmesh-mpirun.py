@@ -83,7 +83,8 @@ def parse_output(text):
         else:
             step = float(re.search(r"step_s=(\S+)", what).group(1))
             mpi = float(re.search(r"mpi_s=(\S+)", what).group(1))
-            timing = dict(info, step_s=step, mpi_s=mpi)
+            idle = float(re.search(r"idle_s=(\S+)", what).group(1))
+            timing = dict(info, step_s=step, mpi_s=mpi, idle_s=idle)
     return results, timing
 
 
@@ -245,24 +246,32 @@ def main(argv=None):
             print(f"  device {rank} result {k} rows {offset}..{offset + sizes[0] - 1} "
                   f"shape {sizes}: max |diff| {diff:.3g}")
         print(f"reference (one process): step {ref_timing['step_s'] * 1e3:.3f} ms")
-        header = f"{'device':>6} {'stage':>5} {'tp':>3} {'step ms':>9} {'mpi ms':>9} {'compute ms':>10}"
-        if predicted:
-            header += f" | {'pred compute':>12} {'pred comm+idle':>14} {'compute err':>11}"
+        # Idle as the model counts it: the waits for a peer's ready message
+        # plus the time from this rank's end to the slowest rank's.
+        measured = max(ranks[r][1]["step_s"] for r in range(n))
+
+        def column(value, pred):
+            text = f"{value * 1e3:>10.3f}"
+            if pred is not None:
+                # No error against a prediction that prints as zero.
+                err = f"{(value - pred) / pred * 100:+.0f}%" if pred >= 0.5e-6 else "n/a"
+                text += f" {pred * 1e3:>10.3f} {err:>7}"
+            return text
+
+        header = f"{'device':>6} {'stage':>5} {'tp':>3} {'step ms':>9}"
+        for name in ("compute ms", "comm ms", "idle ms"):
+            header += f" | {name:>10}" + (f" {'predicted':>10} {'error':>7}" if predicted else "")
         print(header)
         for r in range(n):
             t = ranks[r][1]
-            compute = t["step_s"] - t["mpi_s"]
-            line = (f"{r:>6} {t['stage']:>5} {t['tp']:>3} {t['step_s'] * 1e3:>9.3f} "
-                    f"{t['mpi_s'] * 1e3:>9.3f} {compute * 1e3:>10.3f}")
-            p = predicted.get(r)
-            if p:
-                pc = p["compute_s"]
-                err = (compute - pc) / pc * 100 if pc > 0 else float("nan")
-                line += (f" | {pc * 1e3:>12.3f} {(p['comm_s'] + p['idle_s']) * 1e3:>14.3f}"
-                         f" {err:>+10.0f}%")
-            print(line)
+            compute = t["step_s"] - t["mpi_s"] - t["idle_s"]
+            idle = t["idle_s"] + measured - t["step_s"]
+            p = predicted.get(r) or {}
+            print(f"{r:>6} {t['stage']:>5} {t['tp']:>3} {t['step_s'] * 1e3:>9.3f}"
+                  f" | {column(compute, p.get('compute_s'))}"
+                  f" | {column(t['mpi_s'], p.get('comm_s'))}"
+                  f" | {column(idle, p.get('idle_s'))}")
         if predicted_step:
-            measured = max(ranks[r][1]["step_s"] for r in range(n))
             print(f"step: predicted {predicted_step * 1e3:.3f} ms, measured "
                   f"{measured * 1e3:.3f} ms ({(measured - predicted_step) / predicted_step * 100:+.0f}%)")
         return 0

@@ -302,8 +302,11 @@ def ChipMeshLowerToMPI : Pass<"chipmesh-lower-to-mpi", "mlir::ModuleOp"> {
     and `reference` makes the same numbers. Each rank prints every result
     after a line `chipmesh-mpi device=D stage=S replica=R tp_rank=T
     result=K batch_offset=B`, then `chipmesh-mpi device=D ... step_s=X
-    mpi_s=Y`: the step's wall time, measured from a common start, and the
-    part spent inside MPI calls (transfer plus waiting). The module keeps
+    mpi_s=Y idle_s=Z`: the step's wall time, measured from a common start;
+    the time inside MPI calls; and, apart from it, the time spent waiting
+    for a peer. Every `comm.send` sends a one-element ready message on its
+    tag ahead of the payload (MPI keeps one sender's messages on one tag in
+    order), and the receiver's wait for it is the idle time. The module keeps
     `chipmesh.mpi_ranks`, the number of processes it needs.
 
     With `reference`, lowers the unpartitioned model instead, as one
