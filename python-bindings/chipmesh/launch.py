@@ -6,8 +6,9 @@ Each process gets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT
 (torch.distributed's env:// convention). The launcher hosts the rendezvous
 store itself, as torchrun does. For several machines, start one launcher per
 machine with --node-rank/--nnodes and the same --master-addr and
---master-port: node 0's launcher hosts the store there. If a process exits non-zero, raises, or the whole run
-exceeds --timeout, the launcher names the rank (and, when the script
+--master-port: node 0's launcher hosts the store there. If a process exits
+non-zero, raises, or the whole run exceeds --timeout, the launcher names
+every failed rank (and, when the script
 registered it through chipmesh.launch.describe_rank, its device and stage),
 terminates the others within a bounded time, and exits non-zero.
 """
