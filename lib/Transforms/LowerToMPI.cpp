@@ -180,10 +180,15 @@ public:
   Value now(Location loc) {
     return func::CallOp::create(b, loc, rtclock, ValueRange{}).getResult(0);
   }
-  void addMpiTime(Location loc, Value start) {
-    Value elapsed = arith::SubFOp::create(b, loc, now(loc), start);
-    mpiSeconds = arith::AddFOp::create(b, loc, mpiSeconds, elapsed);
+  /// Adds the time from `start` to now to the running sum `seconds`;
+  /// returns now.
+  Value addTime(Location loc, Value &seconds, Value start) {
+    Value end = now(loc);
+    Value elapsed = arith::SubFOp::create(b, loc, end, start);
+    seconds = arith::AddFOp::create(b, loc, seconds, elapsed);
+    return end;
   }
+  void addMpiTime(Location loc, Value start) { addTime(loc, mpiSeconds, start); }
   Value i32(Location loc, int64_t v) {
     return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
   }
@@ -228,9 +233,7 @@ public:
     Value waitStart = now(loc);
     mpi::RecvOp::create(b, loc, Type(), readyToken(loc), i32(loc, tag),
                         i32(loc, peer), world);
-    Value start = now(loc);
-    idleSeconds = arith::AddFOp::create(
-        b, loc, idleSeconds, arith::SubFOp::create(b, loc, start, waitStart));
+    Value start = addTime(loc, idleSeconds, waitStart);
     mpi::RecvOp::create(b, loc, Type(), buffer, i32(loc, tag), i32(loc, peer), world);
     addMpiTime(loc, start);
     return fromBuffer(loc, buffer, type);

@@ -72,6 +72,7 @@ def check(tmp_path, nproc, name, mode, steps=1, strategy="dp=1,pp=2,tp=1",
         assert torch.allclose(got, expected_out, atol=ATOL, rtol=RTOL), \
             (got - expected_out).abs().max()
     # Every rank measured its step: compute and communication add up.
+    dp, pp, tp = (int(part.split("=")[1]) for part in strategy.split(","))
     for r in range(nproc):
         step_s, comm_s, idle_s, compute_s = \
             torch.load(os.path.join(tmp_path, "rank%d.pt" % r))["timing"]
@@ -79,7 +80,6 @@ def check(tmp_path, nproc, name, mode, steps=1, strategy="dp=1,pp=2,tp=1",
         assert abs(step_s - comm_s - idle_s - compute_s) < 1e-9
         # A later pipeline stage cannot start before the first stage's
         # first micro-batch arrives: that wait is idle time.
-        dp, pp, tp = (int(part.split("=")[1]) for part in strategy.split(","))
         if pp > 1 and (r // tp) % pp == pp - 1:
             assert idle_s > 0, (r, idle_s)
     return pieces
