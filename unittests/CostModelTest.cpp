@@ -19,7 +19,10 @@ using chipmesh::test::IRTest;
 
 namespace {
 constexpr double GiB = 1024.0 * 1024.0 * 1024.0;
-constexpr double kLaunch = 6.6e-6; // collective launch latency (NCCL base)
+// NCCL's base latency of one call (src/graph/tuning.cc): ring and tree
+// under Simple, tree under LL.
+constexpr double kLaunch = 8.4e-6;
+constexpr double kTreeLLBase = 6.8e-6;
 
 class CostModelTest : public IRTest {
 protected:
@@ -80,26 +83,39 @@ TEST_F(CostModelTest, RingAllReduceOneGiBEightChips300GBs) {
   CollectiveCost c = ideal.collective(CollectiveKind::AllReduce, iota(8), GiB);
   EXPECT_EQ(c.algorithm, CollectiveAlgorithm::Ring);
   EXPECT_NEAR(c.seconds, 14 * (GiB / 8) / 300e9 + kLaunch, 1e-9); // 6.2701 ms
-  // Defaults for NVLink: 80% of the rated bandwidth, 0.6 us per step.
+  EXPECT_EQ(c.protocol, Protocol::Simple);
+  // Defaults for NVLink: 80% of the rated bandwidth; Simple pays NCCL's
+  // 3.4 us per ring step on NVLink (0.6 us under LL, which moves half the
+  // payload and loses at this size).
   CommModel real(v, Calibration());
   c = real.collective(CollectiveKind::AllReduce, iota(8), GiB);
   EXPECT_EQ(c.algorithm, CollectiveAlgorithm::Ring);
-  EXPECT_NEAR(c.seconds, 14 * (0.6e-6 + (GiB / 8) / 240e9) + kLaunch, 1e-9);
-  // Bus bandwidth as nccl-tests reports it: 2(n-1)/n * S / t ~ 240 GB/s.
-  EXPECT_NEAR(1.75 * GiB / (c.seconds - kLaunch) / 1e9, 240, 0.3);
+  EXPECT_EQ(c.protocol, Protocol::Simple);
+  EXPECT_NEAR(c.seconds, 14 * (3.4e-6 + (GiB / 8) / 240e9) + kLaunch, 1e-9);
+  // Bus bandwidth as nccl-tests reports it: 2(n-1)/n * S / t ~ 238.5 GB/s
+  // (240 less the 14 x 3.4 us of step latency).
+  EXPECT_NEAR(1.75 * GiB / (c.seconds - kLaunch) / 1e9, 238.55, 0.01);
 }
 
 TEST_F(CostModelTest, SmallAllReducePicksTree) {
   const MeshView &v = view(kEightChips300);
   CommModel comm(v, Calibration());
   CollectiveCost c = comm.collective(CollectiveKind::AllReduce, iota(8), 8.0);
-  // Ring: 14 steps x 0.6 us = 8.4 us. Tree (depth 3): one step up and one
-  // down (0.6 us each) plus 2 x 2 extra levels of pipeline fill = 3.6 us.
+  // LL, the lowest-latency protocol. Ring: 14 steps x 0.6 us = 8.4 us +
+  // 6.6 us base. Tree (depth 3): one step up and one down (0.6 us each)
+  // plus 2 x 2 extra levels of pipeline fill = 3.6 us + 6.8 us base.
   EXPECT_EQ(c.algorithm, CollectiveAlgorithm::Tree);
-  EXPECT_NEAR(c.seconds, 3.6e-6 + kLaunch, 1e-9);
+  EXPECT_EQ(c.protocol, Protocol::LL);
+  EXPECT_NEAR(c.seconds, 3.6e-6 + kTreeLLBase, 1e-9);
   EXPECT_NEAR(comm.algorithmTime(CollectiveKind::AllReduce,
-                                 CollectiveAlgorithm::Ring, iota(8), {8.0}),
+                                 CollectiveAlgorithm::Ring, iota(8), {8.0},
+                                 Protocol::LL),
               8.4e-6, 1e-9);
+  // Simple: 3.4 us per NVLink ring step (tuning.cc hwLat).
+  EXPECT_NEAR(comm.algorithmTime(CollectiveKind::AllReduce,
+                                 CollectiveAlgorithm::Ring, iota(8), {8.0},
+                                 Protocol::Simple),
+              14 * 3.4e-6, 1e-9);
 }
 
 TEST_F(CostModelTest, HierarchicalAllReduceAcrossTwoNodes) {

@@ -124,18 +124,23 @@ double technologyEfficiency(topo::LinkTechnology technology) {
   }
 }
 
-// Latency one step of a collective pays per link traversal: NCCL's own
-// model (src/graph/tuning.cc, LL protocol) uses 0.6 us for NVLink, 1.0 us
-// for PCIe and 2.7 us for the network. Other fabrics: ASSUMED like
-// NVLink-class (0.6 us) for scale-up links, network-class otherwise.
+// Latency one step of a collective pays per link traversal under NCCL's
+// LL ring protocol (src/graph/tuning.cc): 0.6 us for NVLink, 1.0 us for
+// PCIe and 2.7 us for RDMA networks; the other protocols and trees scale
+// this by NCCL's own ratios (CommModel::hopLatency). Kernel TCP Ethernet
+// (NCCL's socket transport) is bound by the kernel stack: 20 us, the low
+// end of the 20-50 us one-way small-message range in
+// shared/reference/links.tsv (malgukke.de, WWT). Other fabrics: ASSUMED
+// NVLink-class (0.6 us).
 double technologyStepLatency(topo::LinkTechnology technology) {
   switch (technology) {
   case topo::LinkTechnology::pcie:
   case topo::LinkTechnology::host_bridge:
     return 1.0e-6;
+  case topo::LinkTechnology::ethernet:
+    return 20.0e-6;
   case topo::LinkTechnology::infiniband:
   case topo::LinkTechnology::roce:
-  case topo::LinkTechnology::ethernet:
     return 2.7e-6;
   default:
     return 0.6e-6;

@@ -9,10 +9,67 @@ using namespace chipmesh;
 using llvm::ArrayRef;
 
 static constexpr double kInfinity = std::numeric_limits<double>::infinity();
-// Fixed cost of one collective call: NCCL's base latency for the ring/LL
-// protocol (src/graph/tuning.cc baseLatencies: 6.6 us), which its own
-// tuner adds to every all-reduce before the per-step latencies.
-static constexpr double kCollectiveLaunchLatencyS = 6.6e-6;
+
+// NCCL's tuner constants (src/graph/tuning.cc, ncclTunerConstantsDefaults,
+// NVIDIA/nccl at 5067397, 2026-06), in microseconds, per protocol
+// {LL, LL128, Simple}. Base latency of one call, tree and ring:
+static constexpr double kBaseLatencyUs[2][3] = {{6.8, 14.0, 8.4},
+                                                {6.6, 14.0, 8.4}};
+// Per-step hardware latency, [link class][tree, ring][protocol], for
+// NVLink, PCI and the network.
+static constexpr double kHwLatencyUs[3][2][3] = {
+    {{0.6, 1.25, 4.0}, {0.6, 1.9, 3.4}},
+    {{1.0, 1.9, 4.0}, {1.0, 2.5, 5.7}},
+    {{5.0, 8.5, 14.0}, {2.7, 4.0, 14.0}}};
+
+static unsigned latencyRow(CollectiveAlgorithm algorithm) {
+  // Tree rows for trees; rings, hierarchical rings and direct sends use
+  // the ring rows.
+  return algorithm == CollectiveAlgorithm::Tree ? 0 : 1;
+}
+
+double CommModel::baseLatency(CollectiveAlgorithm algorithm, Protocol protocol) {
+  return kBaseLatencyUs[latencyRow(algorithm)][static_cast<unsigned>(protocol)] *
+         1e-6;
+}
+
+double CommModel::protocolBandwidth(CollectiveAlgorithm algorithm,
+                                    Protocol protocol) {
+  // tuning.cc "model refinements": ring LL moves half its bytes as flags,
+  // LL128 120 of 128 (NCCL uses 0.92); tree LL 1/3.8, tree LL128 120/128,
+  // tree Simple 0.92 of the ring's bus bandwidth.
+  bool tree = algorithm == CollectiveAlgorithm::Tree;
+  switch (protocol) {
+  case Protocol::LL:
+    return tree ? 1.0 / 3.8 : 0.5;
+  case Protocol::LL128:
+    return tree ? 120.0 / 128.0 : 0.92;
+  case Protocol::Simple:
+    return tree ? 0.92 : 1.0;
+  }
+  return 1.0;
+}
+
+double CommModel::hopLatency(unsigned linkKind, CollectiveAlgorithm algorithm,
+                             Protocol protocol) const {
+  unsigned cls = static_cast<unsigned>(linkClass[linkKind]);
+  double ratio = kHwLatencyUs[cls][latencyRow(algorithm)]
+                             [static_cast<unsigned>(protocol)] /
+                 kHwLatencyUs[cls][1][0];
+  return linkLatency[linkKind] * ratio;
+}
+
+llvm::StringRef chipmesh::stringifyProtocol(Protocol protocol) {
+  switch (protocol) {
+  case Protocol::LL:
+    return "LL";
+  case Protocol::LL128:
+    return "LL128";
+  case Protocol::Simple:
+    return "Simple";
+  }
+  return "";
+}
 
 llvm::StringRef chipmesh::stringifyCollectiveKind(CollectiveKind kind) {
   switch (kind) {
@@ -50,6 +107,20 @@ CommModel::CommModel(const MeshView &mesh, const Calibration &calibration)
     LinkCalibration calib = calibration.link(link);
     linkBandwidth.push_back(link.bytesPerS * calib.bandwidthEfficiency);
     linkLatency.push_back(calib.stepLatencyS);
+    switch (link.technology) {
+    case topo::LinkTechnology::pcie:
+    case topo::LinkTechnology::host_bridge:
+      linkClass.push_back(LinkClass::PCIe);
+      break;
+    case topo::LinkTechnology::infiniband:
+    case topo::LinkTechnology::roce:
+    case topo::LinkTechnology::ethernet:
+      linkClass.push_back(LinkClass::Network);
+      break;
+    default:
+      linkClass.push_back(LinkClass::ScaleUp);
+      break;
+    }
   }
   // Group templates: "cluster/node[3]" and "cluster/node[5]" are both
   // "cluster/node".
@@ -129,14 +200,14 @@ const MeshPath &CommModel::path(unsigned from, unsigned to) const {
   return *slot;
 }
 
-double CommModel::stepLatency(const MeshPath &route) const {
+double CommModel::stepLatency(const MeshPath &route, Wire wire) const {
   // The library's per-step latency of every traversal; a chip-switch-chip
   // traversal counts once (half on each side of the switch).
   double latency = 0;
   unsigned chips = view.numChips();
   for (const MeshHop &hop : route.hops)
     latency += (hop.from >= chips || hop.to >= chips ? 0.5 : 1.0) *
-               linkLatency[hop.linkKind];
+               hopLatency(hop.linkKind, wire.algorithm, wire.protocol);
   return latency;
 }
 
@@ -155,11 +226,13 @@ double CommModel::transferTime(unsigned from, unsigned to, double bytes) const {
 
 std::vector<double>
 CommModel::concurrentTimes(ArrayRef<Transfer> transfers) const {
-  return sharedTimes(transfers, /*collectiveStep=*/false);
+  return sharedTimes(transfers, /*wire=*/nullptr);
 }
 
 std::vector<double> CommModel::sharedTimes(ArrayRef<Transfer> transfers,
-                                           bool collectiveStep) const {
+                                           const Wire *wire) const {
+  // A collective step moves payload at the protocol's share of the links.
+  double payload = wire ? protocolBandwidth(wire->algorithm, wire->protocol) : 1.0;
   std::vector<const MeshPath *> routes(transfers.size(), nullptr);
   llvm::DenseMap<std::pair<unsigned, unsigned>, unsigned> load;
   for (auto [i, t] : llvm::enumerate(transfers)) {
@@ -182,9 +255,10 @@ std::vector<double> CommModel::sharedTimes(ArrayRef<Transfer> transfers,
     // bandwidth bounds the transfer.
     double secondsPerByte = 0;
     for (const MeshHop &hop : route->hops)
-      secondsPerByte = std::max(secondsPerByte, load[{hop.from, hop.to}] /
-                                                    linkBandwidth[hop.linkKind]);
-    double latency = collectiveStep ? stepLatency(*route) : route->latencyS;
+      secondsPerByte = std::max(secondsPerByte,
+                                load[{hop.from, hop.to}] /
+                                    (payload * linkBandwidth[hop.linkKind]));
+    double latency = wire ? stepLatency(*route, *wire) : route->latencyS;
     times[i] = latency + t.bytes * secondsPerByte;
   }
   return times;
@@ -197,15 +271,16 @@ double CommModel::stepTime(ArrayRef<Transfer> transfers) const {
   return worst;
 }
 
-double CommModel::collectiveStep(ArrayRef<Transfer> transfers) const {
+double CommModel::collectiveStep(ArrayRef<Transfer> transfers,
+                                 Wire wire) const {
   double worst = 0;
-  for (double t : sharedTimes(transfers, /*collectiveStep=*/true))
+  for (double t : sharedTimes(transfers, &wire))
     worst = std::max(worst, t);
   return worst;
 }
 
 double CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes,
-                           unsigned steps) const {
+                           unsigned steps, Wire wire) const {
   if (order.size() < 2 || steps == 0)
     return 0;
   // Consecutive members in the same innermost group (a node) form a run.
@@ -240,10 +315,11 @@ double CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes,
       flows.push_back({ring[i], ring[(i + 1) % ring.size()],
                        chunkBytes / static_cast<double>(channels)});
   }
-  return steps * collectiveStep(flows);
+  return steps * collectiveStep(flows, wire);
 }
 
-double CommModel::treeAllReduce(ArrayRef<unsigned> group, double bytes) const {
+double CommModel::treeAllReduce(ArrayRef<unsigned> group, double bytes,
+                                Wire wire) const {
   // Binary tree in heap order, pipelined: a reduce up the tree and a
   // broadcast down it, each bounded by the busiest edge plus one latency
   // per extra level for the pipeline to fill (NCCL's tree algorithm).
@@ -256,13 +332,13 @@ double CommModel::treeAllReduce(ArrayRef<unsigned> group, double bytes) const {
   double depth = std::floor(std::log2(static_cast<double>(n)));
   double maxLatency = 0;
   for (const Transfer &t : up)
-    maxLatency = std::max(maxLatency, stepLatency(path(t.from, t.to)));
+    maxLatency = std::max(maxLatency, stepLatency(path(t.from, t.to), wire));
   double fill = std::max(0.0, depth - 1) * maxLatency;
-  return collectiveStep(up) + collectiveStep(down) + 2 * fill;
+  return collectiveStep(up, wire) + collectiveStep(down, wire) + 2 * fill;
 }
 
 double CommModel::hierarchicalAllReduce(ArrayRef<unsigned> group,
-                                        double bytes) const {
+                                        double bytes, Wire wire) const {
   // Parts: members grouped by their innermost topology group (a node),
   // in order of first appearance.
   llvm::MapVector<int, std::vector<unsigned>> parts;
@@ -279,7 +355,7 @@ double CommModel::hierarchicalAllReduce(ArrayRef<unsigned> group,
   for (auto &part : parts) {
     double k = part.second.size();
     intra = std::max(intra, ringTime(part.second, bytes / k,
-                                     static_cast<unsigned>(k - 1)));
+                                     static_cast<unsigned>(k - 1), wire));
   }
   // 2. All-reduce across parts on `smallest` rails at once (local rank r of
   //    every part), each rail carrying 1/smallest of the buffer; rails
@@ -292,15 +368,17 @@ double CommModel::hierarchicalAllReduce(ArrayRef<unsigned> group,
       flows.push_back({(parts.begin() + j)->second[r],
                        (parts.begin() + (j + 1) % p)->second[r],
                        railBytes / static_cast<double>(p)});
-  double inter = 2.0 * (p - 1) * collectiveStep(flows);
+  double inter = 2.0 * (p - 1) * collectiveStep(flows, wire);
   return 2.0 * intra + inter;
 }
 
 double CommModel::algorithmTime(CollectiveKind kind,
                                 CollectiveAlgorithm algorithm,
                                 ArrayRef<unsigned> group,
-                                ArrayRef<double> bytes) const {
+                                ArrayRef<double> bytes,
+                                Protocol protocol) const {
   size_t n = group.size();
+  Wire wire{algorithm, protocol};
   if (n < 2)
     return 0;
   double largest = 0;
@@ -312,17 +390,17 @@ double CommModel::algorithmTime(CollectiveKind kind,
   switch (kind) {
   case CollectiveKind::AllReduce:
     if (algorithm == CollectiveAlgorithm::Ring)
-      return ringTime(group, largest / n, 2 * steps);
+      return ringTime(group, largest / n, 2 * steps, wire);
     if (algorithm == CollectiveAlgorithm::Tree)
-      return treeAllReduce(group, largest);
+      return treeAllReduce(group, largest, wire);
     if (algorithm == CollectiveAlgorithm::Hierarchical)
-      return hierarchicalAllReduce(group, largest);
+      return hierarchicalAllReduce(group, largest, wire);
     return kInfinity;
   case CollectiveKind::AllGather:
   case CollectiveKind::ReduceScatter:
     // Every step moves one shard per member; the largest shard sets it.
     if (algorithm == CollectiveAlgorithm::Ring)
-      return ringTime(group, largest, steps);
+      return ringTime(group, largest, steps, wire);
     return kInfinity;
   case CollectiveKind::AllToAll: {
     auto share = [&](size_t i) {
@@ -334,7 +412,7 @@ double CommModel::algorithmTime(CollectiveKind kind,
         for (size_t j = 0; j < n; ++j)
           if (i != j)
             flows.push_back({group[i], group[j], share(i)});
-      return collectiveStep(flows);
+      return collectiveStep(flows, wire);
     }
     if (algorithm == CollectiveAlgorithm::Ring) {
       // Pairwise exchange: in step s member i sends to member i + s.
@@ -343,7 +421,7 @@ double CommModel::algorithmTime(CollectiveKind kind,
         std::vector<Transfer> flows;
         for (size_t i = 0; i < n; ++i)
           flows.push_back({group[i], group[(i + s) % n], share(i)});
-        total += collectiveStep(flows);
+        total += collectiveStep(flows, wire);
       }
       return total;
     }
@@ -359,9 +437,9 @@ double CommModel::algorithmTime(CollectiveKind kind,
       for (size_t i = 0; i + 1 < n; ++i) {
         chain.push_back({group[i], group[i + 1], size});
         maxLatency = std::max(maxLatency,
-                              stepLatency(path(group[i], group[i + 1])));
+                              stepLatency(path(group[i], group[i + 1]), wire));
       }
-      return collectiveStep(chain) + (n - 2) * maxLatency;
+      return collectiveStep(chain, wire) + (n - 2) * maxLatency;
     }
     if (algorithm == CollectiveAlgorithm::Tree) {
       // Binomial tree: round r doubles the members that hold the data.
@@ -370,7 +448,7 @@ double CommModel::algorithmTime(CollectiveKind kind,
         std::vector<Transfer> round;
         for (size_t i = 0; i < have && i + have < n; ++i)
           round.push_back({group[i], group[i + have], size});
-        total += collectiveStep(round);
+        total += collectiveStep(round, wire);
       }
       return total;
     }
@@ -383,7 +461,7 @@ double CommModel::algorithmTime(CollectiveKind kind,
 CollectiveCost CommModel::collective(CollectiveKind kind,
                                      ArrayRef<unsigned> group,
                                      ArrayRef<double> bytes) const {
-  CollectiveCost best{kInfinity, CollectiveAlgorithm::Ring};
+  CollectiveCost best{kInfinity, CollectiveAlgorithm::Ring, Protocol::Simple};
   if (group.size() < 2 || bytes.empty())
     return {0, CollectiveAlgorithm::Direct};
   // The partitioner asks for the same collective many times.
@@ -395,16 +473,21 @@ CollectiveCost CommModel::collective(CollectiveKind kind,
     if (it != collectiveCache.end())
       return it->second;
   }
-  // Ties keep the earlier (simpler) algorithm: deterministic.
+  // Every algorithm under every protocol, each with its base latency, as
+  // NCCL's tuner does; ties keep the earlier (simpler) one: deterministic.
   for (CollectiveAlgorithm algorithm :
        {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
-        CollectiveAlgorithm::Hierarchical, CollectiveAlgorithm::Direct}) {
-    double t = algorithmTime(kind, algorithm, group, bytes);
-    if (t < best.seconds)
-      best = {t, algorithm};
-  }
-  if (best.seconds > 0)
-    best.seconds += kCollectiveLaunchLatencyS;
+        CollectiveAlgorithm::Hierarchical, CollectiveAlgorithm::Direct})
+    for (Protocol protocol : {Protocol::LL, Protocol::LL128, Protocol::Simple}) {
+      double t = algorithmTime(kind, algorithm, group, bytes, protocol);
+      if (!(t > 0) || t == kInfinity)
+        continue;
+      t += baseLatency(algorithm, protocol);
+      if (t < best.seconds)
+        best = {t, algorithm, protocol};
+    }
+  if (best.seconds == kInfinity)
+    best = {0, CollectiveAlgorithm::Direct, Protocol::Simple};
   std::lock_guard<std::mutex> lock(collectiveMutex);
   collectiveCache.emplace(std::move(key), best);
   return best;

@@ -36,6 +36,9 @@ KernelCost KernelCost::of(CostOpInterface op) {
   op.getMatmuls(cost.matmuls);
   cost.kernels = op.getKernelCount();
   cost.internalSavedBytes = op.getInternalSavedBytes();
+  cost.sideBytesForward = op.getSideTrafficBytes(/*backward=*/false);
+  cost.sideBytesBackward = op.getSideTrafficBytes(/*backward=*/true);
+  cost.sideKernels = op.getSideKernelCount();
   for (Type type : op->getOperandTypes())
     if (auto tensor = dyn_cast<RankedTensorType>(type))
       if (isa<FloatType>(tensor.getElementType())) {
@@ -57,6 +60,8 @@ KernelCost KernelCost::scaled(double scale) const {
   out.backwardFlops *= scale;
   out.activationBytes *= scale;
   out.internalSavedBytes *= scale;
+  out.sideBytesForward *= scale;
+  out.sideBytesBackward *= scale;
   for (MatmulShape &shape : out.matmuls) {
     if (shape.sampleDim == MatmulShape::SampleDim::Batch)
       shape.batch *= scale;
@@ -201,8 +206,11 @@ KernelTime ComputeModel::time(const KernelCost &cost) const {
   // A chip without a bandwidth figure cannot be memory bound here.
   auto memorySeconds = [&](double b) { return memBw > 0 ? b / memBw : 0.0; };
   double forwardMemory = memorySeconds(bytes);
+  // Side kernels (unfused attention's softmax and dropout over the
+  // scores) run between the products: their traffic adds.
   result.forwardS = std::max(forwardCompute, forwardMemory) +
-                    cost.kernels * calib.kernelOverheadS;
+                    memorySeconds(cost.sideBytesForward) +
+                    (cost.kernels + cost.sideKernels) * calib.kernelOverheadS;
   result.computeBound = forwardCompute >= forwardMemory;
 
   // Backward: the op's own backward/forward FLOP ratio applied to both the
@@ -221,8 +229,10 @@ KernelTime ComputeModel::time(const KernelCost &cost) const {
     backwardCompute = cost.backwardFlops / vectorFlopPerS();
   }
   double backwardMemory = memorySeconds(2.0 * bytes);
-  unsigned backwardKernels = cost.kernels ? 2 * cost.kernels : 0;
+  unsigned backwardKernels =
+      (cost.kernels ? 2 * cost.kernels : 0) + cost.sideKernels;
   result.backwardS = std::max(backwardCompute, backwardMemory) +
+                     memorySeconds(cost.sideBytesBackward) +
                      backwardKernels * calib.kernelOverheadS;
   return result;
 }

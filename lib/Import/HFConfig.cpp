@@ -13,6 +13,7 @@
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
 using namespace mlir;
@@ -79,6 +80,20 @@ public:
     return *value;
   }
 
+  /// A probability in [0, 1); `fallback` when absent.
+  FailureOr<double> probability(StringRef key, double fallback) {
+    if (!has(key))
+      return fallback;
+    std::optional<double> value = object.getNumber(key);
+    if (!value)
+      return emitError(locOf(key)) << "field '" << key << "' must be a number";
+    if (!(*value >= 0 && *value < 1))
+      return emitError(locOf(key)) << "field '" << key
+                                   << "' must be in [0, 1), got "
+                                   << llvm::formatv("{0}", *value).str();
+    return *value;
+  }
+
   double number(StringRef key, double fallback) const {
     return object.getNumber(key).value_or(fallback);
   }
@@ -102,6 +117,9 @@ struct Arch {
   int64_t experts = 0, topK = 0, typeVocab = 0;
   bool tied = false, qkvBias = false, outBias = false, mlpBias = false;
   double epsilon = 1e-5;
+  /// Dropout probabilities (training only): on attention probabilities,
+  /// on each sub-layer's output before its residual add, on embeddings.
+  double attentionDropout = 0, residualDropout = 0, embeddingDropout = 0;
 };
 
 /// Emits graph ops with framework-named locations.
@@ -139,6 +157,13 @@ public:
   Value rmsNorm(StringRef module, Value x, int64_t d, double eps) {
     Value scale = param((module + ".weight").str(), {d});
     return RmsNormOp::create(b, at(module), x, scale, llvm::APFloat(eps));
+  }
+  /// Dropout with probability `rate`, or `x` itself when it is 0.
+  Value dropout(StringRef name, Value x, double rate) {
+    if (rate <= 0)
+      return x;
+    return DropoutOp::create(b, at(name), x.getType(), x,
+                             b.getF64FloatAttr(rate));
   }
   Value reshape(StringRef name, Value x, ArrayRef<int64_t> shape) {
     auto type = RankedTensorType::get(
@@ -245,6 +270,33 @@ LogicalResult HFImporter::readArch(StringRef modelType) {
     if (failed(get("type_vocab_size", 2, &arch.typeVocab)))
       return failure();
   }
+  // Dropout as each family's config names it, with Hugging Face's
+  // defaults (GPT2Config 0.1 each; BertConfig 0.1 each; LLaMA-family
+  // attention_dropout 0.0 and no hidden dropout).
+  auto prob = [&](StringRef key, double fallback, double &out) {
+    FailureOr<double> value = config.probability(key, fallback);
+    if (failed(value))
+      return failure();
+    out = *value;
+    return success();
+  };
+  if (gpt2) {
+    if (failed(prob("attn_pdrop", 0.1, arch.attentionDropout)) ||
+        failed(prob("resid_pdrop", 0.1, arch.residualDropout)) ||
+        failed(prob("embd_pdrop", 0.1, arch.embeddingDropout)))
+      return failure();
+  } else if (modelType == "bert") {
+    if (failed(prob("attention_probs_dropout_prob", 0.1, arch.attentionDropout)) ||
+        failed(prob("hidden_dropout_prob", 0.1, arch.residualDropout)))
+      return failure();
+    arch.embeddingDropout = arch.residualDropout;
+  } else {
+    if (failed(prob("attention_dropout", 0.0, arch.attentionDropout)) ||
+        failed(prob("hidden_dropout", 0.0, arch.residualDropout)))
+      return failure();
+  }
+  if (!options.training)
+    arch.attentionDropout = arch.residualDropout = arch.embeddingDropout = 0;
   if (modelType == "mixtral") {
     if (failed(get("num_local_experts", std::nullopt, &arch.experts)) ||
         failed(get("num_experts_per_tok", std::nullopt, &arch.topK)))
@@ -285,7 +337,7 @@ Value HFImporter::attention(ModelBuilder &m, Value x, bool causal, bool rotary,
   uint64_t cache = options.training ? 0 : options.kvCache;
   Value attn = AttentionOp::create(m.b, m.at("attn.sdpa"), q, k, v, causal,
                                    options.flashAttention, cache,
-                                   llvm::APFloat(0.0));
+                                   llvm::APFloat(arch.attentionDropout));
   Value merged = m.reshape("attn.merge_heads", attn, {batch, seq, qWidth});
   return m.linear(outName, merged, qWidth, d, arch.outBias);
 }
@@ -296,6 +348,7 @@ Value HFImporter::decoderLayer(ModelBuilder &m, Value x) {
   Value a = attention(m, h, /*causal=*/true, /*rotary=*/true, false,
                       "self_attn.q_proj", "self_attn.k_proj",
                       "self_attn.v_proj", "self_attn.o_proj");
+  a = m.dropout("resid_dropout.attn", a, arch.residualDropout);
   Value r = AddOp::create(m.b, m.at("residual.attn"), x, a);
   Value n = m.rmsNorm("post_attention_layernorm", r, d, arch.epsilon);
   Value out;
@@ -314,6 +367,7 @@ Value HFImporter::decoderLayer(ModelBuilder &m, Value x) {
     Value p = MulOp::create(m.b, m.at("mlp.gated"), s, u);
     out = m.linear("mlp.down_proj", p, f, d, arch.mlpBias);
   }
+  out = m.dropout("resid_dropout.mlp", out, arch.residualDropout);
   return AddOp::create(m.b, m.at("residual.mlp"), r, out);
 }
 
@@ -322,11 +376,13 @@ Value HFImporter::gpt2Layer(ModelBuilder &m, Value x) {
   Value h = m.layerNorm("ln_1", x, d, arch.epsilon);
   Value a = attention(m, h, /*causal=*/true, /*rotary=*/false, true,
                       "attn.c_attn", "", "", "attn.c_proj");
+  a = m.dropout("attn.resid_dropout", a, arch.residualDropout);
   Value r = AddOp::create(m.b, m.at("residual.attn"), x, a);
   Value n = m.layerNorm("ln_2", r, d, arch.epsilon);
   Value up = m.linear("mlp.c_fc", n, d, f, true);
   Value act = GeluOp::create(m.b, m.at("mlp.act"), up);
   Value down = m.linear("mlp.c_proj", act, f, d, true);
+  down = m.dropout("mlp.dropout", down, arch.residualDropout);
   return AddOp::create(m.b, m.at("residual.mlp"), r, down);
 }
 
@@ -335,11 +391,13 @@ Value HFImporter::bertLayer(ModelBuilder &m, Value x) {
   Value a = attention(m, x, /*causal=*/false, /*rotary=*/false, false,
                       "attention.self.query", "attention.self.key",
                       "attention.self.value", "attention.output.dense");
+  a = m.dropout("attention.output.dropout", a, arch.residualDropout);
   Value r = AddOp::create(m.b, m.at("attention.output.residual"), x, a);
   Value n = m.layerNorm("attention.output.LayerNorm", r, d, arch.epsilon);
   Value up = m.linear("intermediate.dense", n, d, f, true);
   Value act = GeluOp::create(m.b, m.at("intermediate.intermediate_act_fn"), up);
   Value down = m.linear("output.dense", act, f, d, true);
+  down = m.dropout("output.dropout", down, arch.residualDropout);
   Value r2 = AddOp::create(m.b, m.at("output.residual"), n, down);
   return m.layerNorm("output.LayerNorm", r2, d, arch.epsilon);
 }
@@ -441,6 +499,7 @@ OwningOpRef<ModuleOp> HFImporter::run(StringRef modelType) {
     Value tok = EmbeddingOp::create(b, m.at("wte"), arg("input_ids"), table);
     Value where = EmbeddingOp::create(b, m.at("wpe"), arg("position_ids"), pos);
     x = AddOp::create(b, m.at("embed_sum"), tok, where);
+    x = m.dropout("drop", x, arch.embeddingDropout);
     x = buildLayers(b, x, "transformer.h",
                     [&](ModelBuilder &lm, Value in) { return gpt2Layer(lm, in); });
     x = m.layerNorm("ln_f", x, d, arch.epsilon);
@@ -454,6 +513,7 @@ OwningOpRef<ModuleOp> HFImporter::run(StringRef modelType) {
     Value e2 = EmbeddingOp::create(b, m.at("token_type_embeddings"), arg("token_type_ids"), types);
     x = AddOp::create(b, m.at("sum"), AddOp::create(b, m.at("sum"), e0, e1), e2);
     x = m.layerNorm("LayerNorm", x, d, arch.epsilon);
+    x = m.dropout("dropout", x, arch.embeddingDropout);
     x = buildLayers(b, x, "bert.encoder.layer",
                     [&](ModelBuilder &lm, Value in) { return bertLayer(lm, in); });
   } else {

@@ -89,12 +89,38 @@ namespace {
 struct UnitCosts {
   std::vector<double> forwardS, backwardS; ///< per chip kind
   double parameters = 0, parameterBytes = 0;
-  double savedBytes = 0; ///< under the recomputation policy, per micro-batch
+  /// Kept per micro-batch in flight under the recomputation policy (with
+  /// full recomputation: the unit's input checkpoint only).
+  double savedBytes = 0;
+  /// Full recomputation: what rebuilding this unit during backward holds,
+  /// once per chip (one unit is rebuilt at a time); 0 otherwise.
+  double rebuiltBytes = 0;
   double outputBytes = 0, cacheBytes = 0, largestResult = 0;
   /// All-reduces of the output a tensor-parallel split needs per pass:
   /// Megatron pairs a column- and a row-parallel matmul per block, so one
   /// all-reduce per two matmul-bearing ops (at least one if any).
   unsigned tensorCollectives = 0;
+};
+
+/// Sparse table answering max over [i, j) of a per-layer value in O(1).
+struct RangeMax {
+  std::vector<std::vector<double>> table; ///< table[p][l]: max of [l, l + 2^p)
+  explicit RangeMax(std::vector<double> values = {}) {
+    size_t n = values.size();
+    table.push_back(std::move(values));
+    for (unsigned p = 1; (size_t(1) << p) <= n; ++p) {
+      table.emplace_back(n, 0.0);
+      for (size_t l = 0; l + (size_t(1) << p) <= n; ++l)
+        table[p][l] = std::max(table[p - 1][l],
+                               table[p - 1][l + (size_t(1) << (p - 1))]);
+    }
+  }
+  double of(unsigned i, unsigned j) const {
+    if (i >= j)
+      return 0;
+    unsigned p = 31 - __builtin_clz(j - i);
+    return std::max(table[p][i], table[p][j - (1u << p)]);
+  }
 };
 
 /// Everything the search needs at one micro-batch size, read-only.
@@ -105,15 +131,9 @@ struct Level {
   /// prefix[k][l]: forward + backward seconds of layers [0, l) on kind k;
   /// prefixForward the same for the forward pass alone.
   std::vector<std::vector<double>> prefix, prefixForward;
-  /// Sparse table of the largest result over layer ranges:
-  /// largest[p][l] = max over [l, l + 2^p).
-  std::vector<std::vector<double>> largest;
-  double largestIn(unsigned i, unsigned j) const {
-    if (i >= j)
-      return 0;
-    unsigned p = 31 - __builtin_clz(j - i);
-    return std::max(largest[p][i], largest[p][j - (1u << p)]);
-  }
+  /// Largest result and largest rebuilt activation set over layer ranges.
+  RangeMax largest, largestRebuilt;
+  double largestIn(unsigned i, unsigned j) const { return largest.of(i, j); }
   std::vector<double> prefixParams, prefixParamBytes, prefixSaved, prefixCache;
   /// Whole-model seconds per micro-batch on each kind.
   std::vector<double> modelS;
@@ -138,6 +158,12 @@ struct Context {
   uint64_t globalBatch;
   /// objectiveFactor(), once per search: it is read on every split tried.
   double scoreFactor;
+  /// Chips in the largest innermost group (node): the widest tensor group
+  /// that stays inside one.
+  unsigned maxTensor = 1;
+  /// Bytes per gradient element in the data-parallel all-reduce (0: as the
+  /// weights are stored).
+  double gradientElementBytes = 0;
   bool training() const { return options.mode == Mode::Train; }
 };
 
@@ -156,10 +182,17 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
     }
     c.parameters = static_cast<double>(unit.parameters);
     c.parameterBytes = unit.parameterBytes;
-    ModelUnit one = unit;
-    one.repeat = 1;
-    c.savedBytes = training ? savedActivationBytes({one}, options.recompute)
-                            : 0.0;
+    // Full recomputation keeps each unit's input for every micro-batch in
+    // flight and rebuilds one unit's activations at a time: the rebuilt
+    // set counts once per chip (the largest of the stage), not per layer.
+    if (training && options.recompute == Recompute::Full) {
+      c.savedBytes = unit.inputBytes;
+      c.rebuiltBytes = unit.savedBytes;
+    } else if (training) {
+      ModelUnit one = unit;
+      one.repeat = 1;
+      c.savedBytes = savedActivationBytes({one}, options.recompute);
+    }
     c.outputBytes = unit.outputBytes;
     c.cacheBytes = training ? 0.0 : unit.cacheBytes;
     c.largestResult = unit.largestResultBytes;
@@ -192,15 +225,13 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
   }
   for (size_t k = 0; k < nk; ++k)
     level.modelS.push_back(level.prefix[k][n]);
-  level.largest.emplace_back(n);
-  for (size_t l = 0; l < n; ++l)
-    level.largest[0][l] = level.units[level.layers[l].unit].largestResult;
-  for (unsigned p = 1; (size_t(1) << p) <= n; ++p) {
-    level.largest.emplace_back(n, 0.0);
-    for (size_t l = 0; l + (size_t(1) << p) <= n; ++l)
-      level.largest[p][l] = std::max(level.largest[p - 1][l],
-                                     level.largest[p - 1][l + (size_t(1) << (p - 1))]);
+  std::vector<double> results(n), rebuilt(n);
+  for (size_t l = 0; l < n; ++l) {
+    results[l] = level.units[level.layers[l].unit].largestResult;
+    rebuilt[l] = level.units[level.layers[l].unit].rebuiltBytes;
   }
+  level.largest = RangeMax(std::move(results));
+  level.largestRebuilt = RangeMax(std::move(rebuilt));
   return level;
 }
 
@@ -215,15 +246,51 @@ struct Layout {
   std::vector<uint64_t> microBatches; ///< per replica
 };
 
+/// The chips of each replica, in stage-major order. Chips first form
+/// tensor-parallel blocks of `tp` consecutive chips (inside a node); a
+/// replica takes consecutive blocks (`blocked`) or every dp-th block
+/// (`strided`, Megatron's order: tensor innermost, then data, then
+/// pipeline), so a tensor group is the same set of chips either way and
+/// only which replica and stage it serves differs.
 std::vector<std::vector<unsigned>> replicaChips(unsigned n, unsigned dp,
+                                                unsigned tp,
                                                 ReplicaLayout layout) {
   std::vector<std::vector<unsigned>> replicas(dp);
   unsigned per = n / dp;
   for (unsigned i = 0; i < n; ++i) {
-    unsigned r = layout == ReplicaLayout::Blocked ? i / per : i % dp;
+    unsigned r = layout == ReplicaLayout::Blocked ? i / per : (i / tp) % dp;
     replicas[r].push_back(i);
   }
   return replicas;
+}
+
+/// Bytes per gradient element the data-parallel all-reduce moves.
+double gradientElementBytes(const ModelProfile &profile,
+                            const PartitionOptions &options) {
+  if (options.gradientReduce == GradientReduce::Weights || profile.parameters == 0)
+    return 0;
+  if (options.gradientReduce == GradientReduce::FP32)
+    return 4.0;
+  // Megatron: BF16 weights accumulate and reduce their gradients in FP32.
+  double width = profile.parameterBytes / static_cast<double>(profile.parameters);
+  return profile.computeType == DType::BF16 && width < 4 ? 4.0 : 0.0;
+}
+
+/// Chips in the largest innermost topology group (a node).
+unsigned largestNode(const MeshView &mesh) {
+  unsigned largest = 1;
+  llvm::DenseMap<int, unsigned> perGroup;
+  for (const ChipInstance &chip : mesh.chips())
+    largest = std::max(largest, ++perGroup[chip.group]);
+  return largest;
+}
+
+/// True when the chips share their innermost topology group (a node).
+bool withinOneNode(const MeshView &mesh, llvm::ArrayRef<unsigned> chips) {
+  for (unsigned c : chips)
+    if (mesh.chips()[c].group != mesh.chips()[chips.front()].group)
+      return false;
+  return true;
 }
 
 /// Splits `total` into parts proportional to `weights`, each at least 1,
@@ -265,7 +332,10 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
   layout.strategy = strategy;
   layout.layout = kind;
   layout.reversedStages = reversedStages;
-  auto replicas = replicaChips(n, strategy.dp, kind);
+  auto replicas = replicaChips(n, strategy.dp, strategy.tp, kind);
+  // A tensor group crosses a node only when no node holds it (a fixed
+  // strategy with tp above the largest node asks for that explicitly).
+  bool groupsMayCrossNodes = strategy.tp > ctx.maxTensor;
   std::vector<double> replicaSpeed;
   for (auto &chips : replicas) {
     std::vector<std::vector<unsigned>> stages;
@@ -274,6 +344,8 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
     for (unsigned s = 0; s < strategy.pp; ++s) {
       std::vector<unsigned> group(chips.begin() + s * strategy.tp,
                                   chips.begin() + (s + 1) * strategy.tp);
+      if (!groupsMayCrossNodes && !withinOneNode(ctx.mesh, group))
+        return std::nullopt;
       // Speed-proportional shares: a chip twice as fast holds twice the
       // slice, so every member finishes together.
       std::vector<double> share;
@@ -407,7 +479,8 @@ public:
       bytes += weights + (params > 0 ? adamStateBytes(static_cast<uint64_t>(params),
                                                       weights)
                                      : 0.0);
-      bytes += (level.prefixSaved[j] - level.prefixSaved[i]) * inFlight(r, s);
+      bytes += (level.prefixSaved[j] - level.prefixSaved[i]) * inFlight(r, s) +
+               level.largestRebuilt.of(i, j);
     } else {
       bytes += level.prefixCache[j] - level.prefixCache[i];
     }
@@ -558,8 +631,11 @@ public:
       uint64_t microBatches;
       std::vector<double> forward, backward, sendForward, sendBackward;
       double makespan;
+      std::vector<double> stageEnd;
     };
     std::vector<SimulatedReplica> simulated;
+    // When each stage's gradients are complete: its slowest replica's end.
+    std::vector<double> stageDone(p, 0.0);
     for (unsigned r = 0; r < layout.groups.size(); ++r) {
       std::vector<double> fwd, bwd, sendF, sendB;
       for (unsigned s = 0; s < p; ++s) {
@@ -600,33 +676,44 @@ public:
       if (busiest * scoreFactor() > cutoff)
         return std::nullopt;
       // Replicas of the same kinds have the same pipeline: play it once.
-      double makespan = -1;
+      const SimulatedReplica *played = nullptr;
       for (const SimulatedReplica &seen : simulated)
         if (seen.microBatches == layout.microBatches[r] && seen.forward == fwd &&
             seen.backward == bwd && seen.sendForward == sendF &&
             seen.sendBackward == sendB)
-          makespan = seen.makespan;
-      if (makespan < 0) {
-        makespan = simulatePipeline(ctx.options.schedule, fwd, bwd, sendF,
-                                    sendB, layout.microBatches[r], training);
+          played = &seen;
+      if (!played) {
+        std::vector<double> ends;
+        double makespan =
+            simulatePipeline(ctx.options.schedule, fwd, bwd, sendF, sendB,
+                             layout.microBatches[r], training, nullptr, &ends);
         simulated.push_back({layout.microBatches[r], fwd, bwd, sendF, sendB,
-                             makespan});
+                             makespan, std::move(ends)});
+        played = &simulated.back();
       }
-      pipeline = std::max(pipeline, makespan);
+      pipeline = std::max(pipeline, played->makespan);
+      for (unsigned s = 0; s < p; ++s)
+        stageDone[s] = std::max(stageDone[s], played->stageEnd[s]);
       plan.pipelines.push_back({layout.microBatches[r], fwd, bwd, sendF, sendB});
     }
     if (pipeline * scoreFactor() > cutoff)
       return std::nullopt;
-    // Gradient all-reduce across replicas, per stage and tensor rank
-    // (groups of different stages run at the same time: the slowest sets
-    // it), then one optimizer update.
-    double sync = 0, optimizer = 0;
+    // Gradient all-reduce across replicas, per stage and tensor rank: a
+    // stage's groups start when its gradients are complete (its last
+    // backward on every replica), or with overlap while that backward
+    // runs; the step waits for the last to finish, then one optimizer
+    // update.
+    double sync = 0, optimizer = 0, synced = pipeline;
     if (training) {
       for (unsigned s = 0; s < p; ++s) {
         double weights = level.prefixParamBytes[starts[s + 1]] -
                          level.prefixParamBytes[starts[s]];
         double params = level.prefixParams[starts[s + 1]] -
                         level.prefixParams[starts[s]];
+        double gradientBytes = weights;
+        if (params > 0 && ctx.gradientElementBytes > 0)
+          gradientBytes = params * ctx.gradientElementBytes;
+        double stageSync = 0;
         for (unsigned t = 0; t < layout.strategy.tp; ++t) {
           std::vector<unsigned> group;
           double share = 0;
@@ -638,9 +725,9 @@ public:
           if (group.size() > 1)
             seconds = ctx.comm
                           .collective(CollectiveKind::AllReduce, group,
-                                      weights * share)
+                                      gradientBytes * share)
                           .seconds;
-          sync = std::max(sync, seconds);
+          stageSync = std::max(stageSync, seconds);
           for (unsigned chip : group) {
             DevicePlan &d = plan.devices[chip];
             d.commS += seconds;
@@ -651,7 +738,20 @@ public:
             optimizer = std::max(optimizer, o);
           }
         }
+        double start = stageDone[s];
+        if (ctx.options.overlapGradientReduce) {
+          // Buckets are reduced as the last backward produces them; the
+          // reduction cannot start before that backward does.
+          double lastBackward = 0;
+          for (const ReplicaPipeline &rp : plan.pipelines)
+            lastBackward = std::max(lastBackward, rp.backward[s]);
+          start = std::max(0.0, start - lastBackward);
+          synced = std::max(synced, std::max(stageDone[s], start + stageSync));
+        } else {
+          synced = std::max(synced, start + stageSync);
+        }
       }
+      sync = synced - pipeline;
     }
     plan.pipelineS = pipeline;
     plan.gradientSyncS = sync;
@@ -805,7 +905,8 @@ std::optional<Plan> chipmesh::evaluatePlan(
     Strategy strategy, ReplicaLayout layoutKind,
     llvm::ArrayRef<unsigned> boundaries, uint64_t globalBatch) {
   Context ctx{mesh, comm, kinds, options, globalBatch,
-              objectiveFactor(mesh, options.objective)};
+              objectiveFactor(mesh, options.objective), largestNode(mesh),
+              gradientElementBytes(profile, options)};
   Level level = buildLevel(profile, kinds, options);
   uint64_t total = static_cast<uint64_t>(globalBatch / profile.microBatch);
   std::optional<Layout> layout =
@@ -924,12 +1025,8 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   unsigned layersCount = levels.front().layers.size();
   // Tensor groups stay inside the largest innermost group (a node): its
   // all-reduces every layer would otherwise cross the slowest links.
-  unsigned maxTensor = 1;
-  {
-    llvm::DenseMap<int, unsigned> perGroup;
-    for (const ChipInstance &chip : mesh.chips())
-      maxTensor = std::max(maxTensor, ++perGroup[chip.group]);
-  }
+  unsigned maxTensor = largestNode(mesh);
+  double gradientBytes = gradientElementBytes(levels.front().profile, options);
   for (unsigned li = 0; li < levels.size(); ++li)
     for (unsigned dp : divisors(n))
       for (unsigned tp : divisors(n / dp)) {
@@ -1004,7 +1101,8 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   std::vector<double> bounds(candidates.size(), kInf);
   tbb::parallel_for(size_t(0), candidates.size(), [&](size_t index) {
     const Candidate &cand = candidates[index];
-    Context ctx{mesh, comm, kinds, local, globalBatch, factor};
+    Context ctx{mesh, comm, kinds, local, globalBatch, factor, maxTensor,
+                gradientBytes};
     layouts[index] = makeLayout(ctx, levels[cand.level], cand.strategy,
                                 cand.layout, globalBatch / microBatches[cand.level],
                                 cand.reversedStages);
@@ -1012,6 +1110,21 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
       bounds[index] = Evaluator::lowerBound(ctx, levels[cand.level], *layouts[index]) *
                       factor;
   });
+  if (llvm::none_of(layouts, [](const auto &l) { return l.has_value(); })) {
+    // Every candidate was refused before pricing: its tensor groups would
+    // cross a node, or its replicas could not each get a micro-batch.
+    whyNot = llvm::formatv(
+                 "no candidate layout: every tensor-parallel group must lie "
+                 "inside one node (the largest holds {0} chips), so tp must "
+                 "divide the chips of each node it uses{1}",
+                 maxTensor,
+                 options.fixed ? llvm::formatv(" (strategy tp={0})",
+                                               options.fixed->tp)
+                                     .str()
+                               : std::string())
+                 .str();
+    return failure();
+  }
   // 2. Most promising first; then in fixed-size rounds, each evaluated in
   // parallel against the best score of the rounds before it. Pruning only
   // skips candidates whose bound exceeds a score already found (the bound
@@ -1038,7 +1151,8 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
         return;
       }
       const Candidate &cand = candidates[index];
-      Context ctx{mesh, comm, kinds, local, globalBatch, factor};
+      Context ctx{mesh, comm, kinds, local, globalBatch, factor, maxTensor,
+                gradientBytes};
       Evaluator eval(ctx, levels[cand.level], *layouts[index]);
       plans[index] = eval.bestPlan(options.exhaustiveSplits);
     });

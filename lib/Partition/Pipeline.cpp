@@ -36,7 +36,8 @@ double chipmesh::simulatePipeline(Schedule schedule,
                                   llvm::ArrayRef<double> sendForward,
                                   llvm::ArrayRef<double> sendBackward,
                                   uint64_t microBatches, bool training,
-                                  std::vector<PipeEvent> *events) {
+                                  std::vector<PipeEvent> *events,
+                                  std::vector<double> *stageEnd) {
   size_t p = forward.size();
   uint64_t m = microBatches;
   if (p == 0 || m == 0)
@@ -88,5 +89,7 @@ double chipmesh::simulatePipeline(Schedule schedule,
   double makespan = 0;
   for (double f : free)
     makespan = std::max(makespan, f);
+  if (stageEnd)
+    *stageEnd = free;
   return makespan;
 }

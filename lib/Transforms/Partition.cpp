@@ -101,6 +101,8 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
                                 << "': " << error;
   }
   options.threads = threads;
+  options.gradientReduce = gradientReduce;
+  options.overlapGradientReduce = overlapGradReduce;
   return success();
 }
 

@@ -1,7 +1,8 @@
 // Early 1F1B stages keep more micro-batches in flight, so the search also
 // tries a replica's chips in reverse order: with the small MTT S4000 nodes
-// listed first, the 64 GB Ascend 910Bs still take the first stages.
-// RUN: chipmesh-opt %s --chipmesh-partition="batch=32 report=%t.json" -o /dev/null
+// listed first, the 64 GB Ascend 910Bs still take the first stages of an
+// eight-stage pipeline.
+// RUN: chipmesh-opt %s --chipmesh-partition="batch=32 strategy=dp=1,pp=8,tp=1 report=%t.json" -o /dev/null
 // RUN: FileCheck %s --input-file=%t.json
 
 // CHECK:      "stages": [

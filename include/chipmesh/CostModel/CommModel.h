@@ -22,8 +22,14 @@ namespace chipmesh {
 
 enum class CollectiveKind { AllReduce, AllGather, ReduceScatter, AllToAll, Broadcast };
 enum class CollectiveAlgorithm { Direct, Ring, Tree, Hierarchical };
+/// NCCL's three wire protocols: LL (8-byte stores with a flag: lowest
+/// latency, half the bandwidth), LL128 (128-byte lines, 120 of 128 bytes
+/// payload) and Simple (bulk copies with fences: full bandwidth, highest
+/// latency). The cheapest is chosen per call and message size.
+enum class Protocol { LL, LL128, Simple };
 llvm::StringRef stringifyCollectiveKind(CollectiveKind kind);
 llvm::StringRef stringifyCollectiveAlgorithm(CollectiveAlgorithm algorithm);
+llvm::StringRef stringifyProtocol(Protocol protocol);
 
 struct Transfer {
   unsigned from = 0, to = 0;
@@ -33,7 +39,11 @@ struct Transfer {
 struct CollectiveCost {
   double seconds = 0;
   CollectiveAlgorithm algorithm = CollectiveAlgorithm::Direct;
+  Protocol protocol = Protocol::Simple;
 };
+
+/// The class of hardware a link is in NCCL's latency tables.
+enum class LinkClass { ScaleUp, PCIe, Network };
 
 class CommModel {
 public:
@@ -63,11 +73,23 @@ public:
   ///  - Broadcast: bytes[0] is what the first member sends.
   CollectiveCost collective(CollectiveKind kind, llvm::ArrayRef<unsigned> group,
                             llvm::ArrayRef<double> bytes) const;
-  /// Seconds of one algorithm (infinity where it does not apply), without
-  /// the fixed per-call launch latency that collective() adds.
+  /// Seconds of one algorithm under one protocol (infinity where it does
+  /// not apply), without the per-call base latency that collective() adds
+  /// (baseLatency()).
   double algorithmTime(CollectiveKind kind, CollectiveAlgorithm algorithm,
                        llvm::ArrayRef<unsigned> group,
-                       llvm::ArrayRef<double> bytes) const;
+                       llvm::ArrayRef<double> bytes,
+                       Protocol protocol = Protocol::Simple) const;
+  /// NCCL's fixed cost of one call of an algorithm and protocol.
+  static double baseLatency(CollectiveAlgorithm algorithm, Protocol protocol);
+  /// Fraction of a link's achieved bandwidth a protocol moves as payload.
+  static double protocolBandwidth(CollectiveAlgorithm algorithm,
+                                  Protocol protocol);
+  /// Per-step latency of one traversal of `linkKind` under an algorithm
+  /// and protocol: the link's calibrated step latency (NCCL's LL ring
+  /// figure for its class) scaled by NCCL's ratio for that row.
+  double hopLatency(unsigned linkKind, CollectiveAlgorithm algorithm,
+                    Protocol protocol) const;
 
   /// Convenience: the same `bytes` for every member.
   CollectiveCost collective(CollectiveKind kind, llvm::ArrayRef<unsigned> group,
@@ -77,18 +99,26 @@ public:
   const MeshPath &path(unsigned from, unsigned to) const;
 
 private:
+  /// How one collective step is priced: which latency row, which share of
+  /// the bandwidth.
+  struct Wire {
+    CollectiveAlgorithm algorithm;
+    Protocol protocol;
+  };
   double ringTime(llvm::ArrayRef<unsigned> order, double chunkBytes,
-                  unsigned steps) const;
-  double treeAllReduce(llvm::ArrayRef<unsigned> group, double bytes) const;
-  double hierarchicalAllReduce(llvm::ArrayRef<unsigned> group,
-                               double bytes) const;
-  double stepLatency(const MeshPath &path) const;
+                  unsigned steps, Wire wire) const;
+  double treeAllReduce(llvm::ArrayRef<unsigned> group, double bytes,
+                       Wire wire) const;
+  double hierarchicalAllReduce(llvm::ArrayRef<unsigned> group, double bytes,
+                               Wire wire) const;
+  double stepLatency(const MeshPath &path, Wire wire) const;
   std::vector<double> sharedTimes(llvm::ArrayRef<Transfer> transfers,
-                                  bool collectiveStep) const;
-  double collectiveStep(llvm::ArrayRef<Transfer> transfers) const;
+                                  const Wire *wire) const;
+  double collectiveStep(llvm::ArrayRef<Transfer> transfers, Wire wire) const;
 
   const MeshView &view;
   std::vector<double> linkBandwidth, linkLatency;
+  std::vector<LinkClass> linkClass;
   mutable std::mutex cacheMutex, collectiveMutex;
   /// Results of collective(), keyed by kind, the group's shape and bytes.
   mutable std::map<std::tuple<CollectiveKind, std::vector<int64_t>,

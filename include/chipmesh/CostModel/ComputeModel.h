@@ -29,6 +29,10 @@ struct KernelCost {
   unsigned kernels = 0;
   /// Op-internal bytes saved for backward (softmax probabilities...).
   double internalSavedBytes = 0;
+  /// Bytes that separate memory-bound kernels inside the op move, forward
+  /// and backward, and how many kernels they are (added, not overlapped).
+  double sideBytesForward = 0, sideBytesBackward = 0;
+  unsigned sideKernels = 0;
   /// Element type of the compute (the first floating-point operand).
   std::optional<DType> dtype;
 

@@ -61,7 +61,16 @@ def CostOpInterface : OpInterface<"CostOpInterface"> {
       "uint64_t", "getBodyRepeat", (ins), [{}], [{ return 0; }]>,
     InterfaceMethod<[{Bytes of state kept between inference steps (the
       key/value cache of past and new tokens).}], "double",
-      "getCacheBytes", (ins), [{}], [{ return 0.0; }]>
+      "getCacheBytes", (ins), [{}], [{ return 0.0; }]>,
+    InterfaceMethod<[{Bytes that memory-bound kernels inside the op move
+      apart from its products, forward or backward: they run one after
+      another with the products, so their time adds instead of overlapping
+      (unfused attention writes and re-reads its score matrix through the
+      softmax and dropout kernels).}], "double",
+      "getSideTrafficBytes", (ins "bool":$backward), [{}],
+      [{ (void)backward; return 0.0; }]>,
+    InterfaceMethod<[{Kernels of the side traffic above, per pass.}],
+      "unsigned", "getSideKernelCount", (ins), [{}], [{ return 0; }]>
   ];
 }
 

@@ -19,6 +19,8 @@ namespace chipmesh {
 
 enum class Schedule { GPipe, OneFOneB };
 enum class Objective { StepTime, Throughput, Cost, Energy };
+/// The type of the data-parallel gradient all-reduce.
+enum class GradientReduce { Auto, FP32, Weights };
 /// How replicas take chips: consecutive blocks, or every dp-th chip.
 enum class ReplicaLayout { Blocked, Strided };
 llvm::StringRef stringifySchedule(Schedule schedule);
@@ -58,6 +60,17 @@ struct PartitionOptions {
   /// Ignore heterogeneity (a Megatron-style baseline): equal tensor shares
   /// and equal micro-batches per replica, whatever the chips' speeds.
   bool homogeneous = false;
+  /// Type of the data-parallel gradient all-reduce. Auto is Megatron's
+  /// rule: FP32 when the weights are BF16 (arguments.py: "bfloat16
+  /// requires gradient accumulation and all-reduce to be done in fp32"),
+  /// the weights' own type otherwise.
+  GradientReduce gradientReduce = GradientReduce::Auto;
+  /// Bucketed gradient all-reduce overlapped with the last micro-batch's
+  /// backward (Megatron --overlap-grad-reduce, PyTorch DDP buckets); off
+  /// by default, as in Megatron. Either way a stage's data-parallel group
+  /// starts reducing when its own last backward ends (later 1F1B stages
+  /// finish first), not when the whole pipeline has drained.
+  bool overlapGradientReduce = false;
 };
 
 /// One chip's part in a plan.
@@ -164,13 +177,15 @@ struct PipeEvent {
 /// Makespan of one pipeline of `forward[s]`/`backward[s]` seconds per
 /// micro-batch on stage s, `sendForward[s]`/`sendBackward[s]` seconds
 /// between stage s and s+1, `microBatches` micro-batches. Also returns each
-/// stage's busy compute time.
+/// stage's busy compute time. `stageEnd`, if given, receives when each
+/// stage finishes its last op (its gradients are complete then).
 double simulatePipeline(Schedule schedule, llvm::ArrayRef<double> forward,
                         llvm::ArrayRef<double> backward,
                         llvm::ArrayRef<double> sendForward,
                         llvm::ArrayRef<double> sendBackward,
                         uint64_t microBatches, bool training,
-                        std::vector<PipeEvent> *events = nullptr);
+                        std::vector<PipeEvent> *events = nullptr,
+                        std::vector<double> *stageEnd = nullptr);
 
 } // namespace chipmesh
 

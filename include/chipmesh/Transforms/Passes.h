@@ -4,6 +4,7 @@
 
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
+#include "chipmesh/Partition/Partitioner.h" // enum pass options
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/DLTI/DLTI.h"

@@ -163,7 +163,22 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
     Option<"threads", "threads", "unsigned", /*default=*/"0",
            "Search threads (0: all cores); the result does not depend on it">,
     Option<"funcName", "func", "std::string", /*default=*/"\"\"",
-           "Model function (default: the only function with graph ops)">
+           "Model function (default: the only function with graph ops)">,
+    Option<"gradientReduce", "grad-reduce", "::chipmesh::GradientReduce",
+           /*default=*/"::chipmesh::GradientReduce::Auto",
+           "Type of the data-parallel gradient all-reduce: auto (Megatron: "
+           "fp32 for bf16 weights, else the weights' type) | fp32 | weights",
+           [{::llvm::cl::values(
+               clEnumValN(::chipmesh::GradientReduce::Auto, "auto",
+                          "fp32 for bf16 weights, else the weights' type"),
+               clEnumValN(::chipmesh::GradientReduce::FP32, "fp32",
+                          "fp32 gradients (main grads)"),
+               clEnumValN(::chipmesh::GradientReduce::Weights, "weights",
+                          "the weights' own type"))}]>,
+    Option<"overlapGradReduce", "overlap-grad-reduce", "bool",
+           /*default=*/"false",
+           "Overlap the bucketed gradient all-reduce with the last "
+           "micro-batch's backward (Megatron --overlap-grad-reduce)">
   ];
   let dependentDialects = ["::chipmesh::graph::GraphDialect",
                            "::chipmesh::topo::TopoDialect"];

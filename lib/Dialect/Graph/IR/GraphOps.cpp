@@ -495,6 +495,26 @@ void AttentionOp::getMatmuls(SmallVectorImpl<MatmulShape> &matmuls) {
   matmuls.push_back(values);
 }
 
+double AttentionOp::getSideTrafficBytes(bool backward) {
+  if (getFlash())
+    return 0;
+  ArrayRef<int64_t> q = getQuery().getType().getShape();
+  double keys = static_cast<double>(getKvCache()) + getKey().getType().getShape()[1];
+  double scores = static_cast<double>(q[0]) * q[2] * q[1] * keys;
+  double e = elementBytes(getQuery().getType());
+  bool dropout = getDropout().convertToDouble() > 0;
+  double perScore = backward ? (dropout ? 9 * e + 1 : 7 * e)
+                             : (dropout ? 6 * e + 1 : 4 * e);
+  return scores * perScore;
+}
+
+unsigned AttentionOp::getSideKernelCount() {
+  // The softmax, and the dropout when there is one.
+  if (getFlash())
+    return 0;
+  return getDropout().convertToDouble() > 0 ? 2 : 1;
+}
+
 double AttentionOp::getCacheBytes() {
   if (getKvCache() == 0)
     return 0;

@@ -133,7 +133,8 @@ def Graph_Pool2dOp : Graph_Op<"pool2d", [Pure, InferTypeOpAdaptor,
 def Graph_AttentionOp : Graph_Op<"attention", [Pure, InferTypeOpAdaptor,
     Graph_Costs<["getForwardFlops", "getBackwardFlops", "getBytesRead",
                  "getSavedValues", "getInternalSavedBytes", "getMatmuls",
-                 "getCacheBytes"]>]> {
+                 "getCacheBytes", "getSideTrafficBytes",
+                 "getSideKernelCount"]>]> {
   let summary = "Scaled dot-product attention, multi-head or grouped-query";
   let description = [{
     `query` is `[B, Sq, Hq, D]`; `key` and `value` are `[B, Skv, Hkv, D]`
@@ -151,6 +152,15 @@ def Graph_AttentionOp : Graph_Op<"attention", [Pure, InferTypeOpAdaptor,
 
     Forward FLOPs: `4 * B * Hq * D * pairs + 5 * B * Hq * pairs`, where
     `pairs` counts the (query, key) pairs computed (about half with `causal`).
+
+    Without `flash` the `B x Hq x Sq x Skv` scores are materialized (the
+    causal mask is applied to the full matrix) and pass through memory
+    between kernels, priced on top of the products (Megatron's fused
+    scale-mask-softmax policy; `e` = element bytes): forward `4e` bytes per
+    score (write, softmax read and write, read by `P V`), `6e + 1` with
+    dropout (its read, write and 1-byte mask); backward `7e`, `9e + 1`
+    with dropout (write of `dP`, softmax backward reads `P` and `dP` and
+    writes `dS`, `dS` read by both products, `P` read by `dV`).
   }];
   let arguments = (ins Graph_FloatTensor:$query, Graph_FloatTensor:$key,
                        Graph_FloatTensor:$value, UnitAttr:$causal,
