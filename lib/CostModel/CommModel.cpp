@@ -387,8 +387,30 @@ double CommModel::algorithmTime(CollectiveKind kind,
   if (largest <= 0)
     return 0;
   unsigned steps = static_cast<unsigned>(n - 1);
+  // Direct (HCCL's "mesh" algorithm): on a full mesh every member sends
+  // its 1/n slice to all peers at once over its own links, so a
+  // reduce-scatter or all-gather is one concurrent step. Only where the
+  // group is one full-mesh group: on a switch every member's single port
+  // would carry all the slices, and NCCL rings instead.
+  auto meshStep = [&](double slice) {
+    int node = view.chips()[group[0]].group;
+    if (node < 0 ||
+        view.groups()[node].interconnect != topo::Interconnect::full_mesh)
+      return kInfinity;
+    for (unsigned c : group)
+      if (view.chips()[c].group != node)
+        return kInfinity;
+    std::vector<Transfer> flows;
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < n; ++j)
+        if (i != j)
+          flows.push_back({group[i], group[j], slice});
+    return collectiveStep(flows, wire);
+  };
   switch (kind) {
   case CollectiveKind::AllReduce:
+    if (algorithm == CollectiveAlgorithm::Direct)
+      return 2 * meshStep(largest / n);
     if (algorithm == CollectiveAlgorithm::Ring)
       return ringTime(group, largest / n, 2 * steps, wire);
     if (algorithm == CollectiveAlgorithm::Tree)
@@ -401,6 +423,8 @@ double CommModel::algorithmTime(CollectiveKind kind,
     // Every step moves one shard per member; the largest shard sets it.
     if (algorithm == CollectiveAlgorithm::Ring)
       return ringTime(group, largest, steps, wire);
+    if (algorithm == CollectiveAlgorithm::Direct)
+      return meshStep(largest);
     return kInfinity;
   case CollectiveKind::AllToAll: {
     auto share = [&](size_t i) {
