@@ -108,6 +108,30 @@ protected:
     return best;
   }
 
+  /// Another mesh, with its cost models, for tests that need one.
+  struct OtherMesh {
+    OwningOpRef<ModuleOp> module;
+    std::unique_ptr<MeshView> mesh;
+    std::unique_ptr<CommModel> comm;
+    std::vector<ComputeModel> kinds;
+  };
+  std::unique_ptr<OtherMesh> buildMesh(StringRef source) {
+    auto other = std::make_unique<OtherMesh>();
+    other->module = parse(source);
+    if (!other->module)
+      return nullptr;
+    FailureOr<MeshView> built =
+        MeshView::build(first<topo::MeshOp>(*other->module));
+    EXPECT_TRUE(succeeded(built));
+    if (failed(built))
+      return nullptr;
+    other->mesh = std::make_unique<MeshView>(std::move(*built));
+    other->comm = std::make_unique<CommModel>(*other->mesh, calibration);
+    for (const ChipKindSpec &kind : other->mesh->chipKinds())
+      other->kinds.emplace_back(kind, calibration.chip(kind));
+    return other;
+  }
+
   Calibration calibration;
   OwningOpRef<ModuleOp> model, meshModule;
   std::unique_ptr<MeshView> mesh;
