@@ -517,3 +517,116 @@ TEST_F(CostModelTest, CollectiveMemoOnlySharesSymmetricGroups) {
                    fresh({0, 1}));
   EXPECT_GT(fresh({0, 4}), fresh({0, 1}));
 }
+
+//===----------------------------------------------------------------------===//
+// NCCL protocols
+//===----------------------------------------------------------------------===//
+
+TEST_F(CostModelTest, AllReduceProtocolGoesFromLLToLL128ToSimpleWithSize) {
+  const MeshView &v = view(kEightChips300);
+  CommModel comm(v, Calibration());
+  // Defaults: 300 GB/s x 80% = 240 GB/s per port; NVLink LL ring step
+  // 0.6 us, scaled by NCCL's hwLat ratios: ring LL128 1.9, Simple 3.4; tree
+  // LL 0.6, LL128 1.25, Simple 4.0 us. Over 8 chips on one switch, S bytes:
+  //  ring (14 steps of S/8, payload share 0.5 / 0.92 / 1):
+  //    LL     6.6 + 14 x 0.6 = 15.0 us  + 14 S / (8 x 120   GB/s)
+  //    LL128 14.0 + 14 x 1.9 = 40.6 us  + 14 S / (8 x 220.8 GB/s)
+  //    Simple 8.4 + 14 x 3.4 = 56.0 us  + 14 S / (8 x 240   GB/s)
+  //  tree (heap order: chips 0, 1, 2 each take two children, so the up and
+  //  the down step each move 2S through one port; 2 steps + 2 x 2 fill):
+  //    LL     6.8 + 6 x 0.6  = 10.4 us  + 4 S / (240 GB/s / 3.8)
+  //    LL128 14.0 + 6 x 1.25 = 21.5 us  + 4 S / (240 GB/s x 120/128)
+  //    Simple 8.4 + 6 x 4.0  = 32.4 us  + 4 S / (240 GB/s x 0.92)
+  // Crossings: tree LL -> ring LL at 94 KB, ring LL -> ring LL128 at
+  // 3.85 MB, ring LL128 -> ring Simple at 24.3 MB.
+  auto at = [&](double bytes) {
+    return comm.collective(CollectiveKind::AllReduce, iota(8), bytes);
+  };
+  // 1 MB: ring LL, 15.0 + 14 x 125 kB / 120 GB/s = 29.58 us (LL128 48.5,
+  // Simple 63.3, tree LL 73.7 us).
+  CollectiveCost c = at(1e6);
+  EXPECT_EQ(c.algorithm, CollectiveAlgorithm::Ring);
+  EXPECT_EQ(c.protocol, Protocol::LL);
+  EXPECT_NEAR(c.seconds, 6.6e-6 + 14 * (0.6e-6 + 125e3 / 120e9), 1e-12);
+  // 8 MB: ring LL128, 40.6 + 14 x 1 MB / 220.8 GB/s = 104.01 us (LL
+  // 131.67, Simple 114.33, tree LL128 163.7 us).
+  c = at(8e6);
+  EXPECT_EQ(c.algorithm, CollectiveAlgorithm::Ring);
+  EXPECT_EQ(c.protocol, Protocol::LL128);
+  EXPECT_NEAR(c.seconds, 14.0e-6 + 14 * (1.9e-6 + 1e6 / (0.92 * 240e9)), 1e-12);
+  EXPECT_NEAR(c.seconds, 104.006e-6, 0.001e-6);
+  EXPECT_NEAR(comm.algorithmTime(CollectiveKind::AllReduce,
+                                 CollectiveAlgorithm::Ring, iota(8), {8e6},
+                                 Protocol::Simple),
+              14 * (3.4e-6 + 1e6 / 240e9), 1e-12);
+  // 64 MB: ring Simple, 56.0 + 14 x 8 MB / 240 GB/s = 522.67 us (LL128
+  // 547.9 us).
+  c = at(64e6);
+  EXPECT_EQ(c.algorithm, CollectiveAlgorithm::Ring);
+  EXPECT_EQ(c.protocol, Protocol::Simple);
+  EXPECT_NEAR(c.seconds, 8.4e-6 + 14 * (3.4e-6 + 8e6 / 240e9), 1e-12);
+  // Sweep 8 B .. 512 MiB: the protocol never steps back to a lower-latency
+  // one as the size grows, and all three are used.
+  std::vector<Protocol> seen;
+  for (double bytes = 8; bytes <= GiB; bytes *= 4) {
+    Protocol p = at(bytes).protocol;
+    if (!seen.empty()) {
+      EXPECT_GE(static_cast<int>(p), static_cast<int>(seen.back())) << bytes;
+    }
+    if (seen.empty() || seen.back() != p)
+      seen.push_back(p);
+  }
+  EXPECT_EQ(seen, (std::vector<Protocol>{Protocol::LL, Protocol::LL128,
+                                         Protocol::Simple}));
+}
+
+TEST_F(CostModelTest, EightByteAllReduceAcrossNodesPaysNetworkLatency) {
+  // Two nodes of 4 chips on NVLink, every chip with a RoCE port on the
+  // cluster switch; default calibration: NVLink 240 GB/s and 0.6 us per LL
+  // ring step, RoCE 25 GB/s x 90% = 22.5 GB/s and 2.7 us (NCCL's network
+  // LL ring figure; tree LL 5.0 us).
+  const MeshView &v = view(R"(
+    topo.mesh @m {
+      topo.chip_kind @x catalog "h100-sxm"
+      topo.link_kind @nv {bytes_per_s = 3.0e11, latency_s = 2.0e-6, technology = #topo.technology<nvlink>}
+      topo.link_kind @net {bytes_per_s = 2.5e10, latency_s = 5.0e-6, technology = #topo.technology<roce>}
+      topo.group "cluster" switched via @net {
+        topo.group "node" x 2 switched via @nv { topo.chips @x x 4 }
+      }
+    })");
+  CommModel comm(v, Calibration());
+  CollectiveCost c = comm.collective(CollectiveKind::AllReduce, iota(8), 8.0);
+  // Hierarchical under LL: reduce-scatter and all-gather inside each node,
+  // 2 x 3 NVLink steps of 2 B (0.6 us + 2 B / 120 GB/s each); across the
+  // nodes 4 rails exchange 1 B each way, 2 network steps of 2.7 us +
+  // 1 B / 11.25 GB/s; plus the ring LL base 6.6 us: 15.6 us.
+  double expected = 6.6e-6 + 2 * 3 * (0.6e-6 + 2 / 120e9) +
+                    2 * (2.7e-6 + 1 / (0.5 * 22.5e9));
+  EXPECT_EQ(c.algorithm, CollectiveAlgorithm::Hierarchical);
+  EXPECT_EQ(c.protocol, Protocol::LL);
+  EXPECT_NEAR(c.seconds, expected, 1e-12);
+  EXPECT_NEAR(c.seconds, 15.6e-6, 0.001e-6);
+  // A flat ring waits for a network crossing in each of its 14 steps
+  // (4 channels of 0.25 B): 14 x 2.7 = 37.8 us.
+  EXPECT_NEAR(comm.algorithmTime(CollectiveKind::AllReduce,
+                                 CollectiveAlgorithm::Ring, iota(8), {8.0},
+                                 Protocol::LL),
+              14 * (2.7e-6 + 0.25 / (0.5 * 22.5e9)), 1e-12);
+  // The heap-order tree has edges 4->1, 5->2, 6->2, 7->3 across nodes:
+  // each of its up and down steps and the 2 x 2 fill levels pay the tree
+  // LL network latency, 5.0 us; chip 2's port carries 2 x 8 B at
+  // 22.5 GB/s x 0.92 / 3.8 (tree share, then LL's): 30.0 us.
+  EXPECT_NEAR(comm.algorithmTime(CollectiveKind::AllReduce,
+                                 CollectiveAlgorithm::Tree, iota(8), {8.0},
+                                 Protocol::LL),
+              2 * (5.0e-6 + 16 / (22.5e9 * 0.92 / 3.8)) + 4 * 5.0e-6, 1e-12);
+  // One node's 4 chips alone: the tree under LL (chip 0 takes children 1
+  // and 2, so its port carries 2 x 8 B per step), 6.8 + 2 x 0.6 + 2 x 1 x
+  // 0.6 = 9.2 us: the network adds 6.4 us.
+  CollectiveCost inside =
+      comm.collective(CollectiveKind::AllReduce, iota(4), 8.0);
+  EXPECT_EQ(inside.algorithm, CollectiveAlgorithm::Tree);
+  EXPECT_EQ(inside.protocol, Protocol::LL);
+  EXPECT_NEAR(inside.seconds,
+              6.8e-6 + 2 * (0.6e-6 + 16 / (240e9 * 0.92 / 3.8)) + 2 * 0.6e-6, 1e-12);
+}

@@ -118,8 +118,9 @@ def price(row, build):
     tp, pp = par.get("tp") or 1, par.get("pp") or 1
     dp = hw["gpus"] // (tp * pp)
     notes = []
-    if (par.get("virtual_stages") or 1) > 1:
-        notes.append("interleaved schedule priced as 1F1B")
+    chunks = par.get("virtual_stages") or 1
+    if chunks > 1:
+        notes.append(f"interleaved 1F1B, {chunks} chunks per device")
     if (par.get("zero_stage") or 0) > 0:
         notes.append(f"ZeRO-{par['zero_stage']} priced as plain DP")
     if (par.get("cp") or 1) > 1:
@@ -149,6 +150,8 @@ def price(row, build):
                    f"report={tmp}/report.json", "threads=1"]
         if par.get("micro_batch"):
             options.append(f"micro-batch={par['micro_batch']}")
+        if chunks > 1 and pp > 1:
+            options.append(f"virtual-stages={chunks}")
         run = subprocess.run(
             [f"{build}/bin/chipmesh-opt", os.path.join(tmp, "model.mlir"),
              "--chipmesh-partition=" + " ".join(options), "-o", "/dev/null"],

@@ -36,14 +36,15 @@ double CommModel::baseLatency(CollectiveAlgorithm algorithm, Protocol protocol) 
 double CommModel::protocolBandwidth(CollectiveAlgorithm algorithm,
                                     Protocol protocol) {
   // tuning.cc "model refinements": ring LL moves half its bytes as flags,
-  // LL128 120 of 128 (NCCL uses 0.92); tree LL 1/3.8, tree LL128 120/128,
-  // tree Simple 0.92 of the ring's bus bandwidth.
+  // ring LL128 0.92 (120 of 128 bytes); a tree all-reduce first gets 0.92
+  // of the bus bandwidth, then LL 1/3.8 of that and LL128 120/128 (the
+  // multi-node figure: trees are chosen across nodes).
   bool tree = algorithm == CollectiveAlgorithm::Tree;
   switch (protocol) {
   case Protocol::LL:
-    return tree ? 1.0 / 3.8 : 0.5;
+    return tree ? 0.92 / 3.8 : 0.5;
   case Protocol::LL128:
-    return tree ? 120.0 / 128.0 : 0.92;
+    return tree ? 0.92 * 120.0 / 128.0 : 0.92;
   case Protocol::Simple:
     return tree ? 0.92 : 1.0;
   }
@@ -52,6 +53,10 @@ double CommModel::protocolBandwidth(CollectiveAlgorithm algorithm,
 
 double CommModel::hopLatency(unsigned linkKind, CollectiveAlgorithm algorithm,
                              Protocol protocol) const {
+  // Kernel TCP (NCCL's socket transport): the stack's latency dominates
+  // whatever the protocol; NCCL's ratios are measured on RDMA networks.
+  if (linkClass[linkKind] == LinkClass::Socket)
+    return linkLatency[linkKind];
   unsigned cls = static_cast<unsigned>(linkClass[linkKind]);
   double ratio = kHwLatencyUs[cls][latencyRow(algorithm)]
                              [static_cast<unsigned>(protocol)] /
@@ -114,8 +119,10 @@ CommModel::CommModel(const MeshView &mesh, const Calibration &calibration)
       break;
     case topo::LinkTechnology::infiniband:
     case topo::LinkTechnology::roce:
-    case topo::LinkTechnology::ethernet:
       linkClass.push_back(LinkClass::Network);
+      break;
+    case topo::LinkTechnology::ethernet:
+      linkClass.push_back(LinkClass::Socket);
       break;
     default:
       linkClass.push_back(LinkClass::ScaleUp);

@@ -60,6 +60,12 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
   if (!sched)
     return bad("schedule", "must be gpipe or 1f1b");
   plan.schedule = *sched;
+  if (auto chunks = dict.getAs<IntegerAttr>("virtual_stages"))
+    if (chunks.getInt() != 1)
+      return bad("virtual_stages",
+                 "is " + std::to_string(chunks.getInt()) +
+                     ": interleaved plans are priced but not materialized yet "
+                     "(partition with virtual-stages=1)");
   auto micro = dict.getAs<DenseI64ArrayAttr>("replica_micro_batches");
   if (!micro || static_cast<int64_t>(micro.size()) != plan.dp)
     return bad("replica_micro_batches", "must list one count per replica (dp)");

@@ -244,6 +244,10 @@ struct Layout {
   std::vector<std::vector<std::vector<unsigned>>> groups;
   std::vector<std::vector<std::vector<double>>> shares;
   std::vector<uint64_t> microBatches; ///< per replica
+  /// Model chunks per device (interleaved 1F1B): groups[r] then lists
+  /// pp x chunks virtual stages, virtual stage k on the group of k % pp.
+  unsigned chunks = 1;
+  unsigned numStages() const { return strategy.pp * chunks; }
 };
 
 /// The chips of each replica, in stage-major order. Chips first form
@@ -367,6 +371,14 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
       std::reverse(stages.begin(), stages.end());
       std::reverse(shares.begin(), shares.end());
     }
+    // Interleaving: the same groups again for every further model chunk.
+    unsigned chunks = strategy.pp > 1 ? ctx.options.virtualStages : 1;
+    for (unsigned c = 1; c < chunks; ++c)
+      for (unsigned st = 0; st < strategy.pp; ++st) {
+        stages.push_back(stages[st]);
+        shares.push_back(shares[st]);
+      }
+    layout.chunks = chunks;
     layout.groups.push_back(std::move(stages));
     layout.shares.push_back(std::move(shares));
     replicaSpeed.push_back(speed);
@@ -377,6 +389,12 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
   if (!split)
     return std::nullopt;
   layout.microBatches = *split;
+  // Megatron's interleaved schedule needs every replica's micro-batches
+  // to be a multiple of the pipeline depth.
+  if (layout.chunks > 1)
+    for (uint64_t m : layout.microBatches)
+      if (m % strategy.pp != 0)
+        return std::nullopt;
   return layout;
 }
 
@@ -463,8 +481,42 @@ public:
     uint64_t m = layout.microBatches[r];
     if (ctx.options.schedule == Schedule::GPipe)
       return static_cast<double>(m);
-    return static_cast<double>(
-        std::min<uint64_t>(m, layout.strategy.pp - s));
+    unsigned p = layout.strategy.pp;
+    if (layout.chunks > 1) {
+      // Interleaved: ops in flight on device d = its warm-up forwards + 1
+      // (2(p - d - 1) + (v - 1) p + 1), each one chunk; in units of the
+      // device's v chunks (Korthikanti et al. 2022: stage 0 holds
+      // p (1 + (p - 1) / (p v)) micro-batches' worth).
+      uint64_t v = layout.chunks, d = s % p;
+      uint64_t ops = std::min<uint64_t>(m * v, 2 * (p - d - 1) + (v - 1) * p + 1);
+      return static_cast<double>(ops) / static_cast<double>(v);
+    }
+    return static_cast<double>(std::min<uint64_t>(m, p - s));
+  }
+
+  /// Memory of member `member` of device `d` (replica r) when it holds
+  /// the chunks d, d + p, ... of the virtual stages starting at `starts`.
+  double deviceMemory(unsigned r, unsigned d, llvm::ArrayRef<unsigned> starts,
+                      size_t member) const {
+    if (layout.chunks == 1)
+      return memberMemory(r, d, starts[d], starts[d + 1], member);
+    double params = 0, weights = 0, saved = 0, largest = 0, rebuilt = 0;
+    for (unsigned k = d; k < layout.numStages(); k += layout.strategy.pp) {
+      unsigned i = starts[k], j = starts[k + 1];
+      params += level.prefixParams[j] - level.prefixParams[i];
+      weights += level.prefixParamBytes[j] - level.prefixParamBytes[i];
+      saved += level.prefixSaved[j] - level.prefixSaved[i];
+      largest = std::max(largest, level.largestIn(i, j));
+      rebuilt = std::max(rebuilt, level.largestRebuilt.of(i, j));
+    }
+    // Training only: interleaving is a training schedule.
+    double bytes = 2 * weights +
+                   (params > 0 ? adamStateBytes(static_cast<uint64_t>(params), weights)
+                               : 0.0) +
+                   saved * inFlight(r, d) + rebuilt + 2 * largest;
+    unsigned chip = layout.groups[r][d][member];
+    double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
+    return layout.shares[r][d][member] * bytes + reserved;
   }
 
   /// Memory of each member of stage s (replica r) holding [i, j).
@@ -538,7 +590,7 @@ public:
   /// earlier stages' optimum grows and this stage's weight shrinks with
   /// it). Empty if no split fits in memory.
   std::optional<std::vector<unsigned>> bestBoundaries() const {
-    unsigned p = layout.strategy.pp, n = numLayers();
+    unsigned p = layout.numStages(), n = numLayers();
     if (p > n)
       return std::nullopt;
     // best[s][j]: heaviest stage when stages 0..s hold layers [0, j).
@@ -600,7 +652,7 @@ public:
   /// exceed it, before pricing the gradient synchronisation.
   std::optional<Plan> simulate(llvm::ArrayRef<unsigned> bounds,
                                double cutoff = kInf) const {
-    unsigned p = layout.strategy.pp, n = numLayers();
+    unsigned p = layout.numStages(), n = numLayers();
     std::vector<unsigned> starts = {0};
     starts.insert(starts.end(), bounds.begin(), bounds.end());
     starts.push_back(n);
@@ -614,6 +666,7 @@ public:
     plan.schedule = ctx.options.schedule;
     plan.microBatch = level.profile.microBatch;
     plan.replicaMicroBatches = layout.microBatches;
+    plan.virtualStages = layout.chunks;
     plan.devices.resize(ctx.mesh.numChips());
     for (unsigned s = 0; s < p; ++s) {
       StagePlan stage;
@@ -626,6 +679,9 @@ public:
       plan.stages.push_back(std::move(stage));
     }
     bool training = ctx.training();
+    // p virtual stages over `depth` devices per replica (equal without
+    // interleaving).
+    unsigned depth = layout.strategy.pp;
     double pipeline = 0;
     struct SimulatedReplica {
       uint64_t microBatches;
@@ -634,8 +690,8 @@ public:
       std::vector<double> stageEnd;
     };
     std::vector<SimulatedReplica> simulated;
-    // When each stage's gradients are complete: its slowest replica's end.
-    std::vector<double> stageDone(p, 0.0);
+    // When each device's gradients are complete: its slowest replica's end.
+    std::vector<double> stageDone(depth, 0.0);
     for (unsigned r = 0; r < layout.groups.size(); ++r) {
       std::vector<double> fwd, bwd, sendF, sendB;
       for (unsigned s = 0; s < p; ++s) {
@@ -648,31 +704,38 @@ public:
           sendB.push_back(training ? t : 0.0);
         }
         uint64_t m = layout.microBatches[r];
+        bool firstChunk = s < depth;
         for (size_t k = 0; k < layout.groups[r][s].size(); ++k) {
           unsigned chip = layout.groups[r][s][k];
           DevicePlan &d = plan.devices[chip];
-          d.chip = chip;
-          d.replica = r;
-          d.stage = s;
-          d.tpRank = k;
-          d.share = layout.shares[r][s][k];
+          if (firstChunk) {
+            d.chip = chip;
+            d.replica = r;
+            d.stage = s;
+            d.tpRank = k;
+            d.share = layout.shares[r][s][k];
+            d.computeS = d.commS = 0;
+            d.memoryBytes = deviceMemory(r, s, starts, k);
+            d.capacityBytes = ctx.mesh.kindOf(chip).memoryBytes;
+            if (d.memoryBytes > usable(chip))
+              return std::nullopt;
+          }
           unsigned kind = ctx.mesh.chips()[chip].kind;
-          d.computeS = m * d.share *
-                       (level.prefix[kind][starts[s + 1]] - level.prefix[kind][starts[s]]);
-          d.commS = m * c.tensorCommS;
+          d.computeS += m * d.share *
+                        (level.prefix[kind][starts[s + 1]] - level.prefix[kind][starts[s]]);
+          d.commS += m * c.tensorCommS;
           if (s + 1 < p)
             d.commS += m * sendF.back() * (training ? 2 : 1) / layout.groups[r][s].size();
-          d.memoryBytes = memberMemory(r, s, starts[s], starts[s + 1], k);
-          d.capacityBytes = ctx.mesh.kindOf(chip).memoryBytes;
-          if (d.memoryBytes > usable(chip))
-            return std::nullopt;
         }
       }
       // No schedule beats the busiest stage running all its micro-batches
       // back to back: skip playing one that cannot win.
-      double busiest = 0;
+      std::vector<double> perDevice(depth, 0.0);
       for (unsigned s = 0; s < p; ++s)
-        busiest = std::max(busiest, layout.microBatches[r] * (fwd[s] + bwd[s]));
+        perDevice[s % depth] += fwd[s] + bwd[s];
+      double busiest = 0;
+      for (double t : perDevice)
+        busiest = std::max(busiest, layout.microBatches[r] * t);
       if (busiest * scoreFactor() > cutoff)
         return std::nullopt;
       // Replicas of the same kinds have the same pipeline: play it once.
@@ -686,13 +749,14 @@ public:
         std::vector<double> ends;
         double makespan =
             simulatePipeline(ctx.options.schedule, fwd, bwd, sendF, sendB,
-                             layout.microBatches[r], training, nullptr, &ends);
+                             layout.microBatches[r], training, nullptr, &ends,
+                             layout.chunks);
         simulated.push_back({layout.microBatches[r], fwd, bwd, sendF, sendB,
                              makespan, std::move(ends)});
         played = &simulated.back();
       }
       pipeline = std::max(pipeline, played->makespan);
-      for (unsigned s = 0; s < p; ++s)
+      for (unsigned s = 0; s < depth; ++s)
         stageDone[s] = std::max(stageDone[s], played->stageEnd[s]);
       plan.pipelines.push_back({layout.microBatches[r], fwd, bwd, sendF, sendB});
     }
@@ -705,11 +769,14 @@ public:
     // update.
     double sync = 0, optimizer = 0, synced = pipeline;
     if (training) {
-      for (unsigned s = 0; s < p; ++s) {
-        double weights = level.prefixParamBytes[starts[s + 1]] -
-                         level.prefixParamBytes[starts[s]];
-        double params = level.prefixParams[starts[s + 1]] -
-                        level.prefixParams[starts[s]];
+      for (unsigned s = 0; s < depth; ++s) {
+        // Every chunk the device holds (one without interleaving).
+        double weights = 0, params = 0;
+        for (unsigned k = s; k < p; k += depth) {
+          weights += level.prefixParamBytes[starts[k + 1]] -
+                     level.prefixParamBytes[starts[k]];
+          params += level.prefixParams[starts[k + 1]] - level.prefixParams[starts[k]];
+        }
         double gradientBytes = weights;
         if (params > 0 && ctx.gradientElementBytes > 0)
           gradientBytes = params * ctx.gradientElementBytes;
@@ -770,7 +837,7 @@ public:
   /// the DP split refined by moving single boundaries while the simulated
   /// step improves.
   std::optional<Plan> bestPlan(uint64_t limit) const {
-    unsigned p = layout.strategy.pp, n = numLayers();
+    unsigned p = layout.numStages(), n = numLayers();
     if (p > n)
       return std::nullopt;
     // C(n - 1, p - 1), saturating at limit + 1.
@@ -837,8 +904,9 @@ public:
     double worst = 0;
     for (unsigned r = 0; r < layout.groups.size(); ++r) {
       double speed = 0;
-      for (auto &group : layout.groups[r])
-        for (unsigned c : group) {
+      // The first pp groups: further model chunks repeat the same chips.
+      for (unsigned st = 0; st < layout.strategy.pp; ++st)
+        for (unsigned c : layout.groups[r][st]) {
           double t = level.modelS[ctx.mesh.chips()[c].kind];
           speed += t > 0 ? 1 / t : 0;
         }
@@ -911,7 +979,7 @@ std::optional<Plan> chipmesh::evaluatePlan(
   uint64_t total = static_cast<uint64_t>(globalBatch / profile.microBatch);
   std::optional<Layout> layout =
       makeLayout(ctx, level, strategy, layoutKind, total);
-  if (!layout || boundaries.size() + 1 != strategy.pp)
+  if (!layout || boundaries.size() + 1 != layout->numStages())
     return std::nullopt;
   Evaluator eval(ctx, level, *layout);
   return eval.simulate(boundaries);
@@ -1039,7 +1107,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
         if ((dp > 1 && !options.allowData) || (pp > 1 && !options.allowPipeline) ||
             (tp > 1 && !options.allowTensor))
           continue;
-        if (pp > layersCount)
+        if (pp * (pp > 1 ? options.virtualStages : 1) > layersCount)
           continue;
         uint64_t total = globalBatch / microBatches[li];
         if (total < dp)

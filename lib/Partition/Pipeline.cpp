@@ -30,6 +30,34 @@ PipeOp chipmesh::pipelineOpAt(Schedule schedule, bool training, size_t p,
   return {true, (m - warmup) + (i - warmup - steady)};
 }
 
+PipeOp chipmesh::interleavedOpAt(size_t p, size_t v, size_t s, uint64_t m,
+                                 uint64_t i) {
+  // Megatron's interleaved 1F1B (Narayanan et al. 2021, sec. 2.2;
+  // schedules.py forward_backward_pipelining_with_interleaving): device s
+  // holds chunks c = 0..v-1, virtual stage c * p + s. Its k-th forward runs
+  // chunk (k / p) % v of micro-batch (k / (p v)) p + k % p; backwards take
+  // the chunks in reverse. 2(p - s - 1) + (v - 1) p warm-up forwards, then
+  // one forward and one backward alternately, then the remaining backwards.
+  uint64_t total = m * v;
+  uint64_t warmup = std::min<uint64_t>(2 * (p - s - 1) + (v - 1) * p, total);
+  auto at = [&](uint64_t k, bool backward) {
+    uint64_t group = k / (p * v), within = k % (p * v);
+    uint64_t chunk = within / p;
+    if (backward)
+      chunk = v - 1 - chunk;
+    return PipeOp{backward, group * p + within % p,
+                  static_cast<unsigned>(chunk * p + s)};
+  };
+  if (i < warmup)
+    return at(i, false);
+  uint64_t steady = 2 * (total - warmup);
+  if (i < warmup + steady) {
+    uint64_t k = i - warmup;
+    return k % 2 == 0 ? at(warmup + k / 2, false) : at(k / 2, true);
+  }
+  return at((total - warmup) + (i - warmup - steady), true);
+}
+
 double chipmesh::simulatePipeline(Schedule schedule,
                                   llvm::ArrayRef<double> forward,
                                   llvm::ArrayRef<double> backward,
@@ -37,45 +65,64 @@ double chipmesh::simulatePipeline(Schedule schedule,
                                   llvm::ArrayRef<double> sendBackward,
                                   uint64_t microBatches, bool training,
                                   std::vector<PipeEvent> *events,
-                                  std::vector<double> *stageEnd) {
-  size_t p = forward.size();
+                                  std::vector<double> *stageEnd,
+                                  unsigned virtualStages) {
+  // Virtual stage k runs on device k % p; forward[k] and backward[k] are
+  // its seconds, sendForward[k] / sendBackward[k] the hop k <-> k + 1.
+  size_t v = std::max(1u, virtualStages);
+  size_t stages = forward.size();
+  if (stages % v != 0)
+    return std::numeric_limits<double>::infinity();
+  size_t p = stages / v;
   uint64_t m = microBatches;
   if (p == 0 || m == 0)
     return 0;
-  uint64_t opsPerStage = training ? 2 * m : m;
-  // End times of forward and backward (s, k) at [s * m + k]; -1 = not run.
-  std::vector<double> fEnd(p * m, -1.0), bEnd(training ? p * m : 0, -1.0);
+  // Interleaving is a training schedule (the partition pass refuses it
+  // for inference).
+  if (v > 1 && !training)
+    return std::numeric_limits<double>::infinity();
+  bool interleaved = v > 1;
+  uint64_t opsPerDevice = (training ? 2 : 1) * m * v;
+  // End times of forward and backward (k, mb) at [k * m + mb]; -1 = not run.
+  std::vector<double> fEnd(stages * m, -1.0), bEnd(training ? stages * m : 0, -1.0);
   std::vector<uint64_t> next(p, 0);
   std::vector<double> free(p, 0.0);
-  uint64_t remaining = p * opsPerStage;
+  uint64_t remaining = p * opsPerDevice;
   while (remaining > 0) {
     bool progressed = false;
     for (size_t s = 0; s < p; ++s) {
-      while (next[s] < opsPerStage) {
-        PipeOp op = pipelineOpAt(schedule, training, p, s, m, next[s]);
-        size_t at = s * m + op.microBatch;
+      while (next[s] < opsPerDevice) {
+        PipeOp op;
+        if (interleaved) {
+          op = interleavedOpAt(p, v, s, m, next[s]);
+        } else {
+          op = pipelineOpAt(schedule, training, p, s, m, next[s]);
+          op.virtualStage = static_cast<unsigned>(s);
+        }
+        size_t k = op.virtualStage;
+        size_t at = k * m + op.microBatch;
         double ready;
         if (!op.backward) {
-          if (s == 0)
+          if (k == 0)
             ready = 0;
           else if (fEnd[at - m] < 0)
             break;
           else
-            ready = fEnd[at - m] + sendForward[s - 1];
-        } else if (s + 1 == p) {
+            ready = fEnd[at - m] + sendForward[k - 1];
+        } else if (k + 1 == stages) {
           if (fEnd[at] < 0)
             break;
           ready = fEnd[at];
         } else if (bEnd[at + m] < 0) {
           break;
         } else {
-          ready = bEnd[at + m] + sendBackward[s];
+          ready = bEnd[at + m] + sendBackward[k];
         }
         double start = std::max(ready, free[s]);
-        double end = start + (op.backward ? backward[s] : forward[s]);
+        double end = start + (op.backward ? backward[k] : forward[k]);
         (op.backward ? bEnd : fEnd)[at] = end;
         if (events)
-          events->push_back({static_cast<unsigned>(s), op.microBatch,
+          events->push_back({static_cast<unsigned>(k), op.microBatch,
                              op.backward, start, end});
         free[s] = end;
         ++next[s];
@@ -83,7 +130,7 @@ double chipmesh::simulatePipeline(Schedule schedule,
         progressed = true;
       }
     }
-    if (!progressed) // cannot happen for GPipe/1F1B; never loop forever
+    if (!progressed) // a schedule that cannot finish; never loop forever
       return std::numeric_limits<double>::infinity();
   }
   double makespan = 0;

@@ -109,7 +109,8 @@ std::vector<HtmlSection> chipmesh::planSections(const PartitionResult &result,
     std::vector<PipeEvent> events;
     double makespan = simulatePipeline(plan.schedule, pipe.forward, pipe.backward,
                                        pipe.sendForward, pipe.sendBackward,
-                                       pipe.microBatches, training, &events);
+                                       pipe.microBatches, training, &events,
+                                       nullptr, plan.virtualStages);
     double total = std::max(plan.stepS, makespan);
     unsigned stages = static_cast<unsigned>(pipe.forward.size());
     const double left = 70, width = 880, row = 26, top = 10;

@@ -102,6 +102,16 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
   }
   options.threads = threads;
   options.gradientReduce = gradientReduce;
+  if (virtualStages < 1 || virtualStages > 1024)
+    return module.emitError() << "virtual-stages must be in [1, 1024], got "
+                              << static_cast<int64_t>(virtualStages);
+  if (virtualStages > 1 &&
+      (options.mode != Mode::Train || options.schedule != Schedule::OneFOneB))
+    return module.emitError()
+           << "virtual-stages=" << static_cast<int64_t>(virtualStages)
+           << " is Megatron's interleaved 1F1B: it needs mode=train and "
+              "schedule=1f1b";
+  options.virtualStages = static_cast<unsigned>(virtualStages);
   options.overlapGradientReduce = overlapGradReduce;
   return success();
 }
@@ -240,6 +250,7 @@ void ChipMeshPartitionPass::runOnOperation() {
           b.getNamedAttr("tp", b.getI64IntegerAttr(plan.strategy.tp)),
           b.getNamedAttr("layout", b.getStringAttr(stringifyReplicaLayout(plan.layout))),
           b.getNamedAttr("schedule", b.getStringAttr(stringifySchedule(plan.schedule))),
+          b.getNamedAttr("virtual_stages", b.getI64IntegerAttr(plan.virtualStages)),
           b.getNamedAttr("micro_batch", b.getI64IntegerAttr(
                                             static_cast<int64_t>(plan.microBatch))),
           b.getNamedAttr("replica_micro_batches", b.getDenseI64ArrayAttr(replicaMicro)),
@@ -325,6 +336,7 @@ void ChipMeshPartitionPass::runOnOperation() {
                             {"stage_order",
                              plan.reversedStages ? "reversed" : "mesh"}}},
         {"schedule", stringifySchedule(plan.schedule)},
+        {"virtual_stages", static_cast<int64_t>(plan.virtualStages)},
         {"global_batch", static_cast<int64_t>(result.globalBatch)},
         {"micro_batch", round6(plan.microBatch)},
         {"replica_micro_batches",

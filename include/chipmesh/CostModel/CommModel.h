@@ -42,8 +42,10 @@ struct CollectiveCost {
   Protocol protocol = Protocol::Simple;
 };
 
-/// The class of hardware a link is in NCCL's latency tables.
-enum class LinkClass { ScaleUp, PCIe, Network };
+/// The class of hardware a link is in NCCL's latency tables (NVLink-like
+/// scale-up, PCI, RDMA network), or kernel TCP, whose latency the socket
+/// stack sets whatever the protocol.
+enum class LinkClass { ScaleUp, PCIe, Network, Socket };
 
 class CommModel {
 public:

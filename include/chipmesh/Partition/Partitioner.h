@@ -71,6 +71,10 @@ struct PartitionOptions {
   /// starts reducing when its own last backward ends (later 1F1B stages
   /// finish first), not when the whole pipeline has drained.
   bool overlapGradientReduce = false;
+  /// Model chunks per device for plans with pp > 1 (Megatron's
+  /// --num-layers-per-virtual-pipeline-stage; interleaved 1F1B). 1: plain
+  /// 1F1B or GPipe.
+  unsigned virtualStages = 1;
 };
 
 /// One chip's part in a plan.
@@ -105,6 +109,9 @@ struct Plan {
   /// Stages take the replica's chips last group first.
   bool reversedStages = false;
   Schedule schedule = Schedule::OneFOneB;
+  /// Model chunks per device: stages then lists pp x this many virtual
+  /// stages, virtual stage k on the devices of k % pp (interleaved 1F1B).
+  unsigned virtualStages = 1;
   double microBatch = 1;
   /// Micro-batches each replica runs per step (uneven across replicas of
   /// different speed).
@@ -147,7 +154,8 @@ partitionModel(mlir::func::FuncOp func, const MeshView &mesh,
                std::string &whyNot);
 
 /// Evaluates one fully specified candidate (for tests and brute force):
-/// stage boundaries given as the first layer of each stage after the first.
+/// stage boundaries given as the first layer of each stage after the first
+/// (pp x options.virtualStages - 1 of them when interleaving).
 std::optional<Plan> evaluatePlan(const ModelProfile &profile,
                                  const MeshView &mesh, const CommModel &comm,
                                  const std::vector<ComputeModel> &kinds,
@@ -160,15 +168,22 @@ std::optional<Plan> evaluatePlan(const ModelProfile &profile,
 struct PipeOp {
   bool backward;
   uint64_t microBatch;
+  /// The virtual stage (model chunk c of device s is c * p + s); s itself
+  /// without interleaving.
+  unsigned virtualStage = 0;
 };
 /// Op `i` of stage `s` of `p` with `m` micro-batches under `schedule`
 /// (inference runs forwards only); 2m ops per stage when training.
 PipeOp pipelineOpAt(Schedule schedule, bool training, size_t p, size_t s,
                     uint64_t m, uint64_t i);
 
+/// Op `i` of device `s` under Megatron's interleaved 1F1B with `v` model
+/// chunks per device over `p` devices and `m` micro-batches (2 m v ops).
+PipeOp interleavedOpAt(size_t p, size_t v, size_t s, uint64_t m, uint64_t i);
+
 /// One op of a played pipeline.
 struct PipeEvent {
-  unsigned stage;
+  unsigned stage; ///< the virtual stage
   uint64_t microBatch;
   bool backward;
   double startS, endS;
@@ -178,14 +193,18 @@ struct PipeEvent {
 /// micro-batch on stage s, `sendForward[s]`/`sendBackward[s]` seconds
 /// between stage s and s+1, `microBatches` micro-batches. Also returns each
 /// stage's busy compute time. `stageEnd`, if given, receives when each
-/// stage finishes its last op (its gradients are complete then).
+/// device finishes its last op (its gradients are complete then).
+/// With `virtualStages` v > 1 the arrays describe p v virtual stages,
+/// virtual stage k on device k % p, played as Megatron's interleaved 1F1B
+/// (training; m must be a multiple of p, else the result is infinite).
 double simulatePipeline(Schedule schedule, llvm::ArrayRef<double> forward,
                         llvm::ArrayRef<double> backward,
                         llvm::ArrayRef<double> sendForward,
                         llvm::ArrayRef<double> sendBackward,
                         uint64_t microBatches, bool training,
                         std::vector<PipeEvent> *events = nullptr,
-                        std::vector<double> *stageEnd = nullptr);
+                        std::vector<double> *stageEnd = nullptr,
+                        unsigned virtualStages = 1);
 
 } // namespace chipmesh
 

@@ -178,7 +178,12 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
     Option<"overlapGradReduce", "overlap-grad-reduce", "bool",
            /*default=*/"false",
            "Overlap the bucketed gradient all-reduce with the last "
-           "micro-batch's backward (Megatron --overlap-grad-reduce)">
+           "micro-batch's backward (Megatron --overlap-grad-reduce)">,
+    Option<"virtualStages", "virtual-stages", "int64_t", /*default=*/"1",
+           "Model chunks per pipeline device (interleaved 1F1B, Megatron's "
+           "virtual pipeline stages); plans with pp > 1 then split the layers "
+           "into pp x N chunks and need micro-batches per replica that are a "
+           "multiple of pp">
   ];
   let dependentDialects = ["::chipmesh::graph::GraphDialect",
                            "::chipmesh::topo::TopoDialect"];
