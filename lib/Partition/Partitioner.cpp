@@ -1184,12 +1184,25 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     whyNot = llvm::formatv(
                  "no candidate layout: every tensor-parallel group must lie "
                  "inside one node (the largest holds {0} chips), so tp must "
-                 "divide the chips of each node it uses{1}",
+                 "divide the chips of each node it uses{1}{2}",
                  maxTensor,
                  options.fixed ? llvm::formatv(" (strategy tp={0})",
                                                options.fixed->tp)
                                      .str()
-                               : std::string())
+                               : std::string(),
+                 options.virtualStages > 1
+                     ? llvm::formatv("; and with virtual-stages={0} every "
+                                     "replica's micro-batches must be a "
+                                     "multiple of pp (global batch {1} in "
+                                     "micro-batches of {2})",
+                                     options.virtualStages, globalBatch,
+                                     llvm::join(llvm::map_range(microBatches,
+                                                                [](uint64_t m) {
+                                                                  return std::to_string(m);
+                                                                }),
+                                                "/"))
+                           .str()
+                     : std::string())
                  .str();
     return failure();
   }
