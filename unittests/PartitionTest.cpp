@@ -494,3 +494,516 @@ TEST_F(PartitionTest, TensorPairsStraddlingThreeChipNodesAreRefused) {
     EXPECT_EQ(found->plan.stages[0].devices[0].size(), s.tp);
   }
 }
+
+//===----------------------------------------------------------------------===//
+// Interleaved 1F1B (Megatron's virtual pipeline stages)
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Device s's ops under interleavedOpAt as "F<micro-batch>.<chunk>" or
+/// "B<micro-batch>.<chunk>", checking that each names a chunk of device s.
+std::vector<std::string> interleavedOps(size_t p, size_t v, size_t s,
+                                        uint64_t m) {
+  std::vector<std::string> ops;
+  for (uint64_t i = 0; i < 2 * m * v; ++i) {
+    PipeOp op = interleavedOpAt(p, v, s, m, i);
+    EXPECT_EQ(op.virtualStage % p, s) << "op " << i;
+    ops.push_back(llvm::formatv("{0}{1}.{2}", op.backward ? "B" : "F",
+                                op.microBatch, op.virtualStage / p)
+                      .str());
+  }
+  return ops;
+}
+
+// One H100 and one A100 behind a 200G RoCE switch; the mirror lists the
+// same kinds in the same order but puts the A100 first (chip 0).
+constexpr const char *kDuo = R"(
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.chip_kind @a100 catalog "a100-sxm-80gb"
+    topo.link_kind @net catalog "roce-200g"
+    topo.group "box" switched via @net {
+      topo.chips @h100 x 1
+      topo.chips @a100 x 1
+    }
+  })";
+constexpr const char *kDuoMirrored = R"(
+  topo.mesh @duo {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.chip_kind @a100 catalog "a100-sxm-80gb"
+    topo.link_kind @net catalog "roce-200g"
+    topo.group "box" switched via @net {
+      topo.chips @a100 x 1
+      topo.chips @h100 x 1
+    }
+  })";
+
+constexpr const char *kTwoA100 = R"(
+  topo.mesh @pair {
+    topo.chip_kind @a100 catalog "a100-sxm-80gb"
+    topo.link_kind @nv3 catalog "nvlink3"
+    topo.group "node" switched via @nv3 { topo.chips @a100 x 2 }
+  })";
+
+// Eight copies of kChain's repeated block (linear 1024->1024 + gelu).
+constexpr const char *kEightBlocks = R"(
+  func.func @forward(%x: tensor<8x512x1024xbf16>) -> tensor<8x512x1024xbf16> {
+    %c = graph.layer "blk" repeat 8 (%x) : (tensor<8x512x1024xbf16>) -> tensor<8x512x1024xbf16> {
+    ^bb0(%in: tensor<8x512x1024xbf16>):
+      %w = graph.param "w" : tensor<1024x1024xbf16>
+      %y = graph.linear %in, %w : tensor<8x512x1024xbf16>, tensor<1024x1024xbf16>
+      %g = graph.gelu %y : tensor<8x512x1024xbf16>
+      graph.yield %g : tensor<8x512x1024xbf16>
+    }
+    return %c : tensor<8x512x1024xbf16>
+  })";
+} // namespace
+
+TEST_F(PartitionTest, InterleavedOrderMatchesMegatron) {
+  // p = 2 devices, v = 2 chunks each, m = 4 micro-batches: 8 forwards and
+  // 8 backwards per device. Megatron numbers a device's forwards k = 0..7:
+  // chunk (k / p) % v, micro-batch (k / (p v)) p + k % p:
+  //   k:      0    1    2    3    4    5    6    7
+  //   F mb.c: 0.0  1.0  0.1  1.1  2.0  3.0  2.1  3.1
+  // and its backwards the same with the chunk reversed (v - 1 - c):
+  //   B mb.c: 0.1  1.1  0.0  1.0  2.1  3.1  2.0  3.0
+  // m = 4 != p, so no all-forward warm-up: device s warms up with
+  // 2 (p - s - 1) + (v - 1) p forwards (4 on device 0, 2 on device 1),
+  // then runs F(warmup + j), B(j) for j = 0 .. 8 - warmup - 1, then the
+  // remaining backwards.
+  // Device 0: F0..F3 | F4 B0 F5 B1 F6 B2 F7 B3 | B4 B5 B6 B7
+  // Device 1: F0 F1 | F2 B0 F3 B1 F4 B2 F5 B3 F6 B4 F7 B5 | B6 B7
+  using Ops = std::vector<std::string>;
+  EXPECT_EQ(interleavedOps(2, 2, 0, 4),
+            (Ops{"F0.0", "F1.0", "F0.1", "F1.1",                 // warm-up
+                 "F2.0", "B0.1", "F3.0", "B1.1", "F2.1", "B0.0", // 1F1B
+                 "F3.1", "B1.0",                                 //
+                 "B2.1", "B3.1", "B2.0", "B3.0"}));              // drain
+  EXPECT_EQ(interleavedOps(2, 2, 1, 4),
+            (Ops{"F0.0", "F1.0",                                 // warm-up
+                 "F0.1", "B0.1", "F1.1", "B1.1", "F2.0", "B0.0", // 1F1B
+                 "F3.0", "B1.0", "F2.1", "B2.1", "F3.1", "B3.1", //
+                 "B2.0", "B3.0"}));                              // drain
+  // Virtual stage = chunk x p + device: device 0's chunk 1 is stage 2.
+  EXPECT_EQ(interleavedOpAt(2, 2, 0, 4, 2).virtualStage, 2u);
+  EXPECT_EQ(interleavedOpAt(2, 2, 1, 4, 2).virtualStage, 3u);
+
+  // The simulator plays exactly these ops, in this order, on each device.
+  std::vector<PipeEvent> events;
+  double makespan = simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1},
+                                     {2, 2, 2, 2}, {0, 0, 0}, {0, 0, 0}, 4,
+                                     true, &events, nullptr, 2);
+  ASSERT_TRUE(std::isfinite(makespan));
+  for (size_t s = 0; s < 2; ++s) {
+    Ops played;
+    for (const PipeEvent &e : events)
+      if (e.stage % 2 == s)
+        played.push_back(llvm::formatv("{0}{1}.{2}", e.backward ? "B" : "F",
+                                       e.microBatch, e.stage / 2)
+                             .str());
+    EXPECT_EQ(played, interleavedOps(2, 2, s, 4)) << "device " << s;
+  }
+
+  // Whenever m is a multiple of p (m != p, where Megatron warms up with
+  // every forward: see InterleavedAllForwardWarmupWhenMicroBatchesEqualDepth)
+  // every device runs each (micro-batch, chunk) forward and backward exactly
+  // once, the forward first, and the played schedule never deadlocks.
+  for (size_t p : {2, 3, 4})
+    for (size_t v : {2, 3, 4})
+      for (uint64_t m = 2 * p; m <= 4 * p; m += p) {
+        std::string what = llvm::formatv("p={0} v={1} m={2}", p, v, m).str();
+        for (size_t s = 0; s < p; ++s) {
+          std::vector<int> seen(m * v * 2, 0); // [(mb * v + c) * 2 + B]
+          for (uint64_t i = 0; i < 2 * m * v; ++i) {
+            PipeOp op = interleavedOpAt(p, v, s, m, i);
+            ASSERT_LT(op.microBatch, m) << what;
+            ASSERT_EQ(op.virtualStage % p, s) << what;
+            size_t c = op.virtualStage / p;
+            ASSERT_LT(c, v) << what;
+            size_t at = (op.microBatch * v + c) * 2;
+            if (op.backward)
+              EXPECT_EQ(seen[at], 1) << what << " backward before forward";
+            seen[at + op.backward] += 1;
+          }
+          for (int n : seen)
+            EXPECT_EQ(n, 1) << what << " device " << s;
+        }
+        std::vector<double> f(p * v, 1.0), b(p * v, 2.0), z(p * v - 1, 0.0);
+        EXPECT_TRUE(std::isfinite(simulatePipeline(
+            Schedule::OneFOneB, f, b, z, z, m, true, nullptr, nullptr,
+            static_cast<unsigned>(v))))
+            << what;
+      }
+}
+
+TEST_F(PartitionTest, InterleavedScheduleHandPlayed) {
+  // p = 2, v = 2, m = 2: virtual stages 0, 2 on device 0 and 1, 3 on device
+  // 1; forward 1 s, backward 2 s each, sends free. Forwards k = 0..3 of a
+  // device: (mb, chunk) 0.0 1.0 0.1 1.1; backwards 0.1 1.1 0.0 1.0.
+  // m == p, so Megatron warms up with all four forwards on both devices
+  // (device 0's 2(p - 1) + (v - 1)p = 4 is all of them anyway):
+  //
+  //  t:    0   1   2   3   4   5   6   7   8   9  10  11  12  13  14  15
+  //  dev0 |F0.0|F1.0|F0.1|F1.1|  idle   |B0.1---|B1.1---|B0.0---|B1.0---|
+  //  dev1 |    |F0.0|F1.0|F0.1|F1.1|B0.1---|B1.1---|B0.0---|B1.0---|
+  //                                       (dev0 B0.1 waits for dev1 B0.1)
+  //
+  //  dev0: F(vs0) [0,1] [1,2]; F(vs2,0) waits for F(vs1,0) (ends 2): [2,3];
+  //        F(vs2,1) [3,4]; B(vs2,0) waits for B(vs3,0) (ends 7): [7,9];
+  //        B(vs2,1) waits for B(vs3,1) (9): [9,11]; B(vs0,0) waits for
+  //        B(vs1,0) (11): [11,13]; B(vs0,1) waits for B(vs1,1) (13): [13,15].
+  //  dev1: F(vs1) [1,2] [2,3]; F(vs3,0) after F(vs2,0) (3): [3,4]; F(vs3,1)
+  //        after F(vs2,1) (4): [4,5]; B(vs3,0) [5,7]; B(vs3,1) [7,9];
+  //        B(vs1,0) after B(vs2,0) (9): [9,11]; B(vs1,1) after B(vs2,1)
+  //        (11): [11,13].
+  // Makespan 15; device 0 ends at 15, device 1 at 13. (Played with device
+  // 1 running B0.1 before F1.1 instead, as the library does today, B(vs3,0)
+  // is [4,6], F(vs3,1) [6,7], B(vs3,1) [7,9], B(vs2,0) [6,8]; everything
+  // from 9 on is unchanged: still 15 and 13.)
+  std::vector<double> ends;
+  double interleaved = simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1},
+                                        {2, 2, 2, 2}, {0, 0, 0}, {0, 0, 0}, 2,
+                                        true, nullptr, &ends, 2);
+  EXPECT_DOUBLE_EQ(interleaved, 15.0);
+  EXPECT_EQ(ends, (std::vector<double>{15.0, 13.0}));
+
+  // The same model without interleaving: 2 stages of forward 2 s and
+  // backward 4 s (each holds both chunks), plain 1F1B:
+  //  t:    0   2   4   6   8  10  12  14  16  18
+  //  st0  |F0 |F1 |  idle  |B0-----|  idle |B1-----|
+  //  st1  |   |F0 |B0-----|F1 |B1-----|
+  //  st0 F0 [0,2], F1 [2,4]; st1 F0 [2,4], B0 [4,8]; st0 B0 [8,12];
+  //  st1 F1 [8,10] (free at 8), B1 [10,14]; st0 B1 [14,18]:
+  //  18 = (m + p - 1)(f + b) = 3 x 6.
+  double plain = simulatePipeline(Schedule::OneFOneB, {2, 2}, {4, 4}, {0},
+                                  {0}, 2, true, nullptr, &ends, 1);
+  EXPECT_DOUBLE_EQ(plain, 18.0);
+  EXPECT_EQ(ends, (std::vector<double>{18.0, 14.0}));
+  // Each device computes 2 x (2 + 4) = 12 s either way: the bubble drops
+  // from (p - 1)(f + b) = 6 s to 6 / v = 3 s.
+  EXPECT_DOUBLE_EQ(plain - 12.0, 6.0);
+  EXPECT_DOUBLE_EQ(interleaved - 12.0, 3.0);
+  EXPECT_LT(interleaved, plain);
+}
+
+TEST_F(PartitionTest, InterleavedNeedsMicroBatchesMultipleOfDepth) {
+  // m = 3 is not a multiple of p = 2: Megatron refuses it, the simulator
+  // cannot finish it.
+  EXPECT_EQ(simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1}, {2, 2, 2, 2},
+                             {0, 0, 0}, {0, 0, 0}, 3, true, nullptr, nullptr,
+                             2),
+            std::numeric_limits<double>::infinity());
+  // Nor any other m that p does not divide.
+  for (size_t p : {2, 3, 4})
+    for (size_t v : {2, 3})
+      for (uint64_t m = 1; m <= 3 * p; ++m) {
+        if (m % p == 0)
+          continue;
+        std::vector<double> f(p * v, 1.0), b(p * v, 2.0), z(p * v - 1, 0.0);
+        EXPECT_EQ(simulatePipeline(Schedule::OneFOneB, f, b, z, z, m, true,
+                                   nullptr, nullptr, static_cast<unsigned>(v)),
+                  std::numeric_limits<double>::infinity())
+            << llvm::formatv("p={0} v={1} m={2}", p, v, m).str();
+      }
+
+  // Through the partitioner: dp=1,pp=2,tp=1 on two chips, batch 3 in
+  // micro-batches of 1 = 3 micro-batches for the one replica.
+  auto duo = buildMesh(kDuo);
+  ASSERT_TRUE(duo);
+  PartitionOptions options;
+  options.fixed = Strategy{1, 2, 1};
+  options.virtualStages = 2;
+  options.globalBatch = 3;
+  options.microBatch = 1;
+  std::string why;
+  EXPECT_TRUE(failed(partitionModel(first<func::FuncOp>(*model), *duo->mesh,
+                                    calibration, options, why)));
+  EXPECT_FALSE(why.empty());
+  EXPECT_NE(why.find("multiple of pp"), std::string::npos) << why;
+  // The same with 4 micro-batches is fine (control).
+  options.globalBatch = 4;
+  why.clear();
+  FailureOr<PartitionResult> found = partitionModel(
+      first<func::FuncOp>(*model), *duo->mesh, calibration, options, why);
+  ASSERT_TRUE(succeeded(found)) << why;
+  EXPECT_EQ(found->plan.virtualStages, 2u);
+  EXPECT_EQ(found->plan.stages.size(), 4u);
+}
+
+TEST_F(PartitionTest, InterleavedSearchFindsBruteForceOptimum) {
+  auto duo = buildMesh(kDuo);
+  // The partitioner also tries each pipeline's chips in reverse order
+  // (stage 0 on chip 1); evaluatePlan has no such switch, so the mirrored
+  // mesh (A100 first) stands for that candidate.
+  auto mirrored = buildMesh(kDuoMirrored);
+  auto blocks = parse(kEightBlocks);
+  ASSERT_TRUE(duo && mirrored && blocks);
+  PartitionOptions options;
+  options.fixed = Strategy{1, 2, 1};
+  options.virtualStages = 2;
+  options.globalBatch = 32;
+  options.microBatch = 8; // 4 micro-batches, a multiple of pp = 2
+  for (ModuleOp module : {*blocks, *model}) {
+    func::FuncOp func = first<func::FuncOp>(module);
+    CostOptions cost;
+    cost.microBatch = 8;
+    FailureOr<ModelProfile> profile = profileModel(func, cost);
+    ASSERT_TRUE(succeeded(profile));
+    unsigned layers = profile->numUnits(); // 8 blocks; kChain: 7 units
+    double best = std::numeric_limits<double>::infinity();
+    double bestOf[2] = {best, best}; // per chip order: as given, mirrored
+    unsigned evaluated = 0;
+    for (OtherMesh *m : {duo.get(), mirrored.get()})
+      // Every 1 <= b0 < b1 < b2 < layers: 4 non-empty virtual stages.
+      for (unsigned b0 = 1; b0 < layers; ++b0)
+        for (unsigned b1 = b0 + 1; b1 < layers; ++b1)
+          for (unsigned b2 = b1 + 1; b2 < layers; ++b2) {
+            std::optional<Plan> plan =
+                evaluatePlan(*profile, *m->mesh, *m->comm, m->kinds, options,
+                             {1, 2, 1}, ReplicaLayout::Blocked, {b0, b1, b2},
+                             32);
+            ASSERT_TRUE(plan) << b0 << " " << b1 << " " << b2;
+            ++evaluated;
+            EXPECT_EQ(plan->virtualStages, 2u);
+            ASSERT_EQ(plan->stages.size(), 4u);
+            // Two chunks per device: stages 0, 2 on chip 0; 1, 3 on chip 1.
+            for (unsigned k = 0; k < 2; ++k)
+              EXPECT_EQ(plan->stages[k].devices, plan->stages[k + 2].devices);
+            EXPECT_EQ(plan->stages[0].devices,
+                      (std::vector<std::vector<unsigned>>{{0}}));
+            EXPECT_EQ(plan->stages[1].devices,
+                      (std::vector<std::vector<unsigned>>{{1}}));
+            EXPECT_EQ(plan->stages[1].firstLayer, b0);
+            EXPECT_EQ(plan->stages[3].endLayer, layers);
+            EXPECT_EQ(plan->pipelines[0].forward.size(), 4u);
+            double &own = bestOf[m == mirrored.get()];
+            own = std::min(own, plan->stepS);
+            best = std::min(best, plan->stepS);
+          }
+    // C(layers - 1, 3) splits on each of the two chip orders.
+    unsigned splits = (layers - 1) * (layers - 2) * (layers - 3) / 6;
+    EXPECT_EQ(evaluated, 2 * splits);
+    ASSERT_TRUE(std::isfinite(best));
+    std::string why;
+    FailureOr<PartitionResult> found =
+        partitionModel(func, *duo->mesh, calibration, options, why);
+    ASSERT_TRUE(succeeded(found)) << why;
+    EXPECT_NEAR(found->plan.stepS, best, 1e-12 * best) << layers << " layers";
+    // The two chip orders tie for the eight equal blocks; where one is
+    // clearly better the search must have taken it.
+    if (std::abs(bestOf[0] - bestOf[1]) > 1e-9 * best)
+      EXPECT_EQ(found->plan.reversedStages, bestOf[1] < bestOf[0]);
+    // The winner, priced again through evaluatePlan on the matching chip
+    // order, is the same plan.
+    const Plan &won = found->plan;
+    OtherMesh *order = won.reversedStages ? mirrored.get() : duo.get();
+    std::optional<Plan> again = evaluatePlan(
+        *profile, *order->mesh, *order->comm, order->kinds, options, {1, 2, 1},
+        ReplicaLayout::Blocked,
+        {won.stages[1].firstLayer, won.stages[2].firstLayer,
+         won.stages[3].firstLayer},
+        32);
+    ASSERT_TRUE(again);
+    EXPECT_NEAR(again->stepS, won.stepS, 1e-12 * best);
+    EXPECT_EQ(found->plan.virtualStages, 2u);
+    ASSERT_EQ(found->plan.stages.size(), 4u);
+    for (unsigned k = 0; k < 2; ++k)
+      EXPECT_EQ(found->plan.stages[k].devices,
+                found->plan.stages[k + 2].devices);
+    EXPECT_NE(found->plan.stages[0].devices, found->plan.stages[1].devices);
+  }
+}
+
+TEST_F(PartitionTest, InterleavedMemoryCountsEveryChunk) {
+  auto wide = parse(kWideLayers);
+  auto pair = buildMesh(kTwoA100);
+  ASSERT_TRUE(wide && pair);
+  // Micro-batch 4 of kWideLayers: A = 4 x 32768 x 1024 x 2 B = 2^28 B =
+  // 1/4 GiB; a layer saves 9A and its largest result is 4A = 1 GiB; 2^23
+  // BF16 parameters (16 MiB) per layer.
+  CostOptions cost;
+  cost.microBatch = 4;
+  FailureOr<ModelProfile> profile =
+      profileModel(first<func::FuncOp>(*wide), cost);
+  ASSERT_TRUE(succeeded(profile));
+  const double A = kGiB / 4;
+  ASSERT_EQ(profile->units.size(), 1u);
+  EXPECT_DOUBLE_EQ(profile->units[0].inputBytes, A);
+  EXPECT_DOUBLE_EQ(profile->units[0].savedBytes, 9 * A);
+  EXPECT_DOUBLE_EQ(profile->units[0].largestResultBytes, 4 * A);
+  EXPECT_EQ(profile->units[0].parameters, 1u << 23);
+
+  PartitionOptions options;
+  options.virtualStages = 2;
+  // dp=1,pp=2,tp=1, virtual stages [0,2) [2,4) [4,6) [6,8): device 0
+  // (chip 0) holds stages 0 and 2 = layers 0, 1, 4, 5; batch 16 = m = 4.
+  std::optional<Plan> plan =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {1, 2, 1}, ReplicaLayout::Blocked, {2, 4, 6}, 16);
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->stages.size(), 4u);
+  EXPECT_EQ(plan->replicaMicroBatches, (std::vector<uint64_t>{4}));
+  const DevicePlan &d0 = plan->devices[0];
+  EXPECT_EQ(d0.stage, 0u);
+  EXPECT_DOUBLE_EQ(d0.share, 1.0);
+  // Device 0's four layers: weights 4 x 16 MiB = 64 MiB, gradients as much,
+  // Adam 12 B x 4 x 2^23 = 384 MiB: 512 MiB of state.
+  double weights = 4 * 16.0 * 1024 * 1024;
+  double adam = adamStateBytes(4u << 23, weights);
+  EXPECT_DOUBLE_EQ(adam, 384.0 * 1024 * 1024);
+  double saved = 4 * 9 * A; // one micro-batch through both chunks: 9 GiB
+  double largest = 4 * A;
+  const double reserved = 1 * kGiB;
+  // In flight on device 0: min(m v, 2(p - 1) + (v - 1)p + 1) = min(8, 5)
+  // = 5 chunk-forwards = 5 / v = 2.5 units of the device's two chunks.
+  double units = std::min(4.0 * 2, 2.0 * (2 - 1) + (2 - 1) * 2 + 1) / 2;
+  EXPECT_DOUBLE_EQ(units, 2.5);
+  EXPECT_DOUBLE_EQ(d0.memoryBytes, 1.0 * (2 * weights + adam + saved * units +
+                                          2 * largest) +
+                                       reserved);
+  // 0.5 + 22.5 + 2 + 1 = 26 GiB.
+  EXPECT_DOUBLE_EQ(d0.memoryBytes, 26 * kGiB);
+  // Device 1: min(8, 0 + 2 + 1) = 3 chunk-forwards = 1.5 units:
+  // 0.5 + 13.5 + 2 + 1 = 17 GiB.
+  EXPECT_DOUBLE_EQ(plan->devices[1].memoryBytes, 17 * kGiB);
+}
+
+//===----------------------------------------------------------------------===//
+// Interleaved 1F1B: where the library departs from Megatron (skipped; each
+// test states the correct expectation)
+//===----------------------------------------------------------------------===//
+
+TEST_F(PartitionTest, InterleavedAllForwardWarmupWhenMicroBatchesEqualDepth) {
+  // LIBRARY BUG (skipped until fixed): Megatron's
+  // forward_backward_pipelining_with_interleaving special-cases m == p:
+  //     if num_microbatches == pipeline_parallel_size:
+  //         num_warmup_microbatches = total_num_microbatches
+  //         all_warmup_microbatches = True
+  // so every device runs all m v forwards, then all m v backwards.
+  // interleavedOpAt applies 2(p - s - 1) + (v - 1)p on every device, which
+  // for p = v = m = 2 gives device 1 only 2 warm-up forwards (F0.0 F1.0),
+  // then F0.1 B0.1 F1.1 B1.1 B0.0 B1.0. The makespan of
+  // InterleavedScheduleHandPlayed is 15 either way, but the activations in
+  // flight, and so memory, are not: Evaluator::inFlight uses the same
+  // count, min(m v, 2(p - d - 1) + (v - 1)p + 1) = 3 chunks on device 1,
+  // where Megatron holds all m v = 4.
+  if (std::getenv("NOSKIP") == nullptr) GTEST_SKIP() << "interleavedOpAt and inFlight lack Megatron's all-warm-up "
+                  "case for m == p";
+  using Ops = std::vector<std::string>;
+  // p = v = m = 2: forwards k = 0..3 are 0.0 1.0 0.1 1.1, backwards 0.1
+  // 1.1 0.0 1.0 (see InterleavedOrderMatchesMegatron); all forwards first.
+  const Ops megatron{"F0.0", "F1.0", "F0.1", "F1.1",
+                     "B0.1", "B1.1", "B0.0", "B1.0"};
+  EXPECT_EQ(interleavedOps(2, 2, 0, 2), megatron);
+  EXPECT_EQ(interleavedOps(2, 2, 1, 2), megatron);
+  // The timeline of InterleavedScheduleHandPlayed (forward 1 s, backward
+  // 2 s, no sends): device 1 runs F(vs3, 1) at [4,5] and B(vs3, 0) at
+  // [5,7], so device 0's B(vs2, 0) is [7,9].
+  std::vector<PipeEvent> events;
+  simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0},
+                   {0, 0, 0}, 2, true, &events, nullptr, 2);
+  for (const PipeEvent &e : events) {
+    if (e.stage == 3 && !e.backward && e.microBatch == 1)
+      EXPECT_DOUBLE_EQ(e.startS, 4.0);
+    if (e.stage == 3 && e.backward && e.microBatch == 0)
+      EXPECT_DOUBLE_EQ(e.startS, 5.0);
+    if (e.stage == 2 && e.backward && e.microBatch == 0)
+      EXPECT_DOUBLE_EQ(e.startS, 7.0);
+  }
+  // Memory: kWideLayers at micro-batch 4 (A = 1/4 GiB, 9A saved and 4A
+  // largest per layer, 16 MiB of weights per layer), batch 8 = m = 2,
+  // virtual stages [0,2) [2,4) [4,6) [6,8). Device 1 holds layers 2, 3, 6,
+  // 7: 0.5 GiB of state; all 4 chunk-forwards in flight = 2 x the 36A =
+  // 9 GiB of its two chunks: 0.5 + 18 + 2 x 1 + 1 reserved = 21.5 GiB (the
+  // library charges 3 / 2 units: 0.5 + 13.5 + 2 + 1 = 17 GiB).
+  auto wide = parse(kWideLayers);
+  auto pair = buildMesh(kTwoA100);
+  ASSERT_TRUE(wide && pair);
+  CostOptions cost;
+  cost.microBatch = 4;
+  FailureOr<ModelProfile> profile =
+      profileModel(first<func::FuncOp>(*wide), cost);
+  ASSERT_TRUE(succeeded(profile));
+  PartitionOptions options;
+  options.virtualStages = 2;
+  std::optional<Plan> plan =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {1, 2, 1}, ReplicaLayout::Blocked, {2, 4, 6}, 8);
+  ASSERT_TRUE(plan);
+  EXPECT_DOUBLE_EQ(plan->devices[1].memoryBytes, 21.5 * kGiB);
+  // Device 0 is right already: 2(p - 1) + (v - 1)p = 4 = m v warm-ups.
+  EXPECT_DOUBLE_EQ(plan->devices[0].memoryBytes, 21.5 * kGiB);
+}
+
+TEST_F(PartitionTest, InterleavedMemoryFollowsUnequalChunks) {
+  // LIBRARY BUG (skipped until fixed): Evaluator::deviceMemory charges a
+  // device (sum of its chunks' saved bytes) x (chunk-forwards in flight /
+  // v), exact only when the device's chunks save the same bytes. The
+  // search gives a device's chunks any sizes (unequal chips invite it).
+  // The correct charge is the peak, over the device's op sequence, of
+  // sum over chunks c of (forwards of c not yet backwarded) x saved(c).
+  if (std::getenv("NOSKIP") == nullptr) GTEST_SKIP() << "deviceMemory assumes a device's chunks are equal";
+  // kWideLayers at micro-batch 4: A = 1/4 GiB, a layer saves 9A; batch 16
+  // = m = 4. Virtual stages [0,3) [3,4) [4,5) [5,8): device 0 holds chunk
+  // 0 = layers 0-2 (saves 27A) and chunk 1 = layer 4 (9A); device 1 chunk
+  // 0 = layer 3 (9A) and chunk 1 = layers 5-7 (27A). Both hold 4 layers:
+  // 0.5 GiB of state; workspace 2 x 4A = 2 GiB; 1 GiB reserved.
+  // Device 0's ops (InterleavedOrderMatchesMegatron) and the live forwards
+  // (chunk 0, chunk 1) after each:
+  //   F0.0 (1,0) F1.0 (2,0) F0.1 (2,1) F1.1 (2,2) F2.0 (3,2) B0.1 (3,1)
+  //   F3.0 (4,1) B1.1 (4,0) F2.1 (4,1) B0.0 (3,1) F3.1 (3,2) B1.0 (2,2) ...
+  // peak at (4,1): 4 x 27A + 9A = 117A = 29.25 GiB, so
+  // 0.5 + 29.25 + 2 + 1 = 32.75 GiB. The library charges 5 / 2 x 36A =
+  // 90A = 22.5 GiB: 26 GiB, 6.75 GiB short.
+  // Device 1: F0.0 (1,0) F1.0 (2,0) F0.1 (2,1) B0.1 (2,0) F1.1 (2,1)
+  //   B1.1 (2,0) F2.0 (3,0) B0.0 (2,0) F3.0 (3,0) B1.0 (2,0) F2.1 (2,1) ...
+  // peak at (2,1): 2 x 9A + 27A = 45A = 11.25 GiB: 14.75 GiB (the library:
+  // 3 / 2 x 36A = 54A: 17 GiB).
+  auto wide = parse(kWideLayers);
+  auto pair = buildMesh(kTwoA100);
+  ASSERT_TRUE(wide && pair);
+  CostOptions cost;
+  cost.microBatch = 4;
+  FailureOr<ModelProfile> profile =
+      profileModel(first<func::FuncOp>(*wide), cost);
+  ASSERT_TRUE(succeeded(profile));
+  PartitionOptions options;
+  options.virtualStages = 2;
+  std::optional<Plan> plan =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {1, 2, 1}, ReplicaLayout::Blocked, {3, 4, 5}, 16);
+  ASSERT_TRUE(plan);
+  EXPECT_DOUBLE_EQ(plan->devices[0].memoryBytes, 32.75 * kGiB);
+  EXPECT_DOUBLE_EQ(plan->devices[1].memoryBytes, 14.75 * kGiB);
+}
+
+TEST_F(PartitionTest, InterleavedDpSplitStaysNearOptimum) {
+  // LIBRARY BUG (skipped until fixed): above exhaustiveSplits (512 splits:
+  // C(n - 1, p v - 1), e.g. 32 layers at pp = 4, v = 2 already has 2.6 M)
+  // the search takes Evaluator::bestBoundaries' split and refines it by
+  // single-boundary moves. bestBoundaries balances the heaviest *virtual*
+  // stage as if each ran on its own chips; with interleaving a device runs
+  // all its chunks, so that split can be far off. SearchFindsTheBruteForce
+  // Optimum holds the DP split to 10% without interleaving; here, on
+  // kChain over the H100 + A100 pair (dp=1,pp=2,tp=1, 4 micro-batches of
+  // 8), it picks [0,2) [2,3) [3,6) [6,7), 1.82x the exhaustive optimum
+  // [0,4) [4,5) [5,6) [6,7) (the same DP split without interleaving is
+  // exact on this mesh).
+  if (std::getenv("NOSKIP") == nullptr) GTEST_SKIP() << "bestBoundaries ignores that a device runs all its chunks";
+  auto duo = buildMesh(kDuo);
+  ASSERT_TRUE(duo);
+  PartitionOptions options;
+  options.fixed = Strategy{1, 2, 1};
+  options.virtualStages = 2;
+  options.globalBatch = 32;
+  options.microBatch = 8;
+  std::string why;
+  FailureOr<PartitionResult> exact = partitionModel(
+      first<func::FuncOp>(*model), *duo->mesh, calibration, options, why);
+  ASSERT_TRUE(succeeded(exact)) << why;
+  options.exhaustiveSplits = 0;
+  FailureOr<PartitionResult> dp = partitionModel(
+      first<func::FuncOp>(*model), *duo->mesh, calibration, options, why);
+  ASSERT_TRUE(succeeded(dp)) << why;
+  EXPECT_LE(dp->plan.stepS, exact->plan.stepS * 1.10);
+}

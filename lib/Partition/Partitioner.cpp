@@ -986,6 +986,98 @@ std::optional<Plan> chipmesh::evaluatePlan(
 }
 
 FailureOr<PartitionResult>
+chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
+                            const Calibration &calibration,
+                            const PartitionOptions &options,
+                            const GivenPlan &given, std::string &whyNot) {
+  CommModel comm(mesh, calibration);
+  std::vector<ComputeModel> kinds;
+  for (const ChipKindSpec &kind : mesh.chipKinds())
+    kinds.emplace_back(kind, calibration.chip(kind));
+  PartitionOptions local = options;
+  local.schedule = given.schedule;
+  local.virtualStages = given.virtualStages;
+  local.fixed = given.strategy;
+  CostOptions costOptions;
+  costOptions.mode = options.mode;
+  costOptions.recompute = options.recompute;
+  costOptions.microBatch = static_cast<double>(given.microBatch);
+  FailureOr<ModelProfile> profile = profileModel(func, costOptions);
+  if (failed(profile))
+    return failure();
+  Level level = buildLevel(std::move(*profile), kinds, local);
+  unsigned layers = level.layers.size();
+  if (given.stageStarts.back() != layers) {
+    whyNot = llvm::formatv("plan: stages[{0}].layers ends at layer {1}, but "
+                           "the model has {2} layers (units)",
+                           given.stageStarts.size() - 2, given.stageStarts.back(),
+                           layers)
+                 .str();
+    return failure();
+  }
+  double factor = objectiveFactor(mesh, local.objective);
+  Context ctx{mesh, comm, kinds, local, given.globalBatch, factor,
+              largestNode(mesh), gradientElementBytes(level.profile, local)};
+  Layout layout;
+  layout.strategy = given.strategy;
+  layout.layout = given.layout;
+  layout.reversedStages = given.reversedStages;
+  layout.groups = given.groups;
+  layout.shares = given.shares;
+  layout.microBatches = given.replicaMicroBatches;
+  layout.chunks = given.virtualStages;
+  Evaluator eval(ctx, level, layout);
+  std::vector<unsigned> bounds(given.stageStarts.begin() + 1,
+                               given.stageStarts.end() - 1);
+  std::optional<Plan> plan = eval.simulate(bounds);
+  if (!plan) {
+    // simulate() refuses only a device over its memory: name it.
+    for (unsigned r = 0; r < layout.groups.size(); ++r)
+      for (unsigned d = 0; d < given.strategy.pp; ++d)
+        for (size_t k = 0; k < layout.groups[r][d].size(); ++k) {
+          unsigned chip = layout.groups[r][d][k];
+          double need = eval.deviceMemory(r, d, given.stageStarts, k);
+          double usable = mesh.kindOf(chip).memoryBytes * (1 - options.memoryHeadroom);
+          if (need > usable) {
+            whyNot = llvm::formatv("the plan does not fit in memory: {0} "
+                                   "(replica {1}, stage {2}) needs {3:F1} GiB "
+                                   "of its {4:F1} GiB usable (over by {5:F1} "
+                                   "GiB)",
+                                   mesh.chips()[chip].path, r, d, need / kGiB,
+                                   usable / kGiB, (need - usable) / kGiB)
+                         .str();
+            return failure();
+          }
+        }
+    whyNot = "the plan cannot be played (its schedule does not finish)";
+    return failure();
+  }
+  PartitionResult result;
+  result.plan = std::move(*plan);
+  result.layers = level.layers;
+  result.profile = level.profile;
+  result.globalBatch = given.globalBatch;
+  result.tokensPerSample = 1;
+  for (Type type : func.getArgumentTypes())
+    if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+      if (tensor.getRank() >= 2 && tensor.hasStaticShape())
+        result.tokensPerSample = static_cast<double>(tensor.getShape()[1]);
+      break;
+    }
+  double speed = 0;
+  for (unsigned c = 0; c < mesh.numChips(); ++c) {
+    double t = level.modelS[mesh.chips()[c].kind];
+    speed += t > 0 ? 1 / t : 0;
+  }
+  result.lowerBoundS =
+      static_cast<double>(given.globalBatch / given.microBatch) / speed;
+  result.candidates = given.candidates;
+  result.feasible = given.feasible;
+  result.pruned = given.pruned;
+  return result;
+}
+
+FailureOr<PartitionResult>
 chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                          const Calibration &calibration,
                          const PartitionOptions &options, std::string &whyNot) {

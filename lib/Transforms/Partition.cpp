@@ -16,6 +16,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include <cmath>
@@ -157,8 +158,45 @@ void ChipMeshPartitionPass::runOnOperation() {
     return signalPassFailure();
 
   std::string whyNot;
-  FailureOr<PartitionResult> found =
-      partitionModel(*func, *view, calibration, options, whyNot);
+  FailureOr<PartitionResult> found = failure();
+  if (!planFile.empty()) {
+    // The plan as given: nothing is searched.
+    if (!strategyText.empty() || virtualStages != 1) {
+      module.emitError() << "plan= prices a plan as given; strategy= and "
+                            "virtual-stages= come from the plan file";
+      return signalPassFailure();
+    }
+    auto buffer = llvm::MemoryBuffer::getFile(planFile);
+    if (!buffer) {
+      module.emitError() << "cannot read plan file '" << planFile
+                         << "': " << buffer.getError().message();
+      return signalPassFailure();
+    }
+    llvm::Expected<GivenPlan> given =
+        parsePlanFile((*buffer)->getBuffer(), *view);
+    if (!given) {
+      module.emitError() << "plan file '" << planFile
+                         << "': " << llvm::toString(given.takeError());
+      return signalPassFailure();
+    }
+    if (options.globalBatch && options.globalBatch != given->globalBatch) {
+      module.emitError() << "batch=" << options.globalBatch
+                         << " differs from the plan's global batch of "
+                         << given->globalBatch;
+      return signalPassFailure();
+    }
+    if (options.microBatch && options.microBatch != given->microBatch) {
+      module.emitError() << "micro-batch=" << options.microBatch
+                         << " differs from the plan's micro-batch of "
+                         << given->microBatch;
+      return signalPassFailure();
+    }
+    options.schedule = given->schedule;
+    options.virtualStages = given->virtualStages;
+    found = evaluateGivenPlan(*func, *view, calibration, options, *given, whyNot);
+  } else {
+    found = partitionModel(*func, *view, calibration, options, whyNot);
+  }
   if (failed(found)) {
     if (!whyNot.empty())
       module.emitError() << "cannot partition @" << func->getSymName()
@@ -284,8 +322,9 @@ void ChipMeshPartitionPass::runOnOperation() {
         llvm::json::Array d, sh;
         for (unsigned c : stage.devices[r])
           d.push_back(view->chips()[c].path);
+        // Exact, so that plan=FILE prices the very same split.
         for (double x : stage.shares[r])
-          sh.push_back(round6(x));
+          sh.push_back(x);
         devs.push_back(std::move(d));
         shares.push_back(std::move(sh));
       }

@@ -164,6 +164,39 @@ std::optional<Plan> evaluatePlan(const ModelProfile &profile,
                                  llvm::ArrayRef<unsigned> boundaries,
                                  uint64_t globalBatch);
 
+/// A plan as a user runs it: the partition report's JSON read back
+/// (parsePlanFile), priced exactly as given by evaluateGivenPlan.
+struct GivenPlan {
+  Strategy strategy;
+  ReplicaLayout layout = ReplicaLayout::Blocked; ///< a label only
+  bool reversedStages = false;                   ///< a label only
+  Schedule schedule = Schedule::OneFOneB;
+  unsigned virtualStages = 1;
+  uint64_t microBatch = 1, globalBatch = 1;
+  std::vector<uint64_t> replicaMicroBatches;
+  /// First layer of every (virtual) stage, then the end of the last one.
+  std::vector<unsigned> stageStarts;
+  /// groups[r][s]: chips of stage s in replica r; shares alike.
+  std::vector<std::vector<std::vector<unsigned>>> groups;
+  std::vector<std::vector<std::vector<double>>> shares;
+  /// How the plan was found, carried through from the file's "search"
+  /// (the report of a given plan round-trips); 1, 1, 0 if absent.
+  unsigned candidates = 1, feasible = 1, pruned = 0;
+};
+
+/// Reads a plan from the report's JSON; every error names its field.
+llvm::Expected<GivenPlan> parsePlanFile(llvm::StringRef text, const MeshView &mesh);
+
+/// Prices `given` on `mesh` as it stands: layer split, devices, shares,
+/// micro-batches and schedule are not re-chosen. `options` supply the
+/// mode, recomputation and the gradient-reduction settings. Fails with
+/// `whyNot` (which field or which device) when the plan does not apply to
+/// this model or does not fit in memory.
+mlir::FailureOr<PartitionResult>
+evaluateGivenPlan(mlir::func::FuncOp func, const MeshView &mesh,
+                  const Calibration &calibration, const PartitionOptions &options,
+                  const GivenPlan &given, std::string &whyNot);
+
 /// The i-th op a pipeline stage runs: forward or backward of one micro-batch.
 struct PipeOp {
   bool backward;

@@ -179,6 +179,10 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
            /*default=*/"false",
            "Overlap the bucketed gradient all-reduce with the last "
            "micro-batch's backward (Megatron --overlap-grad-reduce)">,
+    Option<"planFile", "plan", "std::string", /*default=*/"\"\"",
+           "Price this plan exactly as given instead of searching: a report "
+           "written by report=FILE (strategy, schedule, micro-batches, every "
+           "stage's layers, devices and shares)">,
     Option<"virtualStages", "virtual-stages", "int64_t", /*default=*/"1",
            "Model chunks per pipeline device (interleaved 1F1B, Megatron's "
            "virtual pipeline stages); plans with pp > 1 then split the layers "

@@ -1,0 +1,139 @@
+// plan=FILE prices a plan exactly as given (the report's own JSON read
+// back, or a hand-written subset of it): nothing is searched, and the
+// report of a plan read back is the report it came from.
+// RUN: split-file %s %t
+// RUN: chipmesh-opt %t/model.mlir --chipmesh-partition="batch=8 report=%t/found.json" -o /dev/null
+// RUN: chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/found.json report=%t/again.json" -o /dev/null
+// RUN: diff %t/found.json %t/again.json
+// RUN: chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/even.json report=-" -o /dev/null | FileCheck %s --check-prefix=EVEN
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/unknown-device.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEVICE
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/gap.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GAP
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/shares.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=SHARES
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/chips.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=CHIPS
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/twice.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=TWICE
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/layers.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=LAYERS
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/global.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GLOBAL
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/interleaved.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MULTIPLE
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/missing.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/notjson.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOTJSON
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/nothere.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOFILE
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/even.json strategy=dp=2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BOTH
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/even.json batch=16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BATCH
+// RUN: not chipmesh-opt %t/big.mlir --chipmesh-partition="plan=%t/even.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MEMORY
+
+// Three layers each, although the search gives the H100 five: priced as given.
+// EVEN:      "layers": [
+// EVEN-NEXT:   0,
+// EVEN-NEXT:   3
+// EVEN:      "layers": [
+// EVEN-NEXT:   3,
+// EVEN-NEXT:   6
+// DEVICE: error: plan file '{{.*}}unknown-device.json': stages[1].devices[0][0]: unknown device 'node/medium' in the mesh
+// GAP: stages[1].layers: starts at layer 4, but the stage before ends at 3 (stages must be contiguous from layer 0)
+// SHARES: stages[0].shares[0]: sum to 0.900000, not 1
+// CHIPS: strategy: dp x pp x tp = 1 x 1 x 1 = 1, but the mesh has 2 chips (every chip needs a place)
+// TWICE: stages[1].devices[0][0]: device 'node/fast' already has a place in the plan
+// LAYERS: error: cannot partition @forward over @duo: plan: stages[1].layers ends at layer 5, but the model has 6 layers (units)
+// GLOBAL: global_batch: is 16, but micro_batch x the replicas' micro-batches = 2 x 4 = 8
+// MULTIPLE: replica_micro_batches[0]: 3 is not a multiple of pp = 2, as interleaved 1F1B needs
+// MISSING: replica_micro_batches: must list one count per replica (1)
+// NOTJSON: plan: invalid JSON
+// NOFILE: error: cannot read plan file '{{.*}}nothere.json'
+// BOTH: error: plan= prices a plan as given; strategy= and virtual-stages= come from the plan file
+// BATCH: error: batch=16 differs from the plan's global batch of 8
+// MEMORY: error: cannot partition @forward over @duo: the plan does not fit in memory: node/fast (replica 0, stage 0) needs {{[0-9.]+}} GiB of its 80.0 GiB usable (over by {{[0-9.]+}} GiB)
+
+//--- model.mlir
+topo.mesh @duo {
+  topo.chip_kind @fast catalog "h100-sxm"
+  topo.chip_kind @slow catalog "a100-sxm-80gb"
+  topo.link_kind @nv catalog "nvlink4"
+  topo.group "node" switched via @nv {
+    topo.chips @fast x 1
+    topo.chips @slow x 1
+  }
+}
+func.func @forward(%x: tensor<8x512x1024xbf16>) -> tensor<8x512x1024xbf16> {
+  %h = graph.layer "blocks" repeat 6 (%x) : (tensor<8x512x1024xbf16>) -> tensor<8x512x1024xbf16> {
+  ^bb0(%in: tensor<8x512x1024xbf16>):
+    %w = graph.param "w" : tensor<1024x4096xbf16>
+    %y = graph.linear %in, %w : tensor<8x512x1024xbf16>, tensor<1024x4096xbf16>
+    %g = graph.gelu %y : tensor<8x512x4096xbf16>
+    %w2 = graph.param "w2" : tensor<4096x1024xbf16>
+    %z = graph.linear %g, %w2 : tensor<8x512x4096xbf16>, tensor<4096x1024xbf16>
+    graph.yield %z : tensor<8x512x1024xbf16>
+  }
+  return %h : tensor<8x512x1024xbf16>
+}
+//--- big.mlir
+topo.mesh @duo {
+  topo.chip_kind @fast catalog "h100-sxm"
+  topo.chip_kind @slow catalog "a100-sxm-80gb"
+  topo.link_kind @nv catalog "nvlink4"
+  topo.group "node" switched via @nv {
+    topo.chips @fast x 1
+    topo.chips @slow x 1
+  }
+}
+func.func @forward(%x: tensor<8x16x32768xbf16>) -> tensor<8x16x32768xbf16> {
+  %h = graph.layer "blocks" repeat 6 (%x) : (tensor<8x16x32768xbf16>) -> tensor<8x16x32768xbf16> {
+  ^bb0(%in: tensor<8x16x32768xbf16>):
+    %w = graph.param "w" : tensor<32768x32768xbf16>
+    %y = graph.linear %in, %w : tensor<8x16x32768xbf16>, tensor<32768x32768xbf16>
+    %w2 = graph.param "w2" : tensor<32768x32768xbf16>
+    %z = graph.linear %y, %w2 : tensor<8x16x32768xbf16>, tensor<32768x32768xbf16>
+    graph.yield %z : tensor<8x16x32768xbf16>
+  }
+  return %h : tensor<8x16x32768xbf16>
+}
+//--- even.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [3, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- unknown-device.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [3, 6], "devices": [["node/medium"]], "shares": [[1]]}]}
+//--- gap.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [4, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- shares.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[0.9]]},
+            {"layers": [3, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- chips.json
+{"strategy": {"dp": 1, "pp": 1, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 6], "devices": [["node/fast"]], "shares": [[1]]}]}
+//--- twice.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [3, 6], "devices": [["node/fast"]], "shares": [[1]]}]}
+//--- layers.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [3, 5], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- global.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "global_batch": 16, "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [3, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- interleaved.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "virtual_stages": 2,
+ "micro_batch": 2, "replica_micro_batches": [3],
+ "stages": [{"layers": [0, 1], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [1, 3], "devices": [["node/slow"]], "shares": [[1]]},
+            {"layers": [3, 4], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [4, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- missing.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "stages": []}
+//--- notjson.json
+{"strategy": {"dp": 1,
