@@ -28,6 +28,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -329,6 +330,64 @@ scheduleOrder(const std::string &schedule, bool training, size_t stages,
   return order;
 }
 
+/// Seconds of one collective over a mesh's chips (all of them, or
+/// `group`), priced by the cost model as the partitioner prices it.
+py::dict collectiveTime(const std::string &meshText, const std::string &kind,
+                        double bytes, std::vector<unsigned> group,
+                        const std::string &calibrationJSON) {
+  static const std::pair<const char *, chipmesh::CollectiveKind> kinds[] = {
+      {"all_reduce", chipmesh::CollectiveKind::AllReduce},
+      {"all_gather", chipmesh::CollectiveKind::AllGather},
+      {"reduce_scatter", chipmesh::CollectiveKind::ReduceScatter},
+      {"all_to_all", chipmesh::CollectiveKind::AllToAll},
+      {"broadcast", chipmesh::CollectiveKind::Broadcast}};
+  std::optional<chipmesh::CollectiveKind> which;
+  for (auto &[name, k] : kinds)
+    if (kind == name)
+      which = k;
+  if (!which)
+    throw ChipMeshError("kind must be all_reduce, all_gather, reduce_scatter, "
+                        "all_to_all or broadcast, got '" + kind + "'");
+  if (!(bytes >= 0) || bytes > 1e15)
+    throw ChipMeshError("bytes must be in [0, 1e15]");
+  auto s = session();
+  std::lock_guard<std::mutex> lock(s->mutex);
+  Diagnostics diags(s->context);
+  llvm::SourceMgr sources;
+  sources.AddNewSourceBuffer(llvm::MemoryBuffer::getMemBufferCopy(meshText, "<mesh>"),
+                             llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sources, &s->context);
+  if (!module)
+    diags.raise("cannot parse the mesh");
+  auto meshes = llvm::to_vector(module->getOps<chipmesh::topo::MeshOp>());
+  if (meshes.size() != 1)
+    throw ChipMeshError("expected exactly one topo.mesh");
+  FailureOr<chipmesh::MeshView> view = chipmesh::MeshView::build(meshes.front());
+  if (failed(view))
+    diags.raise("invalid mesh");
+  chipmesh::Calibration calibration;
+  if (!calibrationJSON.empty()) {
+    auto parsed = chipmesh::Calibration::fromJSON(calibrationJSON);
+    if (!parsed)
+      throw ChipMeshError("calibration: " + llvm::toString(parsed.takeError()));
+    calibration = std::move(*parsed);
+  }
+  if (group.empty())
+    for (unsigned c = 0; c < view->numChips(); ++c)
+      group.push_back(c);
+  for (unsigned c : group)
+    if (c >= view->numChips())
+      throw ChipMeshError("group member " + std::to_string(c) +
+                          " is not a chip of the mesh");
+  chipmesh::CommModel comm(*view, calibration);
+  chipmesh::CollectiveCost cost = comm.collective(*which, group, bytes);
+  py::dict d;
+  d["seconds"] = cost.seconds;
+  d["algorithm"] = chipmesh::stringifyCollectiveAlgorithm(cost.algorithm).str();
+  d["protocol"] = chipmesh::stringifyProtocol(cost.protocol).str();
+  return d;
+}
+
 } // namespace
 
 PYBIND11_MODULE(_chipmesh, m) {
@@ -357,6 +416,9 @@ PYBIND11_MODULE(_chipmesh, m) {
       .def("functions", &Module::functions)
       .def("placements", &Module::placements, py::arg("func"));
   m.def("catalog_chips", &catalogChips);
+  m.def("collective_time", &collectiveTime, py::arg("mesh"), py::arg("kind"),
+        py::arg("bytes"), py::arg("group") = std::vector<unsigned>(),
+        py::arg("calibration") = std::string());
   m.def("catalog_links", &catalogLinks);
   m.def("apportion_shares", &apportion, py::arg("total"), py::arg("shares"));
   m.def("schedule_order", &scheduleOrder, py::arg("schedule"),

@@ -621,8 +621,9 @@ TEST_F(PartitionTest, InterleavedOrderMatchesMegatron) {
             size_t c = op.virtualStage / p;
             ASSERT_LT(c, v) << what;
             size_t at = (op.microBatch * v + c) * 2;
-            if (op.backward)
+            if (op.backward) {
               EXPECT_EQ(seen[at], 1) << what << " backward before forward";
+            }
             seen[at + op.backward] += 1;
           }
           for (int n : seen)
@@ -791,8 +792,9 @@ TEST_F(PartitionTest, InterleavedSearchFindsBruteForceOptimum) {
     EXPECT_NEAR(found->plan.stepS, best, 1e-12 * best) << layers << " layers";
     // The two chip orders tie for the eight equal blocks; where one is
     // clearly better the search must have taken it.
-    if (std::abs(bestOf[0] - bestOf[1]) > 1e-9 * best)
+    if (std::abs(bestOf[0] - bestOf[1]) > 1e-9 * best) {
       EXPECT_EQ(found->plan.reversedStages, bestOf[1] < bestOf[0]);
+    }
     // The winner, priced again through evaluatePlan on the matching chip
     // order, is the same plan.
     const Plan &won = found->plan;
@@ -869,26 +871,22 @@ TEST_F(PartitionTest, InterleavedMemoryCountsEveryChunk) {
 }
 
 //===----------------------------------------------------------------------===//
-// Interleaved 1F1B: where the library departs from Megatron (skipped; each
-// test states the correct expectation)
+// Interleaved 1F1B: three cases where a first version departed from
+// Megatron (found by these tests, then fixed)
 //===----------------------------------------------------------------------===//
 
 TEST_F(PartitionTest, InterleavedAllForwardWarmupWhenMicroBatchesEqualDepth) {
-  // LIBRARY BUG (skipped until fixed): Megatron's
-  // forward_backward_pipelining_with_interleaving special-cases m == p:
+  // Megatron's forward_backward_pipelining_with_interleaving special-cases
+  // m == p:
   //     if num_microbatches == pipeline_parallel_size:
   //         num_warmup_microbatches = total_num_microbatches
   //         all_warmup_microbatches = True
   // so every device runs all m v forwards, then all m v backwards.
-  // interleavedOpAt applies 2(p - s - 1) + (v - 1)p on every device, which
-  // for p = v = m = 2 gives device 1 only 2 warm-up forwards (F0.0 F1.0),
-  // then F0.1 B0.1 F1.1 B1.1 B0.0 B1.0. The makespan of
-  // InterleavedScheduleHandPlayed is 15 either way, but the activations in
-  // flight, and so memory, are not: Evaluator::inFlight uses the same
-  // count, min(m v, 2(p - d - 1) + (v - 1)p + 1) = 3 chunks on device 1,
-  // where Megatron holds all m v = 4.
-  if (std::getenv("NOSKIP") == nullptr) GTEST_SKIP() << "interleavedOpAt and inFlight lack Megatron's all-warm-up "
-                  "case for m == p";
+  // The usual 2(p - s - 1) + (v - 1)p would give device 1 of p = v = m = 2
+  // only 2 warm-up forwards (F0.0 F1.0, then F0.1 B0.1 F1.1 ...). The
+  // makespan of InterleavedScheduleHandPlayed is 15 either way, but the
+  // activations in flight, and so memory, are not: device 1 holds all
+  // m v = 4 chunk-forwards at once, not 3.
   using Ops = std::vector<std::string>;
   // p = v = m = 2: forwards k = 0..3 are 0.0 1.0 0.1 1.1, backwards 0.1
   // 1.1 0.0 1.0 (see InterleavedOrderMatchesMegatron); all forwards first.
@@ -903,12 +901,15 @@ TEST_F(PartitionTest, InterleavedAllForwardWarmupWhenMicroBatchesEqualDepth) {
   simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1}, {2, 2, 2, 2}, {0, 0, 0},
                    {0, 0, 0}, 2, true, &events, nullptr, 2);
   for (const PipeEvent &e : events) {
-    if (e.stage == 3 && !e.backward && e.microBatch == 1)
+    if (e.stage == 3 && !e.backward && e.microBatch == 1) {
       EXPECT_DOUBLE_EQ(e.startS, 4.0);
-    if (e.stage == 3 && e.backward && e.microBatch == 0)
+    }
+    if (e.stage == 3 && e.backward && e.microBatch == 0) {
       EXPECT_DOUBLE_EQ(e.startS, 5.0);
-    if (e.stage == 2 && e.backward && e.microBatch == 0)
+    }
+    if (e.stage == 2 && e.backward && e.microBatch == 0) {
       EXPECT_DOUBLE_EQ(e.startS, 7.0);
+    }
   }
   // Memory: kWideLayers at micro-batch 4 (A = 1/4 GiB, 9A saved and 4A
   // largest per layer, 16 MiB of weights per layer), batch 8 = m = 2,
@@ -936,13 +937,11 @@ TEST_F(PartitionTest, InterleavedAllForwardWarmupWhenMicroBatchesEqualDepth) {
 }
 
 TEST_F(PartitionTest, InterleavedMemoryFollowsUnequalChunks) {
-  // LIBRARY BUG (skipped until fixed): Evaluator::deviceMemory charges a
-  // device (sum of its chunks' saved bytes) x (chunk-forwards in flight /
-  // v), exact only when the device's chunks save the same bytes. The
-  // search gives a device's chunks any sizes (unequal chips invite it).
-  // The correct charge is the peak, over the device's op sequence, of
-  // sum over chunks c of (forwards of c not yet backwarded) x saved(c).
-  if (std::getenv("NOSKIP") == nullptr) GTEST_SKIP() << "deviceMemory assumes a device's chunks are equal";
+  // Charging a device (sum of its chunks' saved bytes) x (chunk-forwards
+  // in flight / v) is exact only when its chunks save the same bytes, and
+  // the search gives a device's chunks any sizes (unequal chips invite
+  // it). The charge is the peak, over the device's op sequence, of the sum
+  // over chunks c of (forwards of c not yet backwarded) x saved(c).
   // kWideLayers at micro-batch 4: A = 1/4 GiB, a layer saves 9A; batch 16
   // = m = 4. Virtual stages [0,3) [3,4) [4,5) [5,8): device 0 holds chunk
   // 0 = layers 0-2 (saves 27A) and chunk 1 = layer 4 (9A); device 1 chunk
@@ -978,18 +977,17 @@ TEST_F(PartitionTest, InterleavedMemoryFollowsUnequalChunks) {
 }
 
 TEST_F(PartitionTest, InterleavedDpSplitStaysNearOptimum) {
-  // LIBRARY BUG (skipped until fixed): above exhaustiveSplits (512 splits:
-  // C(n - 1, p v - 1), e.g. 32 layers at pp = 4, v = 2 already has 2.6 M)
-  // the search takes Evaluator::bestBoundaries' split and refines it by
-  // single-boundary moves. bestBoundaries balances the heaviest *virtual*
-  // stage as if each ran on its own chips; with interleaving a device runs
-  // all its chunks, so that split can be far off. SearchFindsTheBruteForce
+  // Above exhaustiveSplits (512 splits: C(n - 1, p v - 1), e.g. 32 layers
+  // at pp = 4, v = 2 already has 2.6 M) the search refines a split by
+  // single-boundary moves. bestBoundaries' DP balances the heaviest
+  // *virtual* stage as if each ran on its own chips; with interleaving a
+  // device runs all its chunks, so that split alone can be far off (the
+  // search also starts from chunks sized by their device's speed). SearchFindsTheBruteForce
   // Optimum holds the DP split to 10% without interleaving; here, on
   // kChain over the H100 + A100 pair (dp=1,pp=2,tp=1, 4 micro-batches of
   // 8), it picks [0,2) [2,3) [3,6) [6,7), 1.82x the exhaustive optimum
   // [0,4) [4,5) [5,6) [6,7) (the same DP split without interleaving is
-  // exact on this mesh).
-  if (std::getenv("NOSKIP") == nullptr) GTEST_SKIP() << "bestBoundaries ignores that a device runs all its chunks";
+  // exact on this mesh). Required: within 10%, as without interleaving.
   auto duo = buildMesh(kDuo);
   ASSERT_TRUE(duo);
   PartitionOptions options;

@@ -165,6 +165,75 @@ def price(row, build):
     return report["step_time_s"], "; ".join(notes)
 
 
+COLLECTIVE_LINKS = {"nvlink2-hybrid-cube-mesh": "nvlink2",
+                    "infinity-fabric-xgmi": "xgmi"}
+COLLECTIVE_CHIPS = {"v100-sxm2-16gb": "v100-sxm2-32gb"}  # same links
+
+
+def collective_mesh(hw):
+    """The sweep's cluster as a mesh; None and why when it has no catalog
+    equivalent."""
+    chip = COLLECTIVE_CHIPS.get(hw["chip"], hw["chip"])
+    intra = COLLECTIVE_LINKS.get(hw.get("intra_node"), hw.get("intra_node"))
+    per_node = hw.get("gpus_per_node") or hw["gpus"]
+    nodes = hw["gpus"] // per_node
+    inter = hw.get("inter_node")
+    if nodes > 1 and inter is None:
+        inter = DEFAULT_INTER.get(chip)  # unnamed: the chip's usual fabric
+    if chip not in CATALOG or intra not in LINKS:
+        return None, f"chip {chip} or link {intra} not in the catalog"
+    if nodes > 1 and inter not in LINKS:
+        return None, f"inter-node transport '{inter}' not in the catalog"
+    shape = "full_mesh" if intra in ("xgmi", "hccs-910b") else "switched"
+    text = [f"topo.mesh @sweep {{",
+            f"  topo.chip_kind @gpu catalog \"{chip}\"",
+            f"  topo.link_kind @intra catalog \"{intra}\""]
+    if nodes > 1:
+        text += [f"  topo.link_kind @inter catalog \"{inter}\"",
+                 f"  topo.group \"cluster\" switched via @inter {{",
+                 f"    topo.group \"node\" x {nodes} {shape} via @intra {{ topo.chips @gpu x {per_node} }}",
+                 "  }"]
+    else:
+        text += [f"  topo.group \"node\" {shape} via @intra {{ topo.chips @gpu x {per_node} }}"]
+    return "\n".join(text + ["}"]) + "\n", None
+
+
+def collectives(rows, markdown):
+    """Per sweep: all-reduce time against nccl-tests/rccl-tests, small
+    messages (<= 64 KiB: latency) and large ones (>= 256 MiB: bandwidth)."""
+    sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+    try:
+        from chipmesh import _chipmesh
+    except ImportError as e:
+        print(f"collectives: skipped ({e}); build the Python module first")
+        return
+    sweeps = {}
+    for row in rows:
+        key = json.dumps(row["hardware"], sort_keys=True)
+        sweeps.setdefault(key, []).append(row)
+    print()
+    print(f"{'collective sweep':44} {'sizes':>5} {'small med|err|':>14} "
+          f"{'small max':>9} {'large med|err|':>14}")
+    for key, sweep in sweeps.items():
+        hw = sweep[0]["hardware"]
+        name = f"{hw['chip']} {hw['gpus']//(hw.get('gpus_per_node') or hw['gpus'])}x{hw.get('gpus_per_node')} {hw.get('inter_node') or hw.get('intra_node')}"
+        mesh, why = collective_mesh(hw)
+        if mesh is None:
+            print(f"{name[:44]:44} skipped: {why}")
+            continue
+        small, large = [], []
+        for row in sweep:
+            got = _chipmesh.collective_time(mesh, row["op"], float(row["bytes"]))
+            error = got["seconds"] * 1e6 / row["time_us"] - 1
+            (small if row["bytes"] <= 65536 else large if row["bytes"] >= 256 << 20 else []).append(abs(error))
+            markdown.append(f"| {row['id']} | {row['bytes']} | {row['time_us']} us | "
+                            f"{got['seconds'] * 1e6:.1f} us | {100 * error:+.1f}% | "
+                            f"{got['algorithm']} {got['protocol']} |")
+        fmt = lambda v: f"{100 * statistics.median(v):13.1f}%" if v else f"{'':14}"
+        print(f"{name[:44]:44} {len(sweep):5d} {fmt(small)} "
+              f"{(100 * max(small)) if small else float('nan'):8.1f}% {fmt(large)}")
+
+
 def spearman(xs, ys):
     def ranks(v):
         order = sorted(range(len(v)), key=lambda i: v[i])
@@ -240,9 +309,14 @@ def main():
         print(f"{'all':34} {len(all_errors):6d} {'':7} {'':7} "
               f"{100 * statistics.median(all_errors):10.1f}% "
               f"{100 * max(all_errors):8.1f}%")
+    comm_table = ["", "| Sweep point | Bytes | Measured | Predicted | Error | Algorithm |",
+                  "|---|---|---|---|---|---|"]
+    if not args.group:
+        with open(args.runs) as f:
+            collectives(json.load(f)["collectives"], comm_table)
     if args.markdown:
         with open(args.markdown, "w") as f:
-            f.write("\n".join(table) + "\n")
+            f.write("\n".join(table + comm_table) + "\n")
     return 0
 
 

@@ -482,16 +482,26 @@ public:
     if (ctx.options.schedule == Schedule::GPipe)
       return static_cast<double>(m);
     unsigned p = layout.strategy.pp;
-    if (layout.chunks > 1) {
-      // Interleaved: ops in flight on device d = its warm-up forwards + 1
-      // (2(p - d - 1) + (v - 1) p + 1), each one chunk; in units of the
-      // device's v chunks (Korthikanti et al. 2022: stage 0 holds
-      // p (1 + (p - 1) / (p v)) micro-batches' worth).
-      uint64_t v = layout.chunks, d = s % p;
-      uint64_t ops = std::min<uint64_t>(m * v, 2 * (p - d - 1) + (v - 1) * p + 1);
-      return static_cast<double>(ops) / static_cast<double>(v);
-    }
     return static_cast<double>(std::min<uint64_t>(m, p - s));
+  }
+
+  /// Interleaved 1F1B: the most activation bytes device d of replica r
+  /// holds at once, `saved[c]` being one micro-batch's saved bytes of its
+  /// chunk c. Played over the device's own op order (Megatron's), since
+  /// chunks of unequal size peak at different times.
+  double interleavedPeak(unsigned r, unsigned d,
+                         llvm::ArrayRef<double> saved) const {
+    uint64_t m = layout.microBatches[r], p = layout.strategy.pp,
+             v = layout.chunks;
+    std::vector<double> live(v, 0.0);
+    double held = 0, peak = 0;
+    for (uint64_t i = 0; i < 2 * m * v; ++i) {
+      PipeOp op = interleavedOpAt(p, v, d, m, i);
+      unsigned c = op.virtualStage / p;
+      held += op.backward ? -saved[c] : saved[c];
+      peak = std::max(peak, held);
+    }
+    return peak;
   }
 
   /// Memory of member `member` of device `d` (replica r) when it holds
@@ -500,12 +510,13 @@ public:
                       size_t member) const {
     if (layout.chunks == 1)
       return memberMemory(r, d, starts[d], starts[d + 1], member);
-    double params = 0, weights = 0, saved = 0, largest = 0, rebuilt = 0;
+    double params = 0, weights = 0, largest = 0, rebuilt = 0;
+    std::vector<double> saved;
     for (unsigned k = d; k < layout.numStages(); k += layout.strategy.pp) {
       unsigned i = starts[k], j = starts[k + 1];
       params += level.prefixParams[j] - level.prefixParams[i];
       weights += level.prefixParamBytes[j] - level.prefixParamBytes[i];
-      saved += level.prefixSaved[j] - level.prefixSaved[i];
+      saved.push_back(level.prefixSaved[j] - level.prefixSaved[i]);
       largest = std::max(largest, level.largestIn(i, j));
       rebuilt = std::max(rebuilt, level.largestRebuilt.of(i, j));
     }
@@ -513,7 +524,7 @@ public:
     double bytes = 2 * weights +
                    (params > 0 ? adamStateBytes(static_cast<uint64_t>(params), weights)
                                : 0.0) +
-                   saved * inFlight(r, d) + rebuilt + 2 * largest;
+                   interleavedPeak(r, d, saved) + rebuilt + 2 * largest;
     unsigned chip = layout.groups[r][d][member];
     double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
     return layout.shares[r][d][member] * bytes + reserved;
@@ -531,7 +542,11 @@ public:
       bytes += weights + (params > 0 ? adamStateBytes(static_cast<uint64_t>(params),
                                                       weights)
                                      : 0.0);
-      bytes += (level.prefixSaved[j] - level.prefixSaved[i]) * inFlight(r, s) +
+      // Interleaving: one range is one chunk of a device that holds
+      // others; only its state is a sure lower bound (simulate() checks
+      // the device as a whole).
+      double flight = layout.chunks > 1 ? 0.0 : inFlight(r, s);
+      bytes += (level.prefixSaved[j] - level.prefixSaved[i]) * flight +
                level.largestRebuilt.of(i, j);
     } else {
       bytes += level.prefixCache[j] - level.prefixCache[i];
@@ -867,9 +882,20 @@ public:
       return best;
     }
     std::optional<std::vector<unsigned>> bounds = bestBoundaries();
-    if (!bounds)
-      return std::nullopt;
-    std::optional<Plan> best = simulate(*bounds);
+    std::optional<Plan> best;
+    if (bounds)
+      best = simulate(*bounds);
+    if (layout.chunks > 1) {
+      // The DP balances every virtual stage as if it had chips of its own;
+      // a device runs all its chunks, so also start from chunks sized by
+      // their device's speed (Megatron's equal chunks on equal chips).
+      std::vector<unsigned> even = proportionalBoundaries();
+      std::optional<Plan> plan = simulate(even);
+      if (plan && (!best || plan->score < best->score)) {
+        best = std::move(plan);
+        bounds = even;
+      }
+    }
     if (!best)
       return std::nullopt;
     for (unsigned round = 0; round < 4 * p; ++round) {
@@ -895,6 +921,33 @@ public:
         break;
     }
     return best;
+  }
+
+  /// Boundaries giving virtual stage k a share of the layers proportional
+  /// to the speed of its device group (replica 0), at least one layer each.
+  std::vector<unsigned> proportionalBoundaries() const {
+    unsigned stages = layout.numStages(), n = numLayers(), p = layout.strategy.pp;
+    std::vector<double> speed(p, 0.0);
+    double total = 0;
+    for (unsigned d = 0; d < p; ++d) {
+      for (unsigned c : layout.groups[0][d]) {
+        double t = level.modelS[ctx.mesh.chips()[c].kind];
+        speed[d] += t > 0 ? 1 / t : 0;
+      }
+      total += speed[d];
+    }
+    std::vector<unsigned> bounds;
+    double cumulative = 0;
+    unsigned previous = 0;
+    for (unsigned k = 0; k + 1 < stages; ++k) {
+      cumulative += speed[k % p] / (total * layout.chunks);
+      unsigned at = static_cast<unsigned>(std::lround(cumulative * n));
+      // Leave at least one layer to this and every later stage.
+      at = std::clamp(at, previous + 1, n - (stages - 1 - k));
+      bounds.push_back(at);
+      previous = at;
+    }
+    return bounds;
   }
 
   /// No plan of this layout beats this (valid lower bound on stepS):

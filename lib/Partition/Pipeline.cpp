@@ -40,6 +40,9 @@ PipeOp chipmesh::interleavedOpAt(size_t p, size_t v, size_t s, uint64_t m,
   // one forward and one backward alternately, then the remaining backwards.
   uint64_t total = m * v;
   uint64_t warmup = std::min<uint64_t>(2 * (p - s - 1) + (v - 1) * p, total);
+  // With exactly p micro-batches Megatron runs every forward first.
+  if (m == p)
+    warmup = total;
   auto at = [&](uint64_t k, bool backward) {
     uint64_t group = k / (p * v), within = k % (p * v);
     uint64_t chunk = within / p;
