@@ -105,6 +105,13 @@ double ComputeModel::peakFlopPerS(DType type) const {
   return 0;
 }
 
+double ComputeModel::matmulPeakFlopPerS(DType type) const {
+  double tf32 = spec.peakFlopPerS[static_cast<unsigned>(DType::TF32)];
+  if (type == DType::FP32 && math == MathMode::TF32 && tf32 > 0)
+    return tf32;
+  return peakFlopPerS(type);
+}
+
 double ComputeModel::vectorFlopPerS() const {
   // Non-matmul work runs on the vector/CUDA cores at the FP32 rate; a chip
   // without an FP32 figure gets 1/16 of its BF16 tensor rate (the ratio on
@@ -167,7 +174,7 @@ double ComputeModel::matmulEfficiency(const MatmulShape &shape,
 
 double ComputeModel::matmulSeconds(ArrayRef<MatmulShape> shapes, DType type,
                                    bool backward) const {
-  double peak = peakFlopPerS(type);
+  double peak = matmulPeakFlopPerS(type);
   if (!(peak > 0))
     return std::numeric_limits<double>::infinity();
   double seconds = 0;

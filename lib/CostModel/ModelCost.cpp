@@ -324,7 +324,7 @@ ChipEstimate chipmesh::estimateOnChip(const ModelProfile &profile,
   estimate.memory = unitsMemory(profile.units, options.mode, options.recompute,
                                 1.0, chip.calibration());
   estimate.capacityBytes = chip.chip().memoryBytes;
-  double peak = chip.peakFlopPerS(profile.computeType);
+  double peak = chip.matmulPeakFlopPerS(profile.computeType);
   if (estimate.stepS > 0 && peak > 0)
     estimate.mfu = micro * flops / estimate.stepS / peak;
   return estimate;

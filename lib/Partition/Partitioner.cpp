@@ -1047,6 +1047,8 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
   std::vector<ComputeModel> kinds;
   for (const ChipKindSpec &kind : mesh.chipKinds())
     kinds.emplace_back(kind, calibration.chip(kind));
+  for (ComputeModel &chip : kinds)
+    chip.setMathMode(options.math);
   PartitionOptions local = options;
   local.schedule = given.schedule;
   local.virtualStages = given.virtualStages;
@@ -1138,6 +1140,8 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   std::vector<ComputeModel> kinds;
   for (const ChipKindSpec &kind : mesh.chipKinds())
     kinds.emplace_back(kind, calibration.chip(kind));
+  for (ComputeModel &chip : kinds)
+    chip.setMathMode(options.math);
 
   // The traced profile tells the batch and the tokens per sample.
   CostOptions base;

@@ -169,8 +169,10 @@ void ChipMeshEstimatePass::runOnOperation() {
   if (failed(profile))
     return signalPassFailure();
   std::vector<ComputeModel> chips;
-  for (const ChipKindSpec &kind : kinds)
+  for (const ChipKindSpec &kind : kinds) {
     chips.emplace_back(kind, calibration.chip(kind));
+    chips.back().setMathMode(mathMode);
+  }
   std::vector<ChipEstimate> estimates;
   for (const ComputeModel &chip : chips)
     estimates.push_back(estimateOnChip(*profile, chip, options));

@@ -113,6 +113,7 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
            << " is Megatron's interleaved 1F1B: it needs mode=train and "
               "schedule=1f1b";
   options.virtualStages = static_cast<unsigned>(virtualStages);
+  options.math = mathMode;
   options.overlapGradientReduce = overlapGradReduce;
   return success();
 }

@@ -62,9 +62,18 @@ struct KernelTime {
   bool computeBound = false;
 };
 
+/// How FP32 matrix products run: at the FP32 rate, or on the tensor cores
+/// in TF32 (PyTorch's allow_tf32, cuBLAS CUBLAS_TF32_TENSOR_OP_MATH; the
+/// default of many Ampere/Hopper stacks).
+enum class MathMode { FP32, TF32 };
+
 class ComputeModel {
 public:
   ComputeModel(const ChipKindSpec &chip, ChipCalibration calibration);
+
+  /// FP32 products at the chip's TF32 rate where it has one.
+  void setMathMode(MathMode mode) { math = mode; }
+  MathMode mathMode() const { return math; }
 
   const ChipKindSpec &chip() const { return spec; }
   const ChipCalibration &calibration() const { return calib; }
@@ -72,6 +81,9 @@ public:
   /// Peak FLOP/s of `type` on this chip after falling back to a wider
   /// type the chip has; 0 if it has none.
   double peakFlopPerS(DType type) const;
+  /// Peak FLOP/s of matrix products in `type` under the math mode (FP32
+  /// products at the TF32 rate with MathMode::TF32): what MFU divides by.
+  double matmulPeakFlopPerS(DType type) const;
   /// FLOP/s for work that is not a matrix product (the FP32 vector peak).
   double vectorFlopPerS() const;
   /// Achieved bytes/s of memory traffic.
@@ -91,6 +103,7 @@ public:
 private:
   ChipKindSpec spec;
   ChipCalibration calib;
+  MathMode math = MathMode::FP32;
 };
 
 } // namespace chipmesh

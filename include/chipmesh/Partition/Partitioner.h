@@ -75,6 +75,8 @@ struct PartitionOptions {
   /// --num-layers-per-virtual-pipeline-stage; interleaved 1F1B). 1: plain
   /// 1F1B or GPipe.
   unsigned virtualStages = 1;
+  /// How FP32 products run (math=tf32 prices them at the TF32 rate).
+  MathMode math = MathMode::FP32;
 };
 
 /// One chip's part in a plan.

@@ -85,6 +85,14 @@ def ChipMeshEstimate : Pass<"chipmesh-estimate", "mlir::ModuleOp"> {
            "Also print the summary here ('-' for stdout; empty: attach only)">,
     Option<"format", "format", "std::string", /*default=*/"\"table\"",
            "Printed summary format: table | json">,
+    Option<"mathMode", "math", "::chipmesh::MathMode",
+           /*default=*/"::chipmesh::MathMode::FP32",
+           "How FP32 matrix products run: fp32 (the FP32 rate) | tf32 (the "
+           "chip's TF32 tensor rate, as with PyTorch's allow_tf32)",
+           [{::llvm::cl::values(
+               clEnumValN(::chipmesh::MathMode::FP32, "fp32", "the FP32 rate"),
+               clEnumValN(::chipmesh::MathMode::TF32, "tf32",
+                          "the TF32 tensor rate"))}]>,
     Option<"annotate", "annotate", "bool", /*default=*/"true",
            "Attach chipmesh.cost to every op">
   ];
@@ -179,6 +187,14 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
            /*default=*/"false",
            "Overlap the bucketed gradient all-reduce with the last "
            "micro-batch's backward (Megatron --overlap-grad-reduce)">,
+    Option<"mathMode", "math", "::chipmesh::MathMode",
+           /*default=*/"::chipmesh::MathMode::FP32",
+           "How FP32 matrix products run: fp32 (the FP32 rate) | tf32 (the "
+           "chip's TF32 tensor rate, as with PyTorch's allow_tf32)",
+           [{::llvm::cl::values(
+               clEnumValN(::chipmesh::MathMode::FP32, "fp32", "the FP32 rate"),
+               clEnumValN(::chipmesh::MathMode::TF32, "tf32",
+                          "the TF32 tensor rate"))}]>,
     Option<"planFile", "plan", "std::string", /*default=*/"\"\"",
            "Price this plan exactly as given instead of searching: a report "
            "written by report=FILE (strategy, schedule, micro-batches, every "
