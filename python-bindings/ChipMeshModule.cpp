@@ -375,10 +375,15 @@ py::dict collectiveTime(const std::string &meshText, const std::string &kind,
   if (group.empty())
     for (unsigned c = 0; c < view->numChips(); ++c)
       group.push_back(c);
-  for (unsigned c : group)
+  std::vector<char> seen(view->numChips(), 0);
+  for (unsigned c : group) {
     if (c >= view->numChips())
       throw ChipMeshError("group member " + std::to_string(c) +
                           " is not a chip of the mesh");
+    if (seen[c]++)
+      throw ChipMeshError("group member " + std::to_string(c) +
+                          " is listed twice");
+  }
   chipmesh::CommModel comm(*view, calibration);
   chipmesh::CollectiveCost cost = comm.collective(*which, group, bytes);
   py::dict d;

@@ -152,6 +152,11 @@ def price(row, build):
             options.append(f"micro-batch={par['micro_batch']}")
         if chunks > 1 and pp > 1:
             options.append(f"virtual-stages={chunks}")
+        # Overlaps the source says the run used.
+        if par.get("overlap_grad_reduce"):
+            options.append("overlap-grad-reduce")
+        if par.get("tp_comm_overlap"):
+            options.append("overlap-tp-comm")
         run = subprocess.run(
             [f"{build}/bin/chipmesh-opt", os.path.join(tmp, "model.mlir"),
              "--chipmesh-partition=" + " ".join(options), "-o", "/dev/null"],
@@ -198,10 +203,10 @@ def collective_mesh(hw):
     return "\n".join(text + ["}"]) + "\n", None
 
 
-def collectives(rows, markdown):
+def collectives(rows, markdown, build):
     """Per sweep: all-reduce time against nccl-tests/rccl-tests, small
     messages (<= 64 KiB: latency) and large ones (>= 256 MiB: bandwidth)."""
-    sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+    sys.path.insert(0, os.path.join(build, "python"))
     try:
         from chipmesh import _chipmesh
     except ImportError as e:
@@ -313,7 +318,7 @@ def main():
                   "|---|---|---|---|---|---|"]
     if not args.group:
         with open(args.runs) as f:
-            collectives(json.load(f)["collectives"], comm_table)
+            collectives(json.load(f)["collectives"], comm_table, args.build)
     if args.markdown:
         with open(args.markdown, "w") as f:
             f.write("\n".join(table + comm_table) + "\n")

@@ -466,8 +466,18 @@ public:
     const std::vector<double> &tc = tensorComm[r][s];
     double comm = tc.empty() ? 0.0 : tc[j] - tc[i];
     forwardFraction = all0 > 0 ? fwd0 / all0 : 1.0;
-    cost.forwardS = compute * forwardFraction + comm;
-    cost.backwardS = training ? compute * (1 - forwardFraction) + comm : 0.0;
+    double forward = compute * forwardFraction,
+           backward = compute * (1 - forwardFraction);
+    if (ctx.options.overlapTensorComm) {
+      // Chunked GEMMs exchange their slices while computing (Transformer
+      // Engine userbuffers, Megatron --tp-comm-overlap): the longer of the
+      // two sets the pass.
+      cost.forwardS = std::max(forward, comm);
+      cost.backwardS = training ? std::max(backward, comm) : 0.0;
+    } else {
+      cost.forwardS = forward + comm;
+      cost.backwardS = training ? backward + comm : 0.0;
+    }
     cost.tensorCommS = training ? 2 * comm : comm;
     if (wantMemory)
       cost.worstMemoryOver = memoryOver(r, s, i, j);
@@ -493,9 +503,14 @@ public:
                          llvm::ArrayRef<double> saved) const {
     uint64_t m = layout.microBatches[r], p = layout.strategy.pp,
              v = layout.chunks;
-    std::vector<double> live(v, 0.0);
     double held = 0, peak = 0;
-    for (uint64_t i = 0; i < 2 * m * v; ++i) {
+    // After the warm-up the steady state's forwards and backwards each
+    // cycle through the chunks every p v micro-batch-chunks, so the held
+    // bytes repeat every 2 p v ops, and the drain only frees: the peak is
+    // within the warm-up and one period after it.
+    uint64_t warmup = m == p ? m * v : 2 * (p - d - 1) + (v - 1) * p;
+    uint64_t ops = std::min<uint64_t>(2 * m * v, warmup + 2 * p * v + 2);
+    for (uint64_t i = 0; i < ops; ++i) {
       PipeOp op = interleavedOpAt(p, v, d, m, i);
       unsigned c = op.virtualStage / p;
       held += op.backward ? -saved[c] : saved[c];
@@ -940,7 +955,9 @@ public:
     double cumulative = 0;
     unsigned previous = 0;
     for (unsigned k = 0; k + 1 < stages; ++k) {
-      cumulative += speed[k % p] / (total * layout.chunks);
+      // Chips of no measurable speed: equal chunks.
+      cumulative += total > 0 ? speed[k % p] / (total * layout.chunks)
+                              : 1.0 / stages;
       unsigned at = static_cast<unsigned>(std::lround(cumulative * n));
       // Leave at least one layer to this and every later stage.
       at = std::clamp(at, previous + 1, n - (stages - 1 - k));
@@ -1062,6 +1079,22 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
     return failure();
   Level level = buildLevel(std::move(*profile), kinds, local);
   unsigned layers = level.layers.size();
+  for (size_t k = 0; k + 1 < given.stageStarts.size(); ++k)
+    if (given.stageStarts[k] >= given.stageStarts[k + 1] ||
+        given.stageStarts[k + 1] > layers) {
+      whyNot = llvm::formatv("plan: stages[{0}].layers [{1}, {2}) is not "
+                             "inside the model's {3} layers (units) after the "
+                             "stage before",
+                             k, given.stageStarts[k], given.stageStarts[k + 1],
+                             layers)
+                   .str();
+      return failure();
+    }
+  if (given.virtualStages > 1 && options.mode != Mode::Train) {
+    whyNot = "plan: virtual_stages > 1 is interleaved 1F1B, a training "
+             "schedule; this is mode=infer";
+    return failure();
+  }
   if (given.stageStarts.back() != layers) {
     whyNot = llvm::formatv("plan: stages[{0}].layers ends at layer {1}, but "
                            "the model has {2} layers (units)",

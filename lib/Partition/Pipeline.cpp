@@ -72,18 +72,25 @@ double chipmesh::simulatePipeline(Schedule schedule,
                                   unsigned virtualStages) {
   // Virtual stage k runs on device k % p; forward[k] and backward[k] are
   // its seconds, sendForward[k] / sendBackward[k] the hop k <-> k + 1.
+  constexpr double kNever = std::numeric_limits<double>::infinity();
   size_t v = std::max(1u, virtualStages);
   size_t stages = forward.size();
-  if (stages % v != 0)
-    return std::numeric_limits<double>::infinity();
   size_t p = stages / v;
   uint64_t m = microBatches;
-  if (p == 0 || m == 0)
+  // Whatever the outcome, every device gets an end time.
+  if (stageEnd)
+    stageEnd->assign(p, kNever);
+  if (stages % v != 0)
+    return kNever;
+  if (p == 0 || m == 0) {
+    if (stageEnd)
+      stageEnd->assign(p, 0.0);
     return 0;
+  }
   // Interleaving is a training schedule (the partition pass refuses it
-  // for inference).
-  if (v > 1 && !training)
-    return std::numeric_limits<double>::infinity();
+  // for inference), and Megatron's needs m to be a multiple of p.
+  if (v > 1 && (!training || m % p != 0))
+    return kNever;
   bool interleaved = v > 1;
   uint64_t opsPerDevice = (training ? 2 : 1) * m * v;
   // End times of forward and backward (k, mb) at [k * m + mb]; -1 = not run.
@@ -134,7 +141,7 @@ double chipmesh::simulatePipeline(Schedule schedule,
       }
     }
     if (!progressed) // a schedule that cannot finish; never loop forever
-      return std::numeric_limits<double>::infinity();
+      return kNever;
   }
   double makespan = 0;
   for (double f : free)

@@ -44,8 +44,20 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
                                                   const MeshView &mesh) {
   // Deeply nested input is refused before the recursive parser sees it.
   unsigned depth = 0, deepest = 0;
+  bool inString = false, escaped = false;
   for (char c : text) {
-    if (c == '[' || c == '{')
+    if (inString) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        inString = false;
+      continue;
+    }
+    if (c == '"')
+      inString = true;
+    else if (c == '[' || c == '{')
       deepest = std::max(deepest, ++depth);
     else if ((c == ']' || c == '}') && depth > 0)
       --depth;
@@ -129,7 +141,9 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
                                     plan.strategy.dp));
   uint64_t totalMicro = 0;
   for (auto [r, value] : llvm::enumerate(*replicaMicro)) {
-    auto m = positive(&value, llvm::formatv("replica_micro_batches[{0}]", r).str());
+    // Pipelines are played micro-batch by micro-batch: bound the work.
+    auto m = positive(&value, llvm::formatv("replica_micro_batches[{0}]", r).str(),
+                      uint64_t(1) << 20);
     if (!m)
       return m.takeError();
     if (plan.virtualStages > 1 && *m % plan.strategy.pp != 0)
@@ -140,7 +154,11 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
     plan.replicaMicroBatches.push_back(*m);
     totalMicro += *m;
   }
-  plan.globalBatch = totalMicro * plan.microBatch;
+  if (__builtin_mul_overflow(totalMicro, plan.microBatch, &plan.globalBatch) ||
+      plan.globalBatch > (uint64_t(1) << 40))
+    return fieldError("micro_batch", llvm::formatv("x the replicas' micro-batches "
+                                                   "({0} x {1}) exceeds 2^40 samples",
+                                                   plan.microBatch, totalMicro));
   if (const json::Value *global = root->get("global_batch")) {
     auto g = positive(global, "global_batch");
     if (!g)
@@ -177,8 +195,9 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
       return fieldError(where + ".layers", "must be [first, end)");
     std::optional<int64_t> first = (*layers)[0].getAsInteger();
     std::optional<int64_t> end = (*layers)[1].getAsInteger();
-    if (!first || !end || *first < 0 || *end > (int64_t(1) << 40) || *first >= *end)
-      return fieldError(where + ".layers", "must be two integers with first < end");
+    if (!first || !end || *first < 0 || *end > (int64_t(1) << 30) || *first >= *end)
+      return fieldError(where + ".layers",
+                        "must be two integers with 0 <= first < end <= 2^30");
     if (static_cast<uint64_t>(*first) != previousEnd)
       return fieldError(where + ".layers",
                         llvm::formatv("starts at layer {0}, but the stage before "
@@ -238,6 +257,13 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
         if (!x || !(*x > 0 && *x <= 1))
           return fieldError(llvm::formatv("{0}[{1}]", swhere, k).str(),
                             "must be a number in (0, 1]");
+        if (s >= plan.strategy.pp &&
+            *x != plan.shares[r][s % plan.strategy.pp][k])
+          return fieldError(llvm::formatv("{0}[{1}]", swhere, k).str(),
+                            llvm::formatv("must equal stages[{0}]'s share of "
+                                          "the same device",
+                                          s % plan.strategy.pp)
+                                .str());
         plan.shares[r][s].push_back(*x);
         sum += *x;
       }

@@ -121,9 +121,14 @@ std::vector<HtmlSection> chipmesh::planSections(const PartitionResult &result,
                         "width=\"{1}\" height=\"{2}\" role=\"img\">\n",
                         id, left + width + 20, height);
     auto x = [&](double t) { return left + width * t / total; };
+    // Interleaved plans: one row per model chunk, named by its device.
+    unsigned depth = std::max(1u, stages / std::max(1u, plan.virtualStages));
     for (unsigned s = 0; s < stages; ++s)
-      os << llvm::formatv("<text x=\"4\" y=\"{0}\" class=\"label\">stage {1}</text>\n",
-                          top + s * row + 17, s);
+      os << llvm::formatv("<text x=\"4\" y=\"{0}\" class=\"label\">{1}</text>\n",
+                          top + s * row + 17,
+                          plan.virtualStages > 1
+                              ? llvm::formatv("st {0} c{1}", s % depth, s / depth).str()
+                              : llvm::formatv("stage {0}", s).str());
     for (const PipeEvent &e : events) {
       double w = std::max(0.5, x(e.endS) - x(e.startS));
       os << llvm::formatv("<rect class=\"{0}\" x=\"{1:f1}\" y=\"{2}\" width=\"{3:f1}\" "

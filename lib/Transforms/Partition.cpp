@@ -115,6 +115,7 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
   options.virtualStages = static_cast<unsigned>(virtualStages);
   options.math = mathMode;
   options.overlapGradientReduce = overlapGradReduce;
+  options.overlapTensorComm = overlapTpComm;
   return success();
 }
 
@@ -210,6 +211,7 @@ void ChipMeshPartitionPass::runOnOperation() {
   // The reference chip alone, same global batch.
   ChipKindSpec refSpec = MeshView::resolve(*referenceChip);
   ComputeModel refModel(refSpec, calibration.chip(refSpec));
+  refModel.setMathMode(options.math);
   CostOptions refOptions;
   refOptions.mode = options.mode;
   refOptions.recompute = options.recompute;

@@ -123,6 +123,11 @@ class Plan:
     def strategy(self):
         return "dp=%d pp=%d tp=%d" % (self.dp, self.pp, self.tp)
 
+    @property
+    def virtual_stages(self):
+        """Model chunks per pipeline device (interleaved 1F1B); 1 otherwise."""
+        return self.report.get("virtual_stages", 1)
+
 
 def partition(model, mesh, **options):
     """--chipmesh-partition over `mesh`. Returns a Plan; plan.module is the

@@ -355,6 +355,10 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
     (output or None, weights by name, shards, Timing of the last step).
     """
     plan = tplan.plan
+    if plan.virtual_stages != 1:
+        raise Error("the plan interleaves %d model chunks per device "
+                    "(virtual-stages); the runtime plays one stage per device: "
+                    "partition with virtual-stages=1" % plan.virtual_stages)
     flow = _Flow(tplan.split)
     pp, dp, tp = flow.stages, plan.dp, plan.tp
     for s_index, s_plan in enumerate(plan.stages):

@@ -42,3 +42,8 @@ def test_group_of_one_and_bad_input():
         _chipmesh.collective_time(MESH, "all_reduce", -1.0)
     with pytest.raises(_chipmesh.Error, match="calibration"):
         _chipmesh.collective_time(MESH, "all_reduce", 8.0, calibration="{")
+
+
+def test_a_member_listed_twice_is_refused():
+    with pytest.raises(_chipmesh.Error, match="group member 2 is listed twice"):
+        _chipmesh.collective_time(MESH, "all_reduce", 8.0, group=[0, 2, 2])

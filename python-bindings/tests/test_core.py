@@ -101,3 +101,16 @@ def test_bad_options_raise_with_the_pass_message():
         chipmesh.partition(model, "@pair", calibration="a b.json")
     with pytest.raises(chipmesh.Error, match="no 'chipmesh.plan'"):
         chipmesh.materialize(model)
+
+
+def test_interleaved_plan_is_priced_but_not_materialized():
+    # Four layers over two chips, two model chunks each (interleaved 1F1B):
+    # four virtual stages, chunks k and k + 2 on the same chip.
+    model = chipmesh.parse(MLP.replace("repeat 2", "repeat 4"))
+    plan = chipmesh.partition(model, "@pair", strategy="dp=1,pp=2,tp=1",
+                              virtual_stages=2, micro_batch=16)
+    assert plan.virtual_stages == 2 and len(plan.stages) == 4
+    assert plan.stages[0].devices == plan.stages[2].devices
+    assert plan.stages[1].devices == plan.stages[3].devices
+    with pytest.raises(chipmesh.Error, match="interleaved plans are priced but not materialized"):
+        chipmesh.materialize(plan)

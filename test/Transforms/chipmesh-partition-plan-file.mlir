@@ -20,6 +20,13 @@
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/even.json strategy=dp=2" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BOTH
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/even.json batch=16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BATCH
 // RUN: not chipmesh-opt %t/big.mlir --chipmesh-partition="plan=%t/even.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MEMORY
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="mode=infer plan=%t/interleaved-ok.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=INFER
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/far-layers.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FAR
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/many-micro.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MANY
+// RUN: not chipmesh-opt %t/quad.mlir --chipmesh-partition="plan=%t/chunk-share.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=CHUNKSHARE
+// RUN: %python -c "print('[' * 200 + '\"' + ']' * 300 + '\"' + ']' * 200)" > %t/deep.json
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/deep.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEEP
+// RUN: chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/interleaved-ok.json report=-" -o /dev/null | FileCheck %s --check-prefix=CHUNKS
 
 // Three layers each, although the search gives the H100 five: priced as given.
 // EVEN:      "layers": [
@@ -41,6 +48,12 @@
 // NOFILE: error: cannot read plan file '{{.*}}nothere.json'
 // BOTH: error: plan= prices a plan as given; strategy= and virtual-stages= come from the plan file
 // BATCH: error: batch=16 differs from the plan's global batch of 8
+// INFER: error: cannot partition @forward over @duo: plan: virtual_stages > 1 is interleaved 1F1B, a training schedule; this is mode=infer
+// FAR: stages[1].layers: must be two integers with 0 <= first < end <= 2^30
+// MANY: replica_micro_batches[0]: must be in [1, 1048576], got 2000000
+// CHUNKSHARE: stages[2].shares[0][0]: must equal stages[0]'s share of the same device
+// DEEP: plan: nests 200 levels deep; a plan needs at most 5
+// CHUNKS: "virtual_stages": 2
 // MEMORY: error: cannot partition @forward over @duo: the plan does not fit in memory: node/fast (replica 0, stage 0) needs {{[0-9.]+}} GiB of its 80.0 GiB usable (over by {{[0-9.]+}} GiB)
 
 //--- model.mlir
@@ -137,3 +150,46 @@ func.func @forward(%x: tensor<8x16x32768xbf16>) -> tensor<8x16x32768xbf16> {
  "stages": []}
 //--- notjson.json
 {"strategy": {"dp": 1,
+//--- interleaved-ok.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "virtual_stages": 2,
+ "micro_batch": 2, "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 1], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [1, 3], "devices": [["node/slow"]], "shares": [[1]]},
+            {"layers": [3, 4], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [4, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- far-layers.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 100000000], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [100000000, 4294967302], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- many-micro.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [2000000],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [3, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- quad.mlir
+topo.mesh @quad {
+  topo.chip_kind @fast catalog "h100-sxm"
+  topo.chip_kind @slow catalog "a100-sxm-80gb"
+  topo.link_kind @nv catalog "nvlink4"
+  topo.group "node" switched via @nv {
+    topo.chips @fast x 2
+    topo.chips @slow x 2
+  }
+}
+func.func @forward(%x: tensor<8x512x1024xbf16>) -> tensor<8x512x1024xbf16> {
+  %h = graph.layer "blocks" repeat 6 (%x) : (tensor<8x512x1024xbf16>) -> tensor<8x512x1024xbf16> {
+  ^bb0(%in: tensor<8x512x1024xbf16>):
+    %w = graph.param "w" : tensor<1024x1024xbf16>
+    %y = graph.linear %in, %w : tensor<8x512x1024xbf16>, tensor<1024x1024xbf16>
+    graph.yield %y : tensor<8x512x1024xbf16>
+  }
+  return %h : tensor<8x512x1024xbf16>
+}
+//--- chunk-share.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 2}, "schedule": "1f1b", "virtual_stages": 2,
+ "micro_batch": 2, "replica_micro_batches": [4],
+ "stages": [{"layers": [0, 1], "devices": [["node/fast[0]", "node/fast[1]"]], "shares": [[0.5, 0.5]]},
+            {"layers": [1, 3], "devices": [["node/slow[0]", "node/slow[1]"]], "shares": [[0.5, 0.5]]},
+            {"layers": [3, 4], "devices": [["node/fast[0]", "node/fast[1]"]], "shares": [[0.25, 0.75]]},
+            {"layers": [4, 6], "devices": [["node/slow[0]", "node/slow[1]"]], "shares": [[0.5, 0.5]]}]}

@@ -71,6 +71,11 @@ struct PartitionOptions {
   /// starts reducing when its own last backward ends (later 1F1B stages
   /// finish first), not when the whole pipeline has drained.
   bool overlapGradientReduce = false;
+  /// Tensor-parallel collectives overlapped with the GEMMs around them
+  /// (Megatron --tp-comm-overlap over Transformer Engine userbuffers): a
+  /// stage's pass takes the longer of its compute and its tensor-parallel
+  /// communication instead of their sum. Off by default, as in Megatron.
+  bool overlapTensorComm = false;
   /// Model chunks per device for plans with pp > 1 (Megatron's
   /// --num-layers-per-virtual-pipeline-stage; interleaved 1F1B). 1: plain
   /// 1F1B or GPipe.

@@ -195,6 +195,10 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
                clEnumValN(::chipmesh::MathMode::FP32, "fp32", "the FP32 rate"),
                clEnumValN(::chipmesh::MathMode::TF32, "tf32",
                           "the TF32 tensor rate"))}]>,
+    Option<"overlapTpComm", "overlap-tp-comm", "bool", /*default=*/"false",
+           "Overlap tensor-parallel collectives with the GEMMs (Megatron "
+           "--tp-comm-overlap): a stage's pass takes the longer of compute "
+           "and communication">,
     Option<"planFile", "plan", "std::string", /*default=*/"\"\"",
            "Price this plan exactly as given instead of searching: a report "
            "written by report=FILE (strategy, schedule, micro-batches, every "
