@@ -207,14 +207,19 @@ const MeshPath &CommModel::path(unsigned from, unsigned to) const {
   return *slot;
 }
 
-double CommModel::stepLatency(const MeshPath &route, Wire wire) const {
-  // The library's per-step latency of every traversal; a chip-switch-chip
-  // traversal counts once (half on each side of the switch).
-  double latency = 0;
+CommModel::Times CommModel::stepLatencies(const MeshPath &route,
+                                         CollectiveAlgorithm algorithm) const {
+  // The library's per-step latency of every traversal, per protocol; a
+  // chip-switch-chip traversal counts once (half on each side of the
+  // switch).
+  Times latency{0, 0, 0};
   unsigned chips = view.numChips();
-  for (const MeshHop &hop : route.hops)
-    latency += (hop.from >= chips || hop.to >= chips ? 0.5 : 1.0) *
-               hopLatency(hop.linkKind, wire.algorithm, wire.protocol);
+  for (const MeshHop &hop : route.hops) {
+    double weight = hop.from >= chips || hop.to >= chips ? 0.5 : 1.0;
+    for (unsigned p = 0; p < kProtocols; ++p)
+      latency[p] += weight * hopLatency(hop.linkKind, algorithm,
+                                        static_cast<Protocol>(p));
+  }
   return latency;
 }
 
@@ -231,42 +236,44 @@ double CommModel::transferTime(unsigned from, unsigned to, double bytes) const {
   return route.latencyS + bytes * secondsPerByte;
 }
 
-std::vector<double>
-CommModel::concurrentTimes(ArrayRef<Transfer> transfers) const {
-  return sharedTimes(transfers, /*wire=*/nullptr);
-}
-
-std::vector<double> CommModel::sharedTimes(ArrayRef<Transfer> transfers,
-                                           const Wire *wire) const {
-  // A collective step moves payload at the protocol's share of the links.
-  double payload = wire ? protocolBandwidth(wire->algorithm, wire->protocol) : 1.0;
-  std::vector<const MeshPath *> routes(transfers.size(), nullptr);
+/// Routes of `transfers` and, per transfer, the seconds per byte of its
+/// most loaded hop when all of them share every directed hop equally.
+static void shareHops(
+    const CommModel &comm, ArrayRef<Transfer> transfers,
+    llvm::function_ref<double(unsigned)> bandwidth,
+    std::vector<const MeshPath *> &routes, std::vector<double> &secondsPerByte) {
+  routes.assign(transfers.size(), nullptr);
+  secondsPerByte.assign(transfers.size(), 0.0);
   llvm::DenseMap<std::pair<unsigned, unsigned>, unsigned> load;
   for (auto [i, t] : llvm::enumerate(transfers)) {
     if (t.from == t.to || t.bytes <= 0)
       continue;
-    routes[i] = &path(t.from, t.to);
+    routes[i] = &comm.path(t.from, t.to);
     for (const MeshHop &hop : routes[i]->hops)
       ++load[{hop.from, hop.to}];
   }
+  for (size_t i = 0; i < transfers.size(); ++i) {
+    if (!routes[i] || !routes[i]->reachable())
+      continue;
+    double worst = 0;
+    for (const MeshHop &hop : routes[i]->hops)
+      worst = std::max(worst, load[{hop.from, hop.to}] / bandwidth(hop.linkKind));
+    secondsPerByte[i] = worst;
+  }
+}
+
+std::vector<double>
+CommModel::concurrentTimes(ArrayRef<Transfer> transfers) const {
+  std::vector<const MeshPath *> routes;
+  std::vector<double> perByte;
+  shareHops(*this, transfers, [&](unsigned k) { return linkBandwidth[k]; },
+            routes, perByte);
   std::vector<double> times(transfers.size(), 0.0);
   for (auto [i, t] : llvm::enumerate(transfers)) {
-    const MeshPath *route = routes[i];
-    if (!route)
+    if (!routes[i])
       continue;
-    if (!route->reachable()) {
-      times[i] = kInfinity;
-      continue;
-    }
-    // Equal share of each hop; the most loaded hop relative to its
-    // bandwidth bounds the transfer.
-    double secondsPerByte = 0;
-    for (const MeshHop &hop : route->hops)
-      secondsPerByte = std::max(secondsPerByte,
-                                load[{hop.from, hop.to}] /
-                                    (payload * linkBandwidth[hop.linkKind]));
-    double latency = wire ? stepLatency(*route, *wire) : route->latencyS;
-    times[i] = latency + t.bytes * secondsPerByte;
+    times[i] = routes[i]->reachable() ? routes[i]->latencyS + t.bytes * perByte[i]
+                                      : kInfinity;
   }
   return times;
 }
@@ -278,18 +285,52 @@ double CommModel::stepTime(ArrayRef<Transfer> transfers) const {
   return worst;
 }
 
-double CommModel::collectiveStep(ArrayRef<Transfer> transfers,
-                                 Wire wire) const {
-  double worst = 0;
-  for (double t : sharedTimes(transfers, &wire))
-    worst = std::max(worst, t);
+CommModel::Times CommModel::collectiveStep(ArrayRef<Transfer> transfers,
+                                           CollectiveAlgorithm algorithm) const {
+  // One synchronous step under every protocol at once: the routes and the
+  // hop sharing are the same, only the latency row and the payload share
+  // differ.
+  std::vector<const MeshPath *> routes;
+  std::vector<double> perByte;
+  shareHops(*this, transfers, [&](unsigned k) { return linkBandwidth[k]; },
+            routes, perByte);
+  Times worst{0, 0, 0};
+  for (auto [i, t] : llvm::enumerate(transfers)) {
+    if (!routes[i])
+      continue;
+    if (!routes[i]->reachable())
+      return {kInfinity, kInfinity, kInfinity};
+    Times latency = stepLatencies(*routes[i], algorithm);
+    for (unsigned p = 0; p < kProtocols; ++p)
+      worst[p] = std::max(worst[p],
+                          latency[p] + t.bytes * perByte[i] /
+                                           protocolBandwidth(algorithm,
+                                                             static_cast<Protocol>(p)));
+  }
   return worst;
 }
 
-double CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes,
-                           unsigned steps, Wire wire) const {
+static CommModel::Times scaled(CommModel::Times t, double factor) {
+  for (double &x : t)
+    x *= factor;
+  return t;
+}
+static CommModel::Times plus(CommModel::Times a, const CommModel::Times &b) {
+  for (size_t p = 0; p < a.size(); ++p)
+    a[p] += b[p];
+  return a;
+}
+static CommModel::Times largest(CommModel::Times a, const CommModel::Times &b) {
+  for (size_t p = 0; p < a.size(); ++p)
+    a[p] = std::max(a[p], b[p]);
+  return a;
+}
+
+CommModel::Times CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes,
+                                     unsigned steps,
+                                     CollectiveAlgorithm algorithm) const {
   if (order.size() < 2 || steps == 0)
-    return 0;
+    return {0, 0, 0};
   // Consecutive members in the same innermost group (a node) form a run.
   std::vector<std::pair<size_t, size_t>> runs; // [begin, end)
   for (size_t i = 0; i < order.size(); ++i) {
@@ -322,14 +363,15 @@ double CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes,
       flows.push_back({ring[i], ring[(i + 1) % ring.size()],
                        chunkBytes / static_cast<double>(channels)});
   }
-  return steps * collectiveStep(flows, wire);
+  return scaled(collectiveStep(flows, algorithm), steps);
 }
 
-double CommModel::treeAllReduce(ArrayRef<unsigned> group, double bytes,
-                                Wire wire) const {
+CommModel::Times CommModel::treeAllReduce(ArrayRef<unsigned> group,
+                                          double bytes) const {
   // Binary tree in heap order, pipelined: a reduce up the tree and a
   // broadcast down it, each bounded by the busiest edge plus one latency
   // per extra level for the pipeline to fill (NCCL's tree algorithm).
+  constexpr CollectiveAlgorithm tree = CollectiveAlgorithm::Tree;
   size_t n = group.size();
   std::vector<Transfer> up, down;
   for (size_t i = 1; i < n; ++i) {
@@ -337,32 +379,34 @@ double CommModel::treeAllReduce(ArrayRef<unsigned> group, double bytes,
     down.push_back({group[(i - 1) / 2], group[i], bytes});
   }
   double depth = std::floor(std::log2(static_cast<double>(n)));
-  double maxLatency = 0;
+  Times maxLatency{0, 0, 0};
   for (const Transfer &t : up)
-    maxLatency = std::max(maxLatency, stepLatency(path(t.from, t.to), wire));
-  double fill = std::max(0.0, depth - 1) * maxLatency;
-  return collectiveStep(up, wire) + collectiveStep(down, wire) + 2 * fill;
+    maxLatency = largest(maxLatency, stepLatencies(path(t.from, t.to), tree));
+  Times fill = scaled(maxLatency, std::max(0.0, depth - 1));
+  return plus(plus(collectiveStep(up, tree), collectiveStep(down, tree)),
+              scaled(fill, 2));
 }
 
-double CommModel::hierarchicalAllReduce(ArrayRef<unsigned> group,
-                                        double bytes, Wire wire) const {
+CommModel::Times CommModel::hierarchicalAllReduce(ArrayRef<unsigned> group,
+                                                  double bytes) const {
+  constexpr CollectiveAlgorithm hier = CollectiveAlgorithm::Hierarchical;
   // Parts: members grouped by their innermost topology group (a node),
   // in order of first appearance.
   llvm::MapVector<int, std::vector<unsigned>> parts;
   for (unsigned chip : group)
     parts[view.chips()[chip].group].push_back(chip);
   if (parts.size() < 2 || parts.size() == group.size())
-    return kInfinity;
+    return {kInfinity, kInfinity, kInfinity};
   size_t smallest = group.size();
   for (auto &part : parts)
     smallest = std::min(smallest, part.second.size());
   // 1. Reduce-scatter inside every part (parts run at once on disjoint
   //    links), 3. all-gather inside every part: (k-1) ring steps each.
-  double intra = 0;
+  Times intra{0, 0, 0};
   for (auto &part : parts) {
     double k = part.second.size();
-    intra = std::max(intra, ringTime(part.second, bytes / k,
-                                     static_cast<unsigned>(k - 1), wire));
+    intra = largest(intra, ringTime(part.second, bytes / k,
+                                    static_cast<unsigned>(k - 1), hier));
   }
   // 2. All-reduce across parts on `smallest` rails at once (local rank r of
   //    every part), each rail carrying 1/smallest of the buffer; rails
@@ -375,8 +419,8 @@ double CommModel::hierarchicalAllReduce(ArrayRef<unsigned> group,
       flows.push_back({(parts.begin() + j)->second[r],
                        (parts.begin() + (j + 1) % p)->second[r],
                        railBytes / static_cast<double>(p)});
-  double inter = 2.0 * (p - 1) * collectiveStep(flows, wire);
-  return 2.0 * intra + inter;
+  Times inter = scaled(collectiveStep(flows, hier), 2.0 * (p - 1));
+  return plus(scaled(intra, 2.0), inter);
 }
 
 double CommModel::algorithmTime(CollectiveKind kind,
@@ -384,55 +428,63 @@ double CommModel::algorithmTime(CollectiveKind kind,
                                 ArrayRef<unsigned> group,
                                 ArrayRef<double> bytes,
                                 Protocol protocol) const {
+  return algorithmTimes(kind, algorithm, group, bytes)
+      [static_cast<unsigned>(protocol)];
+}
+
+CommModel::Times CommModel::algorithmTimes(CollectiveKind kind,
+                                           CollectiveAlgorithm algorithm,
+                                           ArrayRef<unsigned> group,
+                                           ArrayRef<double> bytes) const {
+  const Times never{kInfinity, kInfinity, kInfinity};
   size_t n = group.size();
-  Wire wire{algorithm, protocol};
   if (n < 2)
-    return 0;
-  double largest = 0;
+    return {0, 0, 0};
+  double most = 0;
   for (double b : bytes)
-    largest = std::max(largest, b);
-  if (largest <= 0)
-    return 0;
+    most = std::max(most, b);
+  if (most <= 0)
+    return {0, 0, 0};
   unsigned steps = static_cast<unsigned>(n - 1);
   // Direct (HCCL's "mesh" algorithm): on a full mesh every member sends
   // its 1/n slice to all peers at once over its own links, so a
   // reduce-scatter or all-gather is one concurrent step. Only where the
   // group is one full-mesh group: on a switch every member's single port
   // would carry all the slices, and NCCL rings instead.
-  auto meshStep = [&](double slice) {
+  auto meshStep = [&](double slice) -> Times {
     int node = view.chips()[group[0]].group;
     if (node < 0 ||
         view.groups()[node].interconnect != topo::Interconnect::full_mesh)
-      return kInfinity;
+      return never;
     for (unsigned c : group)
       if (view.chips()[c].group != node)
-        return kInfinity;
+        return never;
     std::vector<Transfer> flows;
     for (size_t i = 0; i < n; ++i)
       for (size_t j = 0; j < n; ++j)
         if (i != j)
           flows.push_back({group[i], group[j], slice});
-    return collectiveStep(flows, wire);
+    return collectiveStep(flows, algorithm);
   };
   switch (kind) {
   case CollectiveKind::AllReduce:
     if (algorithm == CollectiveAlgorithm::Direct)
-      return 2 * meshStep(largest / n);
+      return scaled(meshStep(most / n), 2);
     if (algorithm == CollectiveAlgorithm::Ring)
-      return ringTime(group, largest / n, 2 * steps, wire);
+      return ringTime(group, most / n, 2 * steps, algorithm);
     if (algorithm == CollectiveAlgorithm::Tree)
-      return treeAllReduce(group, largest, wire);
+      return treeAllReduce(group, most);
     if (algorithm == CollectiveAlgorithm::Hierarchical)
-      return hierarchicalAllReduce(group, largest, wire);
-    return kInfinity;
+      return hierarchicalAllReduce(group, most);
+    return never;
   case CollectiveKind::AllGather:
   case CollectiveKind::ReduceScatter:
     // Every step moves one shard per member; the largest shard sets it.
     if (algorithm == CollectiveAlgorithm::Ring)
-      return ringTime(group, largest, steps, wire);
+      return ringTime(group, most, steps, algorithm);
     if (algorithm == CollectiveAlgorithm::Direct)
-      return meshStep(largest);
-    return kInfinity;
+      return meshStep(most);
+    return never;
   case CollectiveKind::AllToAll: {
     auto share = [&](size_t i) {
       return (i < bytes.size() ? bytes[i] : bytes.back()) / n;
@@ -443,20 +495,20 @@ double CommModel::algorithmTime(CollectiveKind kind,
         for (size_t j = 0; j < n; ++j)
           if (i != j)
             flows.push_back({group[i], group[j], share(i)});
-      return collectiveStep(flows, wire);
+      return collectiveStep(flows, algorithm);
     }
     if (algorithm == CollectiveAlgorithm::Ring) {
       // Pairwise exchange: in step s member i sends to member i + s.
-      double total = 0;
+      Times total{0, 0, 0};
       for (size_t s = 1; s < n; ++s) {
         std::vector<Transfer> flows;
         for (size_t i = 0; i < n; ++i)
           flows.push_back({group[i], group[(i + s) % n], share(i)});
-        total += collectiveStep(flows, wire);
+        total = plus(total, collectiveStep(flows, algorithm));
       }
       return total;
     }
-    return kInfinity;
+    return never;
   }
   case CollectiveKind::Broadcast: {
     double size = bytes.front();
@@ -464,29 +516,29 @@ double CommModel::algorithmTime(CollectiveKind kind,
       // Pipelined chain from the root: all hops busy at once, plus one
       // latency per hop for the first chunk to reach the end.
       std::vector<Transfer> chain;
-      double maxLatency = 0;
+      Times maxLatency{0, 0, 0};
       for (size_t i = 0; i + 1 < n; ++i) {
         chain.push_back({group[i], group[i + 1], size});
-        maxLatency = std::max(maxLatency,
-                              stepLatency(path(group[i], group[i + 1]), wire));
+        maxLatency = largest(maxLatency,
+                             stepLatencies(path(group[i], group[i + 1]), algorithm));
       }
-      return collectiveStep(chain, wire) + (n - 2) * maxLatency;
+      return plus(collectiveStep(chain, algorithm), scaled(maxLatency, n - 2.0));
     }
     if (algorithm == CollectiveAlgorithm::Tree) {
       // Binomial tree: round r doubles the members that hold the data.
-      double total = 0;
+      Times total{0, 0, 0};
       for (size_t have = 1; have < n; have *= 2) {
         std::vector<Transfer> round;
         for (size_t i = 0; i < have && i + have < n; ++i)
           round.push_back({group[i], group[i + have], size});
-        total += collectiveStep(round, wire);
+        total = plus(total, collectiveStep(round, algorithm));
       }
       return total;
     }
-    return kInfinity;
+    return never;
   }
   }
-  return kInfinity;
+  return never;
 }
 
 CollectiveCost CommModel::collective(CollectiveKind kind,
@@ -509,14 +561,17 @@ CollectiveCost CommModel::collective(CollectiveKind kind,
   for (CollectiveAlgorithm algorithm :
        {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
         CollectiveAlgorithm::Hierarchical, CollectiveAlgorithm::Direct})
+  {
+    Times times = algorithmTimes(kind, algorithm, group, bytes);
     for (Protocol protocol : {Protocol::LL, Protocol::LL128, Protocol::Simple}) {
-      double t = algorithmTime(kind, algorithm, group, bytes, protocol);
+      double t = times[static_cast<unsigned>(protocol)];
       if (!(t > 0) || t == kInfinity)
         continue;
       t += baseLatency(algorithm, protocol);
       if (t < best.seconds)
         best = {t, algorithm, protocol};
     }
+  }
   if (best.seconds == kInfinity)
     best = {0, CollectiveAlgorithm::Direct, Protocol::Simple};
   std::lock_guard<std::mutex> lock(collectiveMutex);

@@ -14,6 +14,7 @@
 
 #include "chipmesh/CostModel/Calibration.h"
 #include "llvm/ADT/DenseMap.h"
+#include <array>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -100,23 +101,23 @@ public:
   /// Path between two chips, cached (thread-safe).
   const MeshPath &path(unsigned from, unsigned to) const;
 
+  /// Seconds under each protocol (indexed by Protocol): one pass over the
+  /// routes prices all three.
+  static constexpr unsigned kProtocols = 3;
+  using Times = std::array<double, kProtocols>;
+  /// algorithmTime for every protocol at once.
+  Times algorithmTimes(CollectiveKind kind, CollectiveAlgorithm algorithm,
+                       llvm::ArrayRef<unsigned> group,
+                       llvm::ArrayRef<double> bytes) const;
+
 private:
-  /// How one collective step is priced: which latency row, which share of
-  /// the bandwidth.
-  struct Wire {
-    CollectiveAlgorithm algorithm;
-    Protocol protocol;
-  };
-  double ringTime(llvm::ArrayRef<unsigned> order, double chunkBytes,
-                  unsigned steps, Wire wire) const;
-  double treeAllReduce(llvm::ArrayRef<unsigned> group, double bytes,
-                       Wire wire) const;
-  double hierarchicalAllReduce(llvm::ArrayRef<unsigned> group, double bytes,
-                               Wire wire) const;
-  double stepLatency(const MeshPath &path, Wire wire) const;
-  std::vector<double> sharedTimes(llvm::ArrayRef<Transfer> transfers,
-                                  const Wire *wire) const;
-  double collectiveStep(llvm::ArrayRef<Transfer> transfers, Wire wire) const;
+  Times ringTime(llvm::ArrayRef<unsigned> order, double chunkBytes,
+                 unsigned steps, CollectiveAlgorithm algorithm) const;
+  Times treeAllReduce(llvm::ArrayRef<unsigned> group, double bytes) const;
+  Times hierarchicalAllReduce(llvm::ArrayRef<unsigned> group, double bytes) const;
+  Times stepLatencies(const MeshPath &path, CollectiveAlgorithm algorithm) const;
+  Times collectiveStep(llvm::ArrayRef<Transfer> transfers,
+                       CollectiveAlgorithm algorithm) const;
 
   const MeshView &view;
   std::vector<double> linkBandwidth, linkLatency;
