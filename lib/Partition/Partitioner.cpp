@@ -1035,6 +1035,41 @@ std::vector<unsigned> divisors(unsigned n) {
   return d;
 }
 
+/// The compute model of every chip kind of the mesh, under the options'
+/// math mode.
+std::vector<ComputeModel> chipModels(const MeshView &mesh,
+                                     const Calibration &calibration,
+                                     const PartitionOptions &options) {
+  std::vector<ComputeModel> kinds;
+  for (const ChipKindSpec &kind : mesh.chipKinds()) {
+    kinds.emplace_back(kind, calibration.chip(kind));
+    kinds.back().setMathMode(options.math);
+  }
+  return kinds;
+}
+
+/// Tokens per sample: the second extent of the first ranked argument.
+double tokensPerSample(func::FuncOp func) {
+  for (Type type : func.getArgumentTypes())
+    if (auto tensor = dyn_cast<RankedTensorType>(type))
+      return tensor.getRank() >= 2 && tensor.hasStaticShape()
+                 ? static_cast<double>(tensor.getShape()[1])
+                 : 1.0;
+  return 1.0;
+}
+
+/// Aggregate-compute bound: `microBatches` micro-batches spread over every
+/// chip at its own speed, no communication, no bubbles.
+double aggregateBoundS(const Level &level, const MeshView &mesh,
+                       uint64_t microBatches) {
+  double speed = 0;
+  for (unsigned c = 0; c < mesh.numChips(); ++c) {
+    double t = level.modelS[mesh.chips()[c].kind];
+    speed += t > 0 ? 1 / t : 0;
+  }
+  return static_cast<double>(microBatches) / speed;
+}
+
 } // namespace
 
 std::optional<Plan> chipmesh::evaluatePlan(
@@ -1061,11 +1096,7 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
                             const PartitionOptions &options,
                             const GivenPlan &given, std::string &whyNot) {
   CommModel comm(mesh, calibration);
-  std::vector<ComputeModel> kinds;
-  for (const ChipKindSpec &kind : mesh.chipKinds())
-    kinds.emplace_back(kind, calibration.chip(kind));
-  for (ComputeModel &chip : kinds)
-    chip.setMathMode(options.math);
+  std::vector<ComputeModel> kinds = chipModels(mesh, calibration, options);
   PartitionOptions local = options;
   local.schedule = given.schedule;
   local.virtualStages = given.virtualStages;
@@ -1145,20 +1176,8 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
   result.layers = level.layers;
   result.profile = level.profile;
   result.globalBatch = given.globalBatch;
-  result.tokensPerSample = 1;
-  for (Type type : func.getArgumentTypes())
-    if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-      if (tensor.getRank() >= 2 && tensor.hasStaticShape())
-        result.tokensPerSample = static_cast<double>(tensor.getShape()[1]);
-      break;
-    }
-  double speed = 0;
-  for (unsigned c = 0; c < mesh.numChips(); ++c) {
-    double t = level.modelS[mesh.chips()[c].kind];
-    speed += t > 0 ? 1 / t : 0;
-  }
-  result.lowerBoundS =
-      static_cast<double>(given.globalBatch / given.microBatch) / speed;
+  result.tokensPerSample = tokensPerSample(func);
+  result.lowerBoundS = aggregateBoundS(level, mesh, given.globalBatch / given.microBatch);
   result.candidates = given.candidates;
   result.feasible = given.feasible;
   result.pruned = given.pruned;
@@ -1170,11 +1189,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                          const Calibration &calibration,
                          const PartitionOptions &options, std::string &whyNot) {
   CommModel comm(mesh, calibration);
-  std::vector<ComputeModel> kinds;
-  for (const ChipKindSpec &kind : mesh.chipKinds())
-    kinds.emplace_back(kind, calibration.chip(kind));
-  for (ComputeModel &chip : kinds)
-    chip.setMathMode(options.math);
+  std::vector<ComputeModel> kinds = chipModels(mesh, calibration, options);
 
   // The traced profile tells the batch and the tokens per sample.
   CostOptions base;
@@ -1205,13 +1220,6 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
              "with an empty batch)";
     return failure();
   }
-  double tokensPerSample = 1;
-  for (Type type : func.getArgumentTypes())
-    if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-      if (tensor.getRank() >= 2 && tensor.hasStaticShape())
-        tokensPerSample = static_cast<double>(tensor.getShape()[1]);
-      break;
-    }
 
   // Micro-batch sizes to try: the one asked for, or powers of two dividing
   // the global batch.
@@ -1458,14 +1466,10 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   result.layers = levels[winner.level].layers;
   result.profile = levels[winner.level].profile;
   result.globalBatch = globalBatch;
-  result.tokensPerSample = tokensPerSample;
+  result.tokensPerSample = tokensPerSample(func);
   // Aggregate-compute bound at the chosen micro-batch.
   const Level &level = levels[winner.level];
-  double speed = 0;
-  for (unsigned c = 0; c < n; ++c) {
-    double t = level.modelS[mesh.chips()[c].kind];
-    speed += t > 0 ? 1 / t : 0;
-  }
-  result.lowerBoundS = (globalBatch / microBatches[winner.level]) / speed;
+  result.lowerBoundS =
+      aggregateBoundS(level, mesh, globalBatch / microBatches[winner.level]);
   return result;
 }
