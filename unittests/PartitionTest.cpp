@@ -3,6 +3,7 @@
 #include "TestUtils.h"
 #include "chipmesh/Partition/Partitioner.h"
 #include "llvm/Support/FormatVariadic.h"
+#include <random>
 
 using namespace mlir;
 using namespace chipmesh;
@@ -59,12 +60,18 @@ protected:
       kinds.emplace_back(kind, calibration.chip(kind));
   }
 
-  /// Every strategy, layout, micro-batch and split: the optimum.
+  /// Every strategy, layout, micro-batch and split over every chip of
+  /// `over` (the fixture's mesh by default): the optimum.
   double bruteForce(const PartitionOptions &options, uint64_t globalBatch,
-                    unsigned &evaluated) {
+                    unsigned &evaluated, const MeshView *over = nullptr,
+                    const CommModel *overComm = nullptr,
+                    const std::vector<ComputeModel> *overKinds = nullptr) {
+    const MeshView &mesh = over ? *over : *this->mesh;
+    const CommModel &comm = overComm ? *overComm : *this->comm;
+    const std::vector<ComputeModel> &kinds = overKinds ? *overKinds : this->kinds;
     func::FuncOp func = first<func::FuncOp>(*model);
     double best = std::numeric_limits<double>::infinity();
-    unsigned n = mesh->numChips();
+    unsigned n = mesh.numChips();
     for (uint64_t mb = 1; mb <= globalBatch; mb *= 2) {
       CostOptions cost;
       cost.mode = options.mode;
@@ -91,7 +98,7 @@ protected:
               if (k + 1 == pp || pp == 1) {
                 ++evaluated;
                 std::optional<Plan> plan =
-                    evaluatePlan(*profile, *mesh, *comm, kinds, options,
+                    evaluatePlan(*profile, mesh, comm, kinds, options,
                                  {dp, pp, tp}, layout, b, globalBatch);
                 if (plan)
                   best = std::min(best, plan->score);
@@ -172,6 +179,9 @@ TEST_F(PartitionTest, SearchFindsTheBruteForceOptimum) {
       options.schedule = schedule;
       options.mode = mode;
       options.globalBatch = 16;
+      // Every chip placed: the brute force below enumerates that space
+      // (SubMeshSearchFindsTheBruteForceOptimum covers idle chips).
+      options.useAllChips = true;
       unsigned evaluated = 0;
       double optimum = bruteForce(options, 16, evaluated);
       ASSERT_TRUE(std::isfinite(optimum));
@@ -191,6 +201,174 @@ TEST_F(PartitionTest, SearchFindsTheBruteForceOptimum) {
       ASSERT_TRUE(succeeded(found)) << why;
       EXPECT_LE(found->plan.score, optimum * 1.10);
     }
+}
+
+// The two H100s alone and the two V100s alone, as meshes of their own: the
+// sub-meshes the search may fall back to on kMixedFour.
+constexpr const char *kFastPair = R"(
+  topo.mesh @fast {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "fast" switched via @nvl { topo.chips @h100 x 2 }
+  })";
+constexpr const char *kSlowPair = R"(
+  topo.mesh @slow {
+    topo.chip_kind @v100 catalog "v100-sxm2-32gb"
+    topo.link_kind @nv2 catalog "nvlink2"
+    topo.group "slow" switched via @nv2 { topo.chips @v100 x 2 }
+  })";
+
+TEST_F(PartitionTest, SubMeshSearchFindsTheBruteForceOptimum) {
+  // kMixedFour's sub-meshes are the whole mesh, the H100 node and the
+  // V100 node (one kind each, whole nodes): the search's best is the
+  // least of the three brute-force optima, and it reports the chips it
+  // leaves out and a valid bound for using them all.
+  auto fast = buildMesh(kFastPair), slow = buildMesh(kSlowPair);
+  ASSERT_TRUE(fast && slow);
+  for (Mode mode : {Mode::Train, Mode::Infer}) {
+    PartitionOptions options;
+    options.mode = mode;
+    options.globalBatch = 16;
+    unsigned evaluated = 0;
+    double whole = bruteForce(options, 16, evaluated);
+    double fastOnly = bruteForce(options, 16, evaluated, fast->mesh.get(),
+                                 fast->comm.get(), &fast->kinds);
+    double slowOnly = bruteForce(options, 16, evaluated, slow->mesh.get(),
+                                 slow->comm.get(), &slow->kinds);
+    double optimum = std::min({whole, fastOnly, slowOnly});
+    std::string why;
+    FailureOr<PartitionResult> found = partitionModel(
+        first<func::FuncOp>(*model), *mesh, calibration, options, why);
+    ASSERT_TRUE(succeeded(found)) << why;
+    EXPECT_DOUBLE_EQ(found->plan.score, optimum) << stringifyMode(mode).str();
+    EXPECT_EQ(found->subMeshes, 3u);
+    std::vector<unsigned> placed;
+    for (const DevicePlan &d : found->plan.devices)
+      if (!d.idle)
+        placed.push_back(d.chip);
+    if (optimum < whole) {
+      // Idle chips are exactly the ones no stage holds, and using every
+      // chip is at least as slow as the bound says.
+      EXPECT_FALSE(found->idleChips.empty());
+      EXPECT_EQ(placed.size() + found->idleChips.size(), 4u);
+      EXPECT_LE(found->allChipsScore, whole * (1 + 1e-12));
+      EXPECT_GT(found->allChipsScore, found->plan.score);
+      EXPECT_FALSE(describeIdleChips(*found, options.objective, 4).empty());
+    } else {
+      EXPECT_TRUE(found->idleChips.empty());
+      EXPECT_EQ(placed.size(), 4u);
+    }
+    for (const StagePlan &stage : found->plan.stages)
+      for (const auto &group : stage.devices)
+        for (unsigned c : group)
+          EXPECT_FALSE(llvm::is_contained(found->idleChips, c));
+  }
+}
+
+TEST_F(PartitionTest, AChipTooSlowToHelpIsLeftIdle) {
+  // Issue 20's case in small: one H100 and a chip of 1 TFLOP/s on the
+  // same switch. Using the slow chip can only lengthen the step; the plan
+  // is the H100 alone, exactly as on a mesh of just the H100, and
+  // use-all-chips gives the slower two-chip plan back.
+  auto pair = buildMesh(R"(
+    topo.mesh @pair {
+      topo.chip_kind @h100 catalog "h100-sxm"
+      topo.chip_kind @crawl {bf16_flop_per_s = 1.0e12, memory_bytes = 80.0e9, memory_bytes_per_s = 1.0e11}
+      topo.link_kind @nvl catalog "nvlink4"
+      topo.group "node" switched via @nvl {
+        topo.chips @h100 x 1
+        topo.chips @crawl x 1
+      }
+    })");
+  auto alone = buildMesh(R"(
+    topo.mesh @alone {
+      topo.chip_kind @h100 catalog "h100-sxm"
+      topo.link_kind @nvl catalog "nvlink4"
+      topo.group "node" switched via @nvl { topo.chips @h100 x 1 }
+    })");
+  ASSERT_TRUE(pair && alone);
+  for (Mode mode : {Mode::Train, Mode::Infer}) {
+    PartitionOptions options;
+    options.mode = mode;
+    options.globalBatch = 16;
+    std::string why;
+    func::FuncOp func = first<func::FuncOp>(*model);
+    FailureOr<PartitionResult> withSlow =
+        partitionModel(func, *pair->mesh, calibration, options, why);
+    FailureOr<PartitionResult> single =
+        partitionModel(func, *alone->mesh, calibration, options, why);
+    ASSERT_TRUE(succeeded(withSlow) && succeeded(single)) << why;
+    EXPECT_EQ(withSlow->idleChips, std::vector<unsigned>{1});
+    EXPECT_TRUE(withSlow->plan.devices[1].idle);
+    EXPECT_FALSE(withSlow->plan.devices[0].idle);
+    EXPECT_DOUBLE_EQ(withSlow->plan.stepS, single->plan.stepS);
+    options.useAllChips = true;
+    FailureOr<PartitionResult> forced =
+        partitionModel(func, *pair->mesh, calibration, options, why);
+    ASSERT_TRUE(succeeded(forced)) << why;
+    EXPECT_TRUE(forced->idleChips.empty());
+    EXPECT_GT(forced->plan.stepS, withSlow->plan.stepS);
+    // The reason names the better plan's time and the all-chip one.
+    std::string reason = describeIdleChips(*withSlow, options.objective, 2);
+    EXPECT_NE(reason.find("1 of the 2 chips left idle"), std::string::npos) << reason;
+  }
+}
+
+TEST_F(PartitionTest, AddingANodeNeverSlowsTheBestPlan) {
+  // Metamorphic: random meshes of up to three kinds in nodes of 1-4
+  // chips; appending one more node (a chip of an existing kind or of a
+  // new, possibly very slow kind) never makes the best plan slower.
+  const char *catalog[] = {"h100-sxm", "a100-sxm-80gb", "v100-sxm2-32gb",
+                           "ascend-910b", "mtt-s4000"};
+  std::mt19937 rng(20261202);
+  auto meshText = [&](const std::vector<std::pair<unsigned, unsigned>> &nodes,
+                      bool crawl) {
+    // nodes: (kind index, chips); kind 5 = a 1 TFLOP/s chip.
+    std::string text = "topo.mesh @m {\n";
+    for (unsigned k = 0; k < 5; ++k)
+      text += llvm::formatv("  topo.chip_kind @k{0} catalog \"{1}\"\n", k, catalog[k]).str();
+    if (crawl)
+      text += "  topo.chip_kind @k5 {bf16_flop_per_s = 1.0e12, "
+              "memory_bytes = 32.0e9, memory_bytes_per_s = 1.0e11}\n";
+    text += "  topo.link_kind @pcie catalog \"pcie4-x16\"\n"
+            "  topo.link_kind @net catalog \"roce-100g\"\n"
+            "  topo.group \"cluster\" switched via @net {\n";
+    for (auto [i, node] : llvm::enumerate(nodes))
+      text += llvm::formatv("    topo.group \"n{0}\" switched via @pcie {{ "
+                            "topo.chips @k{1} x {2} }\n",
+                            i, node.first, node.second)
+                  .str();
+    return text + "  }\n}\n";
+  };
+  func::FuncOp func = first<func::FuncOp>(*model);
+  unsigned compared = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    std::vector<std::pair<unsigned, unsigned>> nodes;
+    unsigned count = 1 + rng() % 3;
+    for (unsigned i = 0; i < count; ++i)
+      nodes.push_back({static_cast<unsigned>(rng() % 3), 1 + static_cast<unsigned>(rng() % 4)});
+    std::vector<std::pair<unsigned, unsigned>> grown = nodes;
+    unsigned added = rng() % 3 == 0 ? 5 : rng() % 5;
+    grown.push_back({added, 1 + static_cast<unsigned>(rng() % 2)});
+    auto before = buildMesh(meshText(nodes, false));
+    auto after = buildMesh(meshText(grown, added == 5));
+    ASSERT_TRUE(before && after);
+    PartitionOptions options;
+    options.globalBatch = 16;
+    options.mode = trial % 2 ? Mode::Infer : Mode::Train;
+    std::string why;
+    FailureOr<PartitionResult> small =
+        partitionModel(func, *before->mesh, calibration, options, why);
+    if (failed(small))
+      continue; // nothing fits before: any answer after is no worse
+    FailureOr<PartitionResult> large =
+        partitionModel(func, *after->mesh, calibration, options, why);
+    ASSERT_TRUE(succeeded(large)) << "trial " << trial << ": " << why;
+    EXPECT_LE(large->plan.stepS, small->plan.stepS * (1 + 1e-12))
+        << "trial " << trial << "\n" << meshText(grown, added == 5);
+    ++compared;
+  }
+  EXPECT_GE(compared, 50u);
 }
 
 TEST_F(PartitionTest, SameAnswerForAnyThreadCount) {

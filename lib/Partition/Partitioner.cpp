@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 
 using namespace mlir;
 using namespace chipmesh;
@@ -139,14 +141,22 @@ struct Level {
   std::vector<double> modelS;
 };
 
-/// Score per second of step: 1, or the mesh's summed price or power.
-double objectiveFactor(const MeshView &mesh, Objective objective) {
+/// Score per second of step: 1, or the summed price or power of the chips
+/// the plan uses (every chip of the mesh when `chips` is empty).
+double objectiveFactor(const MeshView &mesh, Objective objective,
+                       llvm::ArrayRef<unsigned> chips = {}) {
   if (objective != Objective::Cost && objective != Objective::Energy)
     return 1;
   double factor = 0;
-  for (unsigned c = 0; c < mesh.numChips(); ++c)
+  auto add = [&](unsigned c) {
     factor += objective == Objective::Cost ? mesh.kindOf(c).priceUsd
                                            : mesh.kindOf(c).tdpWatts;
+  };
+  if (chips.empty())
+    for (unsigned c = 0; c < mesh.numChips(); ++c)
+      add(c);
+  for (unsigned c : chips)
+    add(c);
   return factor;
 }
 
@@ -289,6 +299,118 @@ unsigned largestNode(const MeshView &mesh) {
   return largest;
 }
 
+/// The same over a subset of the chips: how many of `chips` share a node.
+unsigned largestNode(const MeshView &mesh, llvm::ArrayRef<unsigned> chips) {
+  unsigned largest = 1;
+  llvm::DenseMap<int, unsigned> perGroup;
+  for (unsigned c : chips)
+    largest = std::max(largest, ++perGroup[mesh.chips()[c].group]);
+  return largest;
+}
+
+/// The chip sets the search may use, the whole mesh first (it wins ties):
+/// every non-empty set of chip kinds (each kind alone and each kind left
+/// out when there are more than 6 kinds), and each such set cut to its
+/// fuller nodes: for every distinct count c of the set's chips in a node,
+/// the chips of the nodes holding at least c of them (a straggler node
+/// would otherwise force a prime chip count or a slow link into the plan).
+/// Adding a node, of any kind, to a mesh therefore keeps the old mesh
+/// among the sets, so the best plan never gets slower. Chips at the mesh's
+/// top level are one-chip nodes.
+std::vector<std::vector<unsigned>> chipSubsets(const MeshView &mesh,
+                                               const PartitionOptions &options) {
+  unsigned n = mesh.numChips();
+  std::vector<unsigned> all(n);
+  for (unsigned c = 0; c < n; ++c)
+    all[c] = c;
+  std::vector<std::vector<unsigned>> sets = {all};
+  if (options.useAllChips || options.fixed)
+    return sets;
+  auto nodeOf = [&](unsigned c) -> int64_t {
+    int group = mesh.chips()[c].group;
+    return group >= 0 ? group : -1 - static_cast<int64_t>(c);
+  };
+  // Kinds that have chips, in the mesh's order.
+  std::vector<unsigned> present;
+  for (const ChipInstance &chip : mesh.chips())
+    if (!llvm::is_contained(present, chip.kind))
+      present.push_back(chip.kind);
+  std::vector<std::vector<bool>> kindSets; // over `present`
+  size_t k = present.size();
+  if (k <= 6) {
+    for (uint64_t mask = (uint64_t(1) << k) - 1; mask >= 1; --mask) {
+      std::vector<bool> keep(k);
+      for (size_t i = 0; i < k; ++i)
+        keep[i] = (mask >> i) & 1;
+      kindSets.push_back(std::move(keep));
+    }
+  } else {
+    kindSets.push_back(std::vector<bool>(k, true));
+    for (size_t i = 0; i < k; ++i) {
+      std::vector<bool> without(k, true), alone(k, false);
+      without[i] = false;
+      alone[i] = true;
+      kindSets.push_back(std::move(without));
+      kindSets.push_back(std::move(alone));
+    }
+  }
+  std::set<std::vector<unsigned>> seen = {all};
+  for (const std::vector<bool> &keep : kindSets) {
+    std::vector<unsigned> chips;
+    for (unsigned c = 0; c < n; ++c) {
+      size_t at = llvm::find(present, mesh.chips()[c].kind) - present.begin();
+      if (keep[at])
+        chips.push_back(c);
+    }
+    std::map<int64_t, unsigned> perNode;
+    for (unsigned c : chips)
+      ++perNode[nodeOf(c)];
+    std::set<unsigned, std::greater<unsigned>> counts;
+    for (auto &[node, count] : perNode)
+      counts.insert(count);
+    // Fullest nodes first, then down to every node of the set.
+    for (unsigned least : counts) {
+      std::vector<unsigned> cut;
+      for (unsigned c : chips)
+        if (perNode[nodeOf(c)] >= least)
+          cut.push_back(c);
+      if (!cut.empty() && seen.insert(cut).second)
+        sets.push_back(std::move(cut));
+    }
+    // One node left out, for each class of interchangeable nodes (same
+    // chips of the set, same parent group and link): the last of its class.
+    // Nodes of one class give equal plans whichever is dropped, so one
+    // per class covers them all, and a node appended to a mesh is the last
+    // of its class.
+    std::map<int64_t, std::string> classOf; // node -> its chips' kinds
+    std::map<int64_t, unsigned> firstChip;  // node -> where it starts
+    for (unsigned c : chips) {
+      classOf[nodeOf(c)] += std::to_string(mesh.chips()[c].kind) + ",";
+      firstChip.try_emplace(nodeOf(c), c);
+    }
+    std::map<std::string, int64_t> lastOfClass;
+    for (auto &[node, kinds] : classOf) {
+      std::string key = kinds;
+      if (node >= 0)
+        key += llvm::formatv("|{0}|{1}", mesh.groups()[node].parent,
+                             mesh.groups()[node].linkKind)
+                   .str();
+      auto [it, inserted] = lastOfClass.try_emplace(key, node);
+      if (!inserted && firstChip[node] > firstChip[it->second])
+        it->second = node;
+    }
+    for (auto &[key, dropped] : lastOfClass) {
+      std::vector<unsigned> rest;
+      for (unsigned c : chips)
+        if (nodeOf(c) != dropped)
+          rest.push_back(c);
+      if (!rest.empty() && seen.insert(rest).second)
+        sets.push_back(std::move(rest));
+    }
+  }
+  return sets;
+}
+
 /// True when the chips share their innermost topology group (a node).
 bool withinOneNode(const MeshView &mesh, llvm::ArrayRef<unsigned> chips) {
   for (unsigned c : chips)
@@ -325,11 +447,14 @@ std::optional<std::vector<uint64_t>> apportion(uint64_t total,
   return parts;
 }
 
+/// The layout of `strategy` over the chips `active` (ascending; the others
+/// stay idle).
 std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
                                  Strategy strategy, ReplicaLayout kind,
                                  uint64_t microBatchesTotal,
+                                 llvm::ArrayRef<unsigned> active,
                                  bool reversedStages = false) {
-  unsigned n = ctx.mesh.numChips();
+  unsigned n = active.size();
   if (strategy.dp * strategy.pp * strategy.tp != n)
     return std::nullopt;
   Layout layout;
@@ -337,6 +462,9 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
   layout.layout = kind;
   layout.reversedStages = reversedStages;
   auto replicas = replicaChips(n, strategy.dp, strategy.tp, kind);
+  for (auto &chips : replicas)
+    for (unsigned &position : chips)
+      position = active[position];
   // A tensor group crosses a node only when no node holds it (a fixed
   // strategy with tp above the largest node asks for that explicitly).
   bool groupsMayCrossNodes = strategy.tp > ctx.maxTensor;
@@ -697,7 +825,13 @@ public:
     plan.microBatch = level.profile.microBatch;
     plan.replicaMicroBatches = layout.microBatches;
     plan.virtualStages = layout.chunks;
+    // Every chip starts idle; the stages below claim theirs.
     plan.devices.resize(ctx.mesh.numChips());
+    for (unsigned c = 0; c < ctx.mesh.numChips(); ++c) {
+      plan.devices[c].chip = c;
+      plan.devices[c].idle = true;
+      plan.devices[c].capacityBytes = ctx.mesh.kindOf(c).memoryBytes;
+    }
     for (unsigned s = 0; s < p; ++s) {
       StagePlan stage;
       stage.firstLayer = starts[s];
@@ -740,6 +874,7 @@ public:
           DevicePlan &d = plan.devices[chip];
           if (firstChunk) {
             d.chip = chip;
+            d.idle = false;
             d.replica = r;
             d.stage = s;
             d.tpRank = k;
@@ -1082,12 +1217,50 @@ std::optional<Plan> chipmesh::evaluatePlan(
               gradientElementBytes(profile, options)};
   Level level = buildLevel(profile, kinds, options);
   uint64_t total = static_cast<uint64_t>(globalBatch / profile.microBatch);
+  std::vector<unsigned> all(mesh.numChips());
+  for (unsigned c = 0; c < all.size(); ++c)
+    all[c] = c;
   std::optional<Layout> layout =
-      makeLayout(ctx, level, strategy, layoutKind, total);
+      makeLayout(ctx, level, strategy, layoutKind, total, all);
   if (!layout || boundaries.size() + 1 != layout->numStages())
     return std::nullopt;
   Evaluator eval(ctx, level, *layout);
   return eval.simulate(boundaries);
+}
+
+std::string chipmesh::describeIdleChips(const PartitionResult &result,
+                                        Objective objective, unsigned meshChips) {
+  if (result.idleChips.empty())
+    return "";
+  size_t idle = result.idleChips.size();
+  std::string left = llvm::formatv("{0} of the {1} chips left idle", idle, meshChips);
+  if (result.givenIdleReason)
+    return result.givenIdleReason->empty()
+               ? left + ": the given plan does not place them"
+               : *result.givenIdleReason;
+  if (!(result.allChipsScore < kInf))
+    return left + ": no plan that uses every chip fits in memory with its "
+                  "tensor groups inside nodes";
+  bool step = objective == Objective::StepTime || objective == Objective::Throughput;
+  auto time = [](double t) {
+    if (t < 1e-3)
+      return llvm::formatv("{0:F1} us", t * 1e6).str();
+    if (t < 1)
+      return llvm::formatv("{0:F2} ms", t * 1e3).str();
+    return llvm::formatv("{0:F3} s", t).str();
+  };
+  double ratio = result.plan.score > 0 ? result.allChipsScore / result.plan.score : 1;
+  std::string what = step ? time(result.allChipsScore)
+                          : llvm::formatv("a {0} score of {1:e}", stringifyObjective(objective),
+                                          result.allChipsScore)
+                                .str();
+  return left + llvm::formatv(": the best plan using every chip {0} {1} "
+                              "({2}{3:F1}% worse than this plan's {4})",
+                              result.allChipsExact ? "takes" : "takes at least", what,
+                              result.allChipsExact ? "" : ">= ", 100 * (ratio - 1),
+                              step ? time(result.plan.stepS)
+                                   : llvm::formatv("{0:e}", result.plan.score).str())
+                    .str();
 }
 
 FailureOr<PartitionResult>
@@ -1134,7 +1307,13 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
                  .str();
     return failure();
   }
-  double factor = objectiveFactor(mesh, local.objective);
+  // Priced over the chips the plan places (the others are idle).
+  std::vector<unsigned> placed;
+  for (const auto &replica : given.groups)
+    for (unsigned d = 0; d < given.strategy.pp && d < replica.size(); ++d)
+      placed.insert(placed.end(), replica[d].begin(), replica[d].end());
+  llvm::sort(placed);
+  double factor = objectiveFactor(mesh, local.objective, placed);
   Context ctx{mesh, comm, kinds, local, given.globalBatch, factor,
               largestNode(mesh), gradientElementBytes(level.profile, local)};
   Layout layout;
@@ -1181,6 +1360,10 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
   result.candidates = given.candidates;
   result.feasible = given.feasible;
   result.pruned = given.pruned;
+  for (const DevicePlan &d : result.plan.devices)
+    if (d.idle)
+      result.idleChips.push_back(d.chip);
+  result.givenIdleReason = given.idleReason;
   return result;
 }
 
@@ -1270,44 +1453,68 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     return failure();
   }
 
-  // Candidates, in a fixed order (the tie-break).
+  // Candidates, in a fixed order (the tie-break): the whole mesh first,
+  // then the sub-meshes that leave chips idle.
   struct Candidate {
     unsigned level;
     Strategy strategy;
     ReplicaLayout layout;
     bool reversedStages = false;
+    unsigned subset = 0;
   };
-  bool mixedKinds = mesh.chipKinds().size() > 1;
+  std::vector<std::vector<unsigned>> subsets = chipSubsets(mesh, options);
   std::vector<Candidate> candidates;
   unsigned n = mesh.numChips();
   unsigned layersCount = levels.front().layers.size();
   // Tensor groups stay inside the largest innermost group (a node): its
   // all-reduces every layer would otherwise cross the slowest links.
   unsigned maxTensor = largestNode(mesh);
+  std::vector<unsigned> subsetMaxTensor;
+  std::vector<double> subsetFactor;
   double gradientBytes = gradientElementBytes(levels.front().profile, options);
-  for (unsigned li = 0; li < levels.size(); ++li)
-    for (unsigned dp : divisors(n))
-      for (unsigned tp : divisors(n / dp)) {
-        unsigned pp = n / dp / tp;
-        Strategy s{dp, pp, tp};
-        if (options.fixed && !(*options.fixed == s))
-          continue;
-        if (!options.fixed && tp > maxTensor)
-          continue;
-        if ((dp > 1 && !options.allowData) || (pp > 1 && !options.allowPipeline) ||
-            (tp > 1 && !options.allowTensor))
-          continue;
-        if (pp * (pp > 1 ? options.virtualStages : 1) > layersCount)
-          continue;
-        uint64_t total = globalBatch / microBatches[li];
-        if (total < dp)
-          continue;
-        candidates.push_back({li, s, ReplicaLayout::Blocked});
-        if (pp > 1 && mixedKinds)
-          candidates.push_back({li, s, ReplicaLayout::Blocked, true});
-        if (dp > 1 && dp < n)
-          candidates.push_back({li, s, ReplicaLayout::Strided});
-      }
+  for (auto [si, chips] : llvm::enumerate(subsets)) {
+    unsigned size = chips.size();
+    unsigned nodeLimit = largestNode(mesh, chips);
+    subsetMaxTensor.push_back(nodeLimit);
+    subsetFactor.push_back(objectiveFactor(mesh, options.objective, chips));
+    // A sub-mesh that cannot hold the model's state in aggregate has no
+    // plan; the whole mesh passed this check above.
+    if (si > 0) {
+      double usable = 0;
+      for (unsigned c : chips)
+        usable += std::max(0.0, mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
+                                    kinds[mesh.chips()[c].kind].calibration().reservedBytes);
+      if (need.state > usable)
+        continue;
+    }
+    bool mixedKinds = llvm::any_of(chips, [&](unsigned c) {
+      return mesh.chips()[c].kind != mesh.chips()[chips.front()].kind;
+    });
+    for (unsigned li = 0; li < levels.size(); ++li)
+      for (unsigned dp : divisors(size))
+        for (unsigned tp : divisors(size / dp)) {
+          unsigned pp = size / dp / tp;
+          Strategy s{dp, pp, tp};
+          if (options.fixed && !(*options.fixed == s))
+            continue;
+          if (!options.fixed && tp > nodeLimit)
+            continue;
+          if ((dp > 1 && !options.allowData) || (pp > 1 && !options.allowPipeline) ||
+              (tp > 1 && !options.allowTensor))
+            continue;
+          if (pp * (pp > 1 ? options.virtualStages : 1) > layersCount)
+            continue;
+          uint64_t total = globalBatch / microBatches[li];
+          if (total < dp)
+            continue;
+          unsigned sub = static_cast<unsigned>(si);
+          candidates.push_back({li, s, ReplicaLayout::Blocked, false, sub});
+          if (pp > 1 && mixedKinds)
+            candidates.push_back({li, s, ReplicaLayout::Blocked, true, sub});
+          if (dp > 1 && dp < size)
+            candidates.push_back({li, s, ReplicaLayout::Strided, false, sub});
+        }
+  }
   if (candidates.empty()) {
     const std::optional<Strategy> &f = options.fixed;
     if (f && ((f->dp > 1 && !options.allowData) ||
@@ -1348,7 +1555,6 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   }
 
   PartitionOptions local = options;
-  double factor = objectiveFactor(mesh, options.objective);
   std::unique_ptr<tbb::global_control> limit;
   if (options.threads)
     limit = std::make_unique<tbb::global_control>(
@@ -1359,14 +1565,14 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   std::vector<double> bounds(candidates.size(), kInf);
   tbb::parallel_for(size_t(0), candidates.size(), [&](size_t index) {
     const Candidate &cand = candidates[index];
-    Context ctx{mesh, comm, kinds, local, globalBatch, factor, maxTensor,
-                gradientBytes};
+    Context ctx{mesh, comm, kinds, local, globalBatch, subsetFactor[cand.subset],
+                subsetMaxTensor[cand.subset], gradientBytes};
     layouts[index] = makeLayout(ctx, levels[cand.level], cand.strategy,
                                 cand.layout, globalBatch / microBatches[cand.level],
-                                cand.reversedStages);
+                                subsets[cand.subset], cand.reversedStages);
     if (layouts[index])
       bounds[index] = Evaluator::lowerBound(ctx, levels[cand.level], *layouts[index]) *
-                      factor;
+                      subsetFactor[cand.subset];
   });
   if (llvm::none_of(layouts, [](const auto &l) { return l.has_value(); })) {
     // Every candidate was refused before pricing: its tensor groups would
@@ -1422,8 +1628,8 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
         return;
       }
       const Candidate &cand = candidates[index];
-      Context ctx{mesh, comm, kinds, local, globalBatch, factor, maxTensor,
-                gradientBytes};
+      Context ctx{mesh, comm, kinds, local, globalBatch, subsetFactor[cand.subset],
+                  subsetMaxTensor[cand.subset], gradientBytes};
       Evaluator eval(ctx, levels[cand.level], *layouts[index]);
       plans[index] = eval.bestPlan(options.exhaustiveSplits);
     });
@@ -1462,6 +1668,25 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     return failure();
   }
   const Candidate &winner = candidates[best];
+  result.subMeshes = subsets.size();
+  if (winner.subset != 0) {
+    // Why the chips are idle: every plan over the whole mesh scores at
+    // least this (played, or its valid bound where pruned).
+    result.allChipsScore = kInf;
+    for (size_t i = 0; i < candidates.size() && candidates[i].subset == 0; ++i) {
+      if (plans[i] && plans[i]->score <= result.allChipsScore) {
+        result.allChipsScore = plans[i]->score;
+        result.allChipsExact = true;
+      } else if (skipped[i] && bounds[i] < result.allChipsScore) {
+        result.allChipsScore = bounds[i];
+        result.allChipsExact = false;
+      }
+    }
+    const std::vector<unsigned> &used = subsets[winner.subset];
+    for (unsigned c = 0; c < n; ++c)
+      if (!std::binary_search(used.begin(), used.end(), c))
+        result.idleChips.push_back(c);
+  }
   result.plan = std::move(*plans[best]);
   result.layers = levels[winner.level].layers;
   result.profile = levels[winner.level].profile;
@@ -1469,6 +1694,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   result.tokensPerSample = tokensPerSample(func);
   // Aggregate-compute bound at the chosen micro-batch.
   const Level &level = levels[winner.level];
+  // Over every chip: no plan of this mesh, idle chips or not, beats it.
   result.lowerBoundS =
       aggregateBoundS(level, mesh, globalBatch / microBatches[winner.level]);
   return result;

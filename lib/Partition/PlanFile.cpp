@@ -89,11 +89,12 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
     return tp.takeError();
   plan.strategy = {static_cast<unsigned>(*dp), static_cast<unsigned>(*pp),
                    static_cast<unsigned>(*tp)};
-  if (*dp * *pp * *tp != chips)
+  if (*dp * *pp * *tp > chips)
     return fieldError("strategy",
                       llvm::formatv("dp x pp x tp = {0} x {1} x {2} = {3}, but "
-                                    "the mesh has {4} chips (every chip needs "
-                                    "a place)",
+                                    "the mesh has {4} chips (chips the plan "
+                                    "does not place stay idle, but it cannot "
+                                    "place more than there are)",
                                     *dp, *pp, *tp, *dp * *pp * *tp, chips));
   if (auto layout = strategy->getString("layout")) {
     if (*layout == "strided")
@@ -274,6 +275,12 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
     }
   }
   plan.stageStarts.push_back(static_cast<unsigned>(previousEnd));
+  if (const json::Value *reason = root->get("idle_reason")) {
+    std::optional<llvm::StringRef> text = reason->getAsString();
+    if (!text)
+      return fieldError("idle_reason", "must be a string");
+    plan.idleReason = text->str();
+  }
   if (const json::Object *search = root->getObject("search")) {
     auto count = [&](llvm::StringRef key, unsigned &out) -> llvm::Error {
       if (const json::Value *v = search->get(key)) {

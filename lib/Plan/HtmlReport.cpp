@@ -199,6 +199,15 @@ std::vector<HtmlSection> chipmesh::planSections(const PartitionResult &result,
       for (auto [i, c] : llvm::enumerate(chips)) {
         const DevicePlan &d = plan.devices[c];
         double cx = nx + 8 + (i % 8) * (box + gap), cy = y + 22 + (i / 8) * (box + gap);
+        if (d.idle) {
+          ss << llvm::formatv("<rect class=\"device idle\" x=\"{0}\" y=\"{1}\" "
+                              "width=\"{2}\" height=\"{2}\" fill=\"#ffffff\" "
+                              "stroke=\"#999999\" stroke-dasharray=\"3 2\"><title>{3} "
+                              "({4}): idle, left out of the plan</title></rect>\n",
+                              cx, cy, box, htmlEscape(mesh.chips()[c].path),
+                              htmlEscape(mesh.kindOf(c).name));
+          continue;
+        }
         ss << llvm::formatv("<rect class=\"device\" x=\"{0}\" y=\"{1}\" width=\"{2}\" "
                             "height=\"{2}\" fill=\"{3}\"><title>{4} ({5}): stage {6}, replica "
                             "{7}, rank {8}; compute {9}, comm {10}, idle {11}</title></rect>\n",

@@ -234,7 +234,11 @@ llvm::Expected<Outcome> Planner::evaluate(llvm::StringRef meshSource) {
   }
   outcome.feasible = true;
   outcome.result = std::move(*found);
+  // Idle chips need not be bought or powered: only the chips the plan
+  // uses count.
   for (unsigned c = 0; c < view->numChips(); ++c) {
+    if (outcome.result.plan.devices[c].idle)
+      continue;
     const ChipKindSpec &kind = view->kindOf(c);
     outcome.priceUsd += kind.priceUsd;
     outcome.energyJ += kind.tdpWatts * outcome.result.plan.stepS;

@@ -116,6 +116,7 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
   options.math = mathMode;
   options.overlapGradientReduce = overlapGradReduce;
   options.overlapTensorComm = overlapTpComm;
+  options.useAllChips = useAllChips;
   return success();
 }
 
@@ -298,6 +299,14 @@ void ChipMeshPartitionPass::runOnOperation() {
           b.getNamedAttr("stages", b.getArrayAttr(stageAttrs)),
           b.getNamedAttr("step_time_s", b.getF64FloatAttr(round6(plan.stepS))),
       }));
+  if (!result.idleChips.empty()) {
+    // The chips no stage uses: they get no program.
+    SmallVector<int64_t> idle(result.idleChips.begin(), result.idleChips.end());
+    auto dict = module->getAttrOfType<DictionaryAttr>("chipmesh.plan");
+    NamedAttrList attrs(dict);
+    attrs.set("idle_chips", b.getDenseI64ArrayAttr(idle));
+    module->setAttr("chipmesh.plan", attrs.getDictionary(module.getContext()));
+  }
 
   auto openOut = [&](StringRef path) -> std::unique_ptr<llvm::ToolOutputFile> {
     std::string error;
@@ -338,8 +347,16 @@ void ChipMeshPartitionPass::runOnOperation() {
           {"shares", std::move(shares)},
       });
     }
+    llvm::json::Array idleJson;
+    for (unsigned c : result.idleChips)
+      idleJson.push_back(llvm::json::Object{
+          {"device", view->chips()[c].path},
+          {"chip", static_cast<int64_t>(c)},
+          {"kind", view->kindOf(c).name},
+      });
     for (const DevicePlan &d : plan.devices)
-      devicesJson.push_back(llvm::json::Object{
+      if (!d.idle)
+        devicesJson.push_back(llvm::json::Object{
           {"device", view->chips()[d.chip].path},
           {"chip", static_cast<int64_t>(d.chip)},
           {"kind", view->kindOf(d.chip).name},
@@ -386,6 +403,7 @@ void ChipMeshPartitionPass::runOnOperation() {
                                                 plan.replicaMicroBatches.end()))},
         {"stages", std::move(stagesJson)},
         {"devices", std::move(devicesJson)},
+        {"idle_chips", std::move(idleJson)},
         {"step_time_s", round6(plan.stepS)},
         {"pipeline_s", round6(plan.pipelineS)},
         {"gradient_sync_s", round6(plan.gradientSyncS)},
@@ -401,6 +419,8 @@ void ChipMeshPartitionPass::runOnOperation() {
                             {"feasible", result.feasible},
                             {"pruned", result.pruned}}},
     };
+    if (!result.idleChips.empty())
+      root["idle_reason"] = describeIdleChips(result, options.objective, view->numChips());
     auto out = openOut(reportFile);
     if (!out)
       return signalPassFailure();
@@ -446,6 +466,7 @@ void ChipMeshPartitionPass::runOnOperation() {
                         "comm", "idle", "mem GiB", "cap GiB");
     if (!summarise) {
       for (const DevicePlan &d : plan.devices)
+        if (!d.idle)
         os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9:F1} {5,9:F1}\n",
                             view->chips()[d.chip].path, seconds(d.computeS),
                             seconds(d.commS), seconds(d.idleS),
@@ -454,6 +475,8 @@ void ChipMeshPartitionPass::runOnOperation() {
       // The worst (largest) figure of each (stage, kind).
       std::map<std::pair<unsigned, std::string>, std::pair<unsigned, DevicePlan>> rows;
       for (const DevicePlan &d : plan.devices) {
+        if (d.idle)
+          continue;
         auto &[count, worst] = rows[{d.stage, view->kindOf(d.chip).name}];
         if (count++ == 0) {
           worst = d;
@@ -473,6 +496,17 @@ void ChipMeshPartitionPass::runOnOperation() {
                             seconds(row.second.idleS),
                             row.second.memoryBytes / kGiB,
                             row.second.capacityBytes / kGiB);
+    }
+    if (!result.idleChips.empty()) {
+      // Every idle chip on a small mesh; the first few on a large one.
+      size_t shown = std::min<size_t>(result.idleChips.size(), summarise ? 4 : 16);
+      os << "idle:";
+      for (size_t i = 0; i < shown; ++i)
+        os << (i ? ", " : " ") << view->chips()[result.idleChips[i]].path;
+      if (shown < result.idleChips.size())
+        os << llvm::formatv(" and {0} more", result.idleChips.size() - shown);
+      os << " (" << describeIdleChips(result, options.objective, view->numChips())
+         << ")\n";
     }
     os << llvm::formatv("step {0} (pipeline {1}, gradient sync {2}, optimizer "
                         "{3}); {4:F2} samples/s, {5:F0} tokens/s\n",

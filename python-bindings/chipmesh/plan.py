@@ -118,6 +118,9 @@ class Plan:
     report: dict                 # the full JSON report
     module: Module = dataclasses.field(repr=False)  # the partitioned module
     placements: list = dataclasses.field(default_factory=list, repr=False)
+    # Chips the plan leaves out (device paths) and why; see use_all_chips.
+    idle_chips: List[str] = dataclasses.field(default_factory=list)
+    idle_reason: str = ""
 
     @property
     def strategy(self):
@@ -155,7 +158,9 @@ def partition(model, mesh, **options):
                 samples_per_s=throughput.get("samples_per_s", 0.0),
                 tokens_per_s=throughput.get("tokens_per_s", 0.0),
                 lower_bound_s=report["lower_bound_s"], report=report,
-                module=work, placements=work.placements(report["func"]))
+                module=work, placements=work.placements(report["func"]),
+                idle_chips=[d["device"] for d in report.get("idle_chips", [])],
+                idle_reason=report.get("idle_reason", ""))
 
 
 def _partitioned(plan_or_module):

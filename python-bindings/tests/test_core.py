@@ -114,3 +114,23 @@ def test_interleaved_plan_is_priced_but_not_materialized():
     assert plan.stages[1].devices == plan.stages[3].devices
     with pytest.raises(chipmesh.Error, match="interleaved plans are priced but not materialized"):
         chipmesh.materialize(plan)
+
+
+def test_a_chip_too_slow_to_help_is_left_idle():
+    # An H100 beside a 1 TFLOP/s chip: the plan leaves the slow one out
+    # and says why; use_all_chips forces it in, and that is slower.
+    slow_mesh = MLP.replace(
+        'topo.chip_kind @slow catalog "a100-sxm-80gb"',
+        "topo.chip_kind @slow {fp32_flop_per_s = 1.0e12, memory_bytes = 80.0e9, "
+        "memory_bytes_per_s = 1.0e11}")
+    model = chipmesh.parse(slow_mesh)
+    plan = chipmesh.partition(model, "@pair", micro_batch=16)
+    assert plan.idle_chips == ["node/slow"]
+    assert plan.idle_reason.startswith("1 of the 2 chips left idle")
+    assert [d.name for d in plan.devices] == ["node/fast"]
+    forced = chipmesh.partition(model, "@pair", micro_batch=16, use_all_chips=True)
+    assert forced.idle_chips == [] and len(forced.devices) == 2
+    assert forced.step_time_s > plan.step_time_s
+    programs = chipmesh.materialize(plan)
+    assert "forward_dev0" in programs.functions
+    assert "forward_dev1" not in programs.functions

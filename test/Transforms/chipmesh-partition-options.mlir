@@ -1,7 +1,7 @@
 // Every option of --chipmesh-partition changes what it should.
 // RUN: chipmesh-opt %s --chipmesh-partition="schedule=gpipe" | FileCheck %s --check-prefix=GPIPE
 // RUN: chipmesh-opt %s --chipmesh-partition="strategy=dp=2" | FileCheck %s --check-prefix=FIXED
-// RUN: chipmesh-opt %s --chipmesh-partition="allow=pp" | FileCheck %s --check-prefix=ONLYPP
+// RUN: chipmesh-opt %s --chipmesh-partition="allow=pp use-all-chips" | FileCheck %s --check-prefix=ONLYPP
 // RUN: chipmesh-opt %s --chipmesh-partition="micro-batch=2" | FileCheck %s --check-prefix=MICRO
 // RUN: chipmesh-opt %s --chipmesh-partition="mode=infer" | FileCheck %s --check-prefix=INFER
 // RUN: chipmesh-opt %s --chipmesh-partition="objective=cost" | FileCheck %s --check-prefix=COST

@@ -9,7 +9,7 @@
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/unknown-device.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEVICE
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/gap.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GAP
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/shares.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=SHARES
-// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/chips.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=CHIPS
+// RUN: chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/chips.json table" -o /dev/null 2>&1 | FileCheck %s --check-prefix=CHIPS
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/twice.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=TWICE
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/layers.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=LAYERS
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/global.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=GLOBAL
@@ -38,7 +38,9 @@
 // DEVICE: error: plan file '{{.*}}unknown-device.json': stages[1].devices[0][0]: unknown device 'node/medium' in the mesh
 // GAP: stages[1].layers: starts at layer 4, but the stage before ends at 3 (stages must be contiguous from layer 0)
 // SHARES: stages[0].shares[0]: sum to 0.900000, not 1
-// CHIPS: strategy: dp x pp x tp = 1 x 1 x 1 = 1, but the mesh has 2 chips (every chip needs a place)
+// A plan that places fewer chips than the mesh has leaves the rest idle.
+// CHIPS: plan for @forward on @duo (2 chips): dp=1 pp=1 tp=1
+// CHIPS: idle: node/slow (1 of the 2 chips left idle: the given plan does not place them)
 // TWICE: stages[1].devices[0][0]: device 'node/fast' already has a place in the plan
 // LAYERS: error: cannot partition @forward over @duo: plan: stages[1].layers ends at layer 5, but the model has 6 layers (units)
 // GLOBAL: global_batch: is 16, but micro_batch x the replicas' micro-batches = 2 x 4 = 8

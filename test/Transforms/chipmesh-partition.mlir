@@ -1,6 +1,6 @@
-// RUN: chipmesh-opt %s -split-input-file --chipmesh-partition | FileCheck %s
-// RUN: chipmesh-opt %s -split-input-file --chipmesh-partition="table" -o /dev/null | FileCheck %s --check-prefix=TABLE
-// RUN: chipmesh-opt %S/Inputs/duo-model.mlir --chipmesh-partition="report=%t.json" -o /dev/null
+// RUN: chipmesh-opt %s -split-input-file --chipmesh-partition=use-all-chips | FileCheck %s
+// RUN: chipmesh-opt %s -split-input-file --chipmesh-partition="table use-all-chips" -o /dev/null | FileCheck %s --check-prefix=TABLE
+// RUN: chipmesh-opt %S/Inputs/duo-model.mlir --chipmesh-partition="report=%t.json use-all-chips" -o /dev/null
 // RUN: FileCheck %s --input-file=%t.json --check-prefix=REPORT
 
 // An H100 and an A100 joined by 200 Gb/s RoCE, six equal layers, batch 8:
@@ -8,7 +8,8 @@
 // parallelism's gradient all-reduce cost more than a pipeline bubble, so
 // the plan is two pipeline stages with uneven layer counts: 5 layers on
 // the H100, 1 on the A100 (the A100 also holds no optimizer work for the
-// other 5).
+// other 5). That is 0.93 x one H100: without use-all-chips the search
+// leaves the A100 idle instead (chipmesh-partition-idle.mlir).
 
 // CHECK-LABEL: module attributes {chipmesh.plan = {dp = 1 : i64, func = "forward", layout = "blocked", mesh = @duo, micro_batch = 4 : i64, mode = "train", pp = 2 : i64, recompute = "none", replica_micro_batches = array<i64: 2>, schedule = "1f1b", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 5>, shares = [array<f64: 1.000000e+00>]}, {devices = [array<i64: 1>], layers = array<i64: 5, 6>, shares = [array<f64: 1.000000e+00>]}], step_time_s = {{.*}} : f64, tp = 1 : i64, virtual_stages = 1 : i64}}
 // CHECK: graph.layer "blocks" repeat 6(%{{.*}}) {chipmesh.placement = {repeats = array<i64: 5, 1>, stages = array<i64: 0, 1>}}

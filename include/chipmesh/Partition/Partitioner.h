@@ -12,6 +12,7 @@
 
 #include "chipmesh/CostModel/CommModel.h"
 #include "chipmesh/CostModel/ModelCost.h"
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,11 @@ struct PartitionOptions {
   unsigned virtualStages = 1;
   /// How FP32 products run (math=tf32 prices them at the TF32 rate).
   MathMode math = MathMode::FP32;
+  /// Place every chip of the mesh. Off (the default), the search also
+  /// tries sub-meshes (chip kinds left out, chips outside whole nodes left
+  /// out) and leaves chips idle when using them lengthens the step or
+  /// breaks a memory limit. A fixed strategy always uses every chip.
+  bool useAllChips = false;
 };
 
 /// One chip's part in a plan.
@@ -93,6 +99,8 @@ struct DevicePlan {
   double commS = 0;       ///< tensor-parallel collectives, pipeline sends, gradient sync
   double idleS = 0;       ///< step time minus the two above
   double memoryBytes = 0, capacityBytes = 0;
+  /// Left out of the plan (no stage): see PartitionResult::idleChips.
+  bool idle = false;
 };
 
 struct StagePlan {
@@ -146,7 +154,25 @@ struct PartitionResult {
   /// chips at their own speed, no communication and no bubbles.
   double lowerBoundS = 0;
   unsigned candidates = 0, feasible = 0, pruned = 0;
+  /// Chips the plan leaves out, ascending, and why: the best score of any
+  /// plan that uses every chip is at least `allChipsScore` (a plan's score
+  /// where one was played, else its candidate's lower bound; infinity when
+  /// no plan using every chip fits in memory or has a layout).
+  std::vector<unsigned> idleChips;
+  double allChipsScore = 0;
+  /// True when allChipsScore is a played plan's score, not a lower bound.
+  bool allChipsExact = false;
+  /// Chip subsets (sub-meshes) the search tried, the whole mesh included.
+  unsigned subMeshes = 1;
+  /// A plan priced as given (plan=FILE): its reason for the idle chips,
+  /// if the file gave one; describeIdleChips() says so otherwise.
+  std::optional<std::string> givenIdleReason;
 };
+
+/// Why the result's idle chips are left out, in one sentence (empty when
+/// every chip is used): the best plan over all of them, or that none fits.
+std::string describeIdleChips(const PartitionResult &result, Objective objective,
+                              unsigned meshChips);
 
 /// Why nothing fits, for the diagnostic.
 struct Infeasibility {
@@ -189,6 +215,9 @@ struct GivenPlan {
   /// How the plan was found, carried through from the file's "search"
   /// (the report of a given plan round-trips); 1, 1, 0 if absent.
   unsigned candidates = 1, feasible = 1, pruned = 0;
+  /// The file's "idle_reason", carried through likewise (chips the plan
+  /// does not place are idle).
+  std::string idleReason;
 };
 
 /// Reads a plan from the report's JSON; every error names its field.

@@ -207,7 +207,12 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
            "Model chunks per pipeline device (interleaved 1F1B, Megatron's "
            "virtual pipeline stages); plans with pp > 1 then split the layers "
            "into pp x N chunks and need micro-batches per replica that are a "
-           "multiple of pp">
+           "multiple of pp">,
+    Option<"useAllChips", "use-all-chips", "bool", /*default=*/"false",
+           "Place every chip of the mesh. By default the search may leave "
+           "chips idle (kinds left out, chips outside whole nodes left out) "
+           "when using them lengthens the step or breaks a memory limit; the "
+           "report lists them and why">
   ];
   let dependentDialects = ["::chipmesh::graph::GraphDialect",
                            "::chipmesh::topo::TopoDialect"];
