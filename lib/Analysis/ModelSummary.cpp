@@ -1,6 +1,7 @@
 //===- ModelSummary.cpp - Parameters, FLOPs and activations of a model ----===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "llvm/Support/MathExtras.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 
 using namespace mlir;
@@ -14,8 +15,37 @@ static bool holdsCostedOps(func::FuncOp func) {
       .wasInterrupted();
 }
 
+/// Prices need sizes: an op whose operands or results have a dynamic
+/// dimension would be priced at zero FLOPs and bytes, so it is refused.
+static LogicalResult requireStaticShapes(func::FuncOp func) {
+  WalkResult result = func.walk([&](Operation *op) {
+    if (!isa<CostOpInterface>(op))
+      return WalkResult::advance();
+    for (Type type : llvm::concat<Type>(llvm::to_vector(op->getOperandTypes()),
+                                        llvm::to_vector(op->getResultTypes()))) {
+      auto shaped = dyn_cast<ShapedType>(type);
+      if (shaped && !shaped.hasStaticShape()) {
+        op->emitError() << "has a dynamic shape (" << type
+                        << "); ChipMesh prices static shapes only: give every "
+                           "dimension a size";
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
 FailureOr<func::FuncOp> chipmesh::findModelFunction(ModuleOp module,
                                                     StringRef name) {
+  FailureOr<func::FuncOp> found = findModelFunctionByName(module, name);
+  if (failed(found) || failed(requireStaticShapes(*found)))
+    return failure();
+  return found;
+}
+
+FailureOr<func::FuncOp> chipmesh::findModelFunctionByName(ModuleOp module,
+                                                          StringRef name) {
   if (!name.empty()) {
     auto func = module.lookupSymbol<func::FuncOp>(name);
     if (!func)
@@ -45,7 +75,9 @@ static uint64_t countLayers(Block &block) {
   uint64_t layers = 0;
   for (auto layer : block.getOps<graph::LayerOp>()) {
     uint64_t inner = countLayers(layer.getBodyBlock());
-    layers += static_cast<uint64_t>(layer.getRepeat()) * (inner ? inner : 1);
+    layers = llvm::SaturatingAdd(
+        layers, llvm::SaturatingMultiply(static_cast<uint64_t>(layer.getRepeat()),
+                                         inner ? inner : uint64_t(1)));
   }
   return layers;
 }

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/CostModel/Calibration.h"
+#include "chipmesh/Support/JSON.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -273,7 +274,7 @@ LinkCalibration Calibration::defaultLink(StringRef catalogId,
 }
 
 llvm::Expected<Calibration> Calibration::fromJSON(StringRef text) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  llvm::Expected<llvm::json::Value> parsed = parseBoundedJSON(text);
   if (!parsed)
     return parsed.takeError();
   const llvm::json::Object *root = parsed->getAsObject();

@@ -10,6 +10,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Import/HFConfig.h"
+#include "chipmesh/Support/JSON.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringExtras.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -94,8 +97,33 @@ public:
     return *value;
   }
 
-  double number(StringRef key, double fallback) const {
-    return object.getNumber(key).value_or(fallback);
+  /// A normalization epsilon: a number in (0, 1); `fallback` when absent.
+  FailureOr<double> epsilon(StringRef key, double fallback) {
+    if (!has(key))
+      return fallback;
+    std::optional<double> value = object.getNumber(key);
+    if (!value)
+      return emitError(locOf(key)) << "field '" << key << "' must be a number";
+    if (!(*value > 0 && *value < 1))
+      return emitError(locOf(key)) << "field '" << key
+                                   << "' must be in (0, 1), got "
+                                   << llvm::formatv("{0}", *value).str();
+    return *value;
+  }
+
+  /// A string field that must be one of `allowed` (the first when absent).
+  LogicalResult oneOf(StringRef key, ArrayRef<StringRef> allowed) {
+    if (!has(key))
+      return success();
+    std::optional<StringRef> value = object.getString(key);
+    if (!value)
+      return emitError(locOf(key)) << "field '" << key << "' must be a string";
+    if (!llvm::is_contained(allowed, *value))
+      return emitError(locOf(key))
+             << "field '" << key << "' is '" << *value << "'; model_type '"
+             << modelType << "' is imported with " << allowed.front()
+             << " (accepted: " << llvm::join(allowed, ", ") << ")";
+    return success();
   }
 
   std::string string(StringRef key) const {
@@ -224,7 +252,12 @@ LogicalResult HFImporter::readArch(StringRef modelType) {
         failed(get("n_inner", 4 * arch.hidden, &arch.ffn)))
       return failure();
     arch.kvHeads = arch.heads;
-    arch.epsilon = config.number("layer_norm_epsilon", 1e-5);
+    FailureOr<double> eps = config.epsilon("layer_norm_epsilon", 1e-5);
+    if (failed(eps) ||
+        failed(config.oneOf("activation_function",
+                            {"gelu_new", "gelu", "gelu_fast", "gelu_pytorch_tanh"})))
+      return failure();
+    arch.epsilon = *eps;
     arch.qkvBias = arch.outBias = arch.mlpBias = true;
   } else {
     if (failed(get("vocab_size", std::nullopt, &arch.vocab)) ||
@@ -235,9 +268,20 @@ LogicalResult HFImporter::readArch(StringRef modelType) {
         failed(get("max_position_embeddings", 4096, &arch.positions)) ||
         failed(get("num_key_value_heads", arch.heads, &arch.kvHeads)))
       return failure();
-    arch.epsilon = config.number(modelType == "bert" ? "layer_norm_eps"
-                                                     : "rms_norm_eps",
-                                 modelType == "bert" ? 1e-12 : 1e-6);
+    FailureOr<double> eps = config.epsilon(
+        modelType == "bert" ? "layer_norm_eps" : "rms_norm_eps",
+        modelType == "bert" ? 1e-12 : 1e-6);
+    if (failed(eps))
+      return failure();
+    arch.epsilon = *eps;
+    // The importer builds each family's own activation; a config naming
+    // another would be priced as if it used this one.
+    LogicalResult act = modelType == "bert"
+                            ? config.oneOf("hidden_act", {"gelu", "gelu_new",
+                                                          "gelu_pytorch_tanh"})
+                            : config.oneOf("hidden_act", {"silu", "swish"});
+    if (failed(act))
+      return failure();
   }
   if (arch.hidden % arch.heads != 0 && !config.has("head_dim"))
     return emitError(config.locOf(gpt2 ? "n_head" : "num_attention_heads"))
@@ -420,9 +464,17 @@ OwningOpRef<ModuleOp> HFImporter::run(StringRef modelType) {
   config.modelType = modelType.str();
   if (failed(readArch(modelType)))
     return nullptr;
-  if (options.batch < 1 || options.seqLen < 0 || options.kvCache < 0)
+  // The graph verifier bounds every extent and the KV cache by 2^40; say
+  // so here, naming the option, before an op is built with it.
+  constexpr int64_t kMaxExtent = int64_t(1) << 40;
+  if (options.batch < 1 || options.seqLen < 0 || options.kvCache < 0 ||
+      options.batch > kMaxExtent || options.seqLen > kMaxExtent ||
+      options.kvCache > kMaxExtent)
     return emitError(config.locOf())
-               << "batch must be >= 1 and seq-len, kv-cache >= 0",
+               << "batch must be in [1, 2^40] and seq-len, kv-cache in [0, "
+                  "2^40]; got batch "
+               << options.batch << ", seq-len " << options.seqLen
+               << ", kv-cache " << options.kvCache,
            nullptr;
   batch = options.batch;
   seq = options.seqLen ? options.seqLen : std::min<int64_t>(arch.positions, 4096);
@@ -569,7 +621,7 @@ OwningOpRef<ModuleOp> chipmesh::importHFConfig(StringRef configText,
                                                MLIRContext *context) {
   context->loadDialect<GraphDialect, func::FuncDialect>();
   Location fileLoc = FileLineColLoc::get(context, fileName, 1, 1);
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(configText);
+  llvm::Expected<llvm::json::Value> parsed = parseBoundedJSON(configText);
   if (!parsed) {
     emitError(fileLoc) << "invalid JSON: " << llvm::toString(parsed.takeError());
     return nullptr;
@@ -595,5 +647,11 @@ OwningOpRef<ModuleOp> chipmesh::importHFConfig(StringRef configText,
     return nullptr;
   }
   HFImporter importer(reader, options, context);
-  return importer.run(*modelType);
+  OwningOpRef<ModuleOp> module = importer.run(*modelType);
+  // One verification for every caller (the command line verifies again;
+  // Python and C++ callers get the same answer): a product of sizes past
+  // the element bound is refused here, with the verifier's located error.
+  if (module && failed(mlir::verify(*module)))
+    return nullptr;
+  return module;
 }

@@ -80,7 +80,9 @@ Value chipmesh::viewSource(Value value) {
 }
 
 CostTotals &CostTotals::operator+=(const CostTotals &other) {
-  parameters += other.parameters;
+  // Counts saturate as scaled() does: a wrapped count would print as a
+  // small, plausible number.
+  parameters = llvm::SaturatingAdd(parameters, other.parameters);
   parameterBytes += other.parameterBytes;
   forwardFlops += other.forwardFlops;
   backwardFlops += other.backwardFlops;

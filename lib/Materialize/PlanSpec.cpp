@@ -5,6 +5,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseSet.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace chipmesh;
@@ -54,8 +55,23 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
   if (mode != "train" && mode != "infer")
     return bad("mode", "must be train or infer");
   plan.training = mode == "train";
-  if (auto recompute = dict.getAs<StringAttr>("recompute"))
-    plan.recompute = recompute.str();
+  // Bounds: the programs hold one loop trip per micro-batch and one
+  // message per boundary, so counts stay within what a search can emit.
+  if (plan.microBatch > (int64_t(1) << 40))
+    return bad("micro_batch", "must be at most 2^40");
+  if (plan.tp > numChips)
+    return bad("tp", "is larger than the mesh's " + std::to_string(numChips) + " chips");
+  if (auto recompute = dict.get("recompute")) {
+    auto text = dyn_cast<StringAttr>(recompute);
+    if (!text || !symbolizeRecompute(text.getValue()))
+      return bad("recompute", "must be none, selective or full");
+    plan.recompute = text.str();
+  }
+  if (auto layout = dict.get("layout")) {
+    auto text = dyn_cast<StringAttr>(layout);
+    if (!text || (text.getValue() != "blocked" && text.getValue() != "strided"))
+      return bad("layout", "must be blocked or strided");
+  }
   std::optional<Schedule> sched = symbolizeSchedule(schedule);
   if (!sched)
     return bad("schedule", "must be gpipe or 1f1b");
@@ -69,9 +85,14 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
   auto micro = dict.getAs<DenseI64ArrayAttr>("replica_micro_batches");
   if (!micro || static_cast<int64_t>(micro.size()) != plan.dp)
     return bad("replica_micro_batches", "must list one count per replica (dp)");
-  for (int64_t m : micro.asArrayRef())
-    if (m < 1)
-      return bad("replica_micro_batches", "must be positive");
+  int64_t totalMicro = 0;
+  for (int64_t m : micro.asArrayRef()) {
+    if (m < 1 || m > static_cast<int64_t>(kMaxMicroBatchesPerStep))
+      return bad("replica_micro_batches", "must each be in [1, 2^20]");
+    totalMicro += m;
+  }
+  if (totalMicro > static_cast<int64_t>(kMaxMicroBatchesPerStep))
+    return bad("replica_micro_batches", "must sum to at most 2^20 micro-batches per step");
   plan.replicaMicroBatches.assign(micro.asArrayRef().begin(),
                                   micro.asArrayRef().end());
   auto stages = dict.getAs<ArrayAttr>("stages");
@@ -101,6 +122,17 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
       auto sh = dyn_cast<DenseF64ArrayAttr>(shareAttr);
       if (!devs || !sh || devs.size() != sh.size() || devs.empty())
         return bad(where, "device and share lists must be non-empty and equal in length");
+      // tp is the widest group (hand-written plans may narrow a stage).
+      if (static_cast<int64_t>(devs.size()) > plan.tp)
+        return bad(where, "lists a tensor group of " + std::to_string(devs.size()) +
+                              " devices, but tp = " + std::to_string(plan.tp));
+      double sum = 0;
+      for (double x : sh.asArrayRef())
+        sum += x;
+      // The plan writes shares rounded to six digits.
+      if (!(std::abs(sum - 1.0) <= 1e-4))
+        return bad(where, "shares of a tensor group must sum to 1, got " +
+                              std::to_string(sum));
       for (int64_t d : devs.asArrayRef()) {
         if (d < 0 || d >= numChips)
           return bad(where, "names device " + std::to_string(d) +

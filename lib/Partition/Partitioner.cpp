@@ -1281,6 +1281,24 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
   FailureOr<ModelProfile> profile = profileModel(func, costOptions);
   if (failed(profile))
     return failure();
+  if (profile->numUnits() > kMaxPartitionLayers) {
+    whyNot = llvm::formatv("the model expands to {0} layers (units with their "
+                           "repeats); the partitioner places at most 2^20 = {1}",
+                           profile->numUnits(), kMaxPartitionLayers)
+                 .str();
+    return failure();
+  }
+  uint64_t longest = 0;
+  for (uint64_t m : given.replicaMicroBatches)
+    longest = std::max(longest, m);
+  if (longest * (given.stageStarts.size() - 1) > kMaxScheduleOps) {
+    whyNot = llvm::formatv("plan: {0} stages x {1} micro-batches is more "
+                           "schedule than the simulator plays (at most 2^24 "
+                           "ops per replica)",
+                           given.stageStarts.size() - 1, longest)
+                 .str();
+    return failure();
+  }
   Level level = buildLevel(std::move(*profile), kinds, local);
   unsigned layers = level.layers.size();
   for (size_t k = 0; k + 1 < given.stageStarts.size(); ++k)
@@ -1403,6 +1421,20 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
              "with an empty batch)";
     return failure();
   }
+  if (traced->numUnits() > kMaxPartitionLayers) {
+    whyNot = llvm::formatv("the model expands to {0} layers (units with their "
+                           "repeats); the partitioner places at most 2^20 = "
+                           "{1}",
+                           traced->numUnits(), kMaxPartitionLayers)
+                 .str();
+    return failure();
+  }
+  if (options.threads > kMaxSearchThreads) {
+    whyNot = llvm::formatv("threads={0} is more than {1}", options.threads,
+                           kMaxSearchThreads)
+                 .str();
+    return failure();
+  }
 
   // Micro-batch sizes to try: the one asked for, or powers of two dividing
   // the global batch.
@@ -1415,13 +1447,34 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                    .str();
       return failure();
     }
+    if (globalBatch / options.microBatch > kMaxMicroBatchesPerStep) {
+      whyNot = llvm::formatv("batch {0} in micro-batches of {1} is {2} "
+                             "micro-batches per step; the partitioner plays "
+                             "each one and takes at most 2^20 = {3} (give a "
+                             "larger micro-batch)",
+                             globalBatch, options.microBatch,
+                             globalBatch / options.microBatch,
+                             kMaxMicroBatchesPerStep)
+                   .str();
+      return failure();
+    }
     microBatches.push_back(options.microBatch);
   } else {
     // Up to 64: GEMMs are near their best well before that, and larger
     // micro-batches only grow activations and pipeline bubbles.
     for (uint64_t mb = 1; mb <= std::min<uint64_t>(globalBatch, 64); mb *= 2)
-      if (globalBatch % mb == 0)
+      if (globalBatch % mb == 0 && globalBatch / mb <= kMaxMicroBatchesPerStep)
         microBatches.push_back(mb);
+    if (microBatches.empty()) {
+      whyNot = llvm::formatv("batch {0} needs more than 2^20 = {1} "
+                             "micro-batches per step at every micro-batch "
+                             "size searched (powers of two up to 64 dividing "
+                             "it); the partitioner plays each one: give "
+                             "micro-batch=N with batch / N <= {1}",
+                             globalBatch, kMaxMicroBatchesPerStep)
+                   .str();
+      return failure();
+    }
   }
 
   std::vector<Level> levels;
@@ -1507,6 +1560,10 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
           uint64_t total = globalBatch / microBatches[li];
           if (total < dp)
             continue;
+          // The schedule is played op by op: bound its length.
+          uint64_t perReplica = (total + dp - 1) / dp;
+          if (perReplica * pp * (pp > 1 ? options.virtualStages : 1) > kMaxScheduleOps)
+            continue;
           unsigned sub = static_cast<unsigned>(si);
           candidates.push_back({li, s, ReplicaLayout::Blocked, false, sub});
           if (pp > 1 && mixedKinds)
@@ -1547,8 +1604,9 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                  : llvm::formatv(
                        "no strategy fits: the {0} chips must split as dp x pp "
                        "x tp with pp <= {1} layers, tp <= {2} (chips in a "
-                       "node) and dp <= the micro-batches of a step ({3} at "
-                       "most), using only the kinds allow= permits",
+                       "node), dp <= the micro-batches of a step ({3} at "
+                       "most) and pp x micro-batches per replica <= 2^24, "
+                       "using only the kinds allow= permits",
                        n, layersCount, maxTensor, globalBatch)
                        .str();
     return failure();

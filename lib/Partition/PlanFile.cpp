@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Partition/Partitioner.h"
+#include "chipmesh/Support/JSON.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -43,26 +44,8 @@ llvm::Expected<uint64_t> positive(const json::Value *value,
 llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
                                                   const MeshView &mesh) {
   // Deeply nested input is refused before the recursive parser sees it.
-  unsigned depth = 0, deepest = 0;
-  bool inString = false, escaped = false;
-  for (char c : text) {
-    if (inString) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        inString = false;
-      continue;
-    }
-    if (c == '"')
-      inString = true;
-    else if (c == '[' || c == '{')
-      deepest = std::max(deepest, ++depth);
-    else if ((c == ']' || c == '}') && depth > 0)
-      --depth;
-  }
-  if (deepest > 64)
+  unsigned deepest = jsonNestingDepth(text);
+  if (deepest > kMaxJSONDepth)
     return fieldError("plan", llvm::formatv("nests {0} levels deep; a plan "
                                             "needs at most 5",
                                             deepest));

@@ -1,6 +1,7 @@
 //===- Planner.cpp - Flagship matching over an inventory ------------------===//
 
 #include "chipmesh/Plan/Planner.h"
+#include "chipmesh/Support/JSON.h"
 #include "chipmesh/Dialect/Topo/Catalog.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Dialect/Topo/MeshView.h"
@@ -36,7 +37,7 @@ std::string number(double x) { return llvm::formatv("{0:e}", x).str(); }
 
 llvm::Expected<Inventory> chipmesh::parseInventory(llvm::StringRef text,
                                                    llvm::StringRef fileName) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  llvm::Expected<llvm::json::Value> parsed = parseBoundedJSON(text);
   if (!parsed)
     return fail(fileName + ": invalid JSON: " + llvm::toString(parsed.takeError()));
   const llvm::json::Object *root = parsed->getAsObject();

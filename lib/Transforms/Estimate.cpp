@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/JSON.h"
 #include "chipmesh/CostModel/ModelCost.h"
 #include "chipmesh/Transforms/MeshOption.h"
 #include "chipmesh/Transforms/PassSupport.h"
@@ -262,7 +263,7 @@ void ChipMeshEstimatePass::runOnOperation() {
         {"flops_per_step", stepFlops},
         {"chips", std::move(chipJson)},
     };
-    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+    os << llvm::formatv("{0:2}", finiteJSON(llvm::json::Value(std::move(root)))) << "\n";
   } else {
     os << llvm::formatv(
         "@{0} on {1}: {2} parameters, {3:E2} FLOPs per step ({4}, "

@@ -691,6 +691,10 @@ FailureOr<Model> cutModel(func::FuncOp func, const PlanSpec &plan) {
     }
     return success();
   };
+  int64_t layerIndex = 0; // expanded layers placed so far
+  std::vector<bool> stageHasWork(plan.stages.size(), false);
+  Operation *rangeViolation = nullptr;
+  std::string rangeMessage;
   for (Operation &op : func.getBody().front()) {
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
@@ -725,6 +729,24 @@ FailureOr<Model> cutModel(func::FuncOp func, const PlanSpec &plan) {
     if (total != (layer ? static_cast<int64_t>(layer.getRepeat()) : 1))
       return op.emitError() << "has placement repeats adding up to " << total
                             << ", not its repeat count";
+    // The placement must agree with the plan's layer ranges: the k-th
+    // piece's layers lie inside its stage's [first, end).
+    for (auto [s, r] : llvm::zip(stages.asArrayRef(), repeats.asArrayRef())) {
+      const StageSpec &range = plan.stages[s];
+      // Reported after the walk, so that the order and value checks below
+      // (which say more) come first.
+      if (!rangeViolation &&
+          (layerIndex < range.firstLayer || layerIndex + r > range.endLayer)) {
+        rangeViolation = &op;
+        rangeMessage = llvm::formatv("is placed with layers [{0}, {1}) on stage "
+                                     "{2}, whose chipmesh.plan range is [{3}, {4})",
+                                     layerIndex, layerIndex + r, s,
+                                     range.firstLayer, range.endLayer)
+                           .str();
+      }
+      stageHasWork[s] = true;
+      layerIndex += r;
+    }
     SmallVector<int64_t> previous;
     int64_t firstRepeat = 0;
     for (int64_t k = 0; k < stages.size(); ++k) {
@@ -754,6 +776,17 @@ FailureOr<Model> cutModel(func::FuncOp func, const PlanSpec &plan) {
     for (auto [result, id] : llvm::zip(op.getResults(), previous))
       idOf[result] = id;
   }
+  if (rangeViolation)
+    return rangeViolation->emitError() << rangeMessage;
+  int64_t planned = plan.stages.empty() ? 0 : plan.stages.back().endLayer;
+  if (layerIndex != planned)
+    return func.emitError() << "holds " << layerIndex
+                            << " placed layers, but chipmesh.plan's stages cover "
+                            << planned;
+  for (auto [s, work] : llvm::enumerate(stageHasWork))
+    if (!work)
+      return func.emitError() << "chipmesh.plan's stage " << s
+                              << " holds no op of the model";
   return model;
 }
 

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/JSON.h"
 #include "chipmesh/Partition/Partitioner.h"
 #include "chipmesh/Plan/HtmlReport.h"
 #include "chipmesh/Transforms/MeshOption.h"
@@ -424,7 +425,7 @@ void ChipMeshPartitionPass::runOnOperation() {
     auto out = openOut(reportFile);
     if (!out)
       return signalPassFailure();
-    out->os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)))
+    out->os() << llvm::formatv("{0:2}", finiteJSON(llvm::json::Value(std::move(root))))
               << "\n";
     out->keep();
   }

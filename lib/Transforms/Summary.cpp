@@ -1,6 +1,7 @@
 //===- Summary.cpp - --chipmesh-summary -----------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/JSON.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/JSON.h"
@@ -32,7 +33,7 @@ struct ChipMeshSummaryPass
                                  << "': " << error;
       return signalPassFailure();
     }
-    out->os() << llvm::formatv("{0:2}", toJSON(summary)) << "\n";
+    out->os() << llvm::formatv("{0:2}", finiteJSON(toJSON(summary))) << "\n";
     out->keep();
     markAllAnalysesPreserved();
   }

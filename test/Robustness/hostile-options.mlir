@@ -16,7 +16,7 @@
 // HUGE: error: strategy 'dp=1048577': 'dp=1048577': expected a count in [1, 2^20]
 // EMPTY: error: strategy 'dp=,pp=2': 'dp=': expected a count in [1, 2^20]
 // HEADROOM: error: headroom must be in [0, 1), got -5.000000e-01
-// NONE: error: cannot partition @forward over @tiny: no strategy fits: the 2 chips must split as dp x pp x tp with pp <= 1 layers, tp <= 2 (chips in a node) and dp <= the micro-batches of a step (2 at most), using only the kinds allow= permits
+// NONE: error: cannot partition @forward over @tiny: no strategy fits: the 2 chips must split as dp x pp x tp with pp <= 1 layers, tp <= 2 (chips in a node), dp <= the micro-batches of a step (2 at most) and pp x micro-batches per replica <= 2^24, using only the kinds allow= permits
 // MICROS: error: micro-batches must be in [1, 2^32], got 9999999999
 // RESIZE: error: micro-batch must be in [1, 2^40], got 2000000000000.00
 // FIT: error: cannot partition @forward over @tiny: no plan fits in memory: the model's weights, gradients and optimizer states alone take 256.0 GiB but the 2 chips hold 62.0 GiB usable (short by 194.0 GiB); at least 9 chips of kind 'v' would hold it

@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/JSON.h"
+#include <cmath>
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/Catalog.h"
@@ -106,6 +108,9 @@ static cl::opt<int64_t> batchPerChip("batch-per-chip", cl::init(0),
 
 namespace {
 
+/// Batches beyond 2^40 samples are refused where they are given.
+constexpr int64_t kMaxBatchOption = int64_t(1) << 40;
+
 [[noreturn]] void die(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "chipmesh-plan") << message << "\n";
   std::exit(1);
@@ -150,9 +155,15 @@ PartitionOptions planOptions() {
   if (!recompute)
     die("--recompute must be none, selective or full, got '" + recomputeName + "'");
   options.recompute = *recompute;
-  if (batch < 0)
-    die("--batch must be positive");
+  // The partitioner plays every micro-batch: bound the batch where it is
+  // given (the partitioner's own diagnostics then name the micro-batch
+  // limit), and the threads before oneTBB allocates for them.
+  if (batch < 0 || batch > kMaxBatchOption)
+    die("--batch must be in [0, 2^40], got " + llvm::Twine(batch.getValue()));
   options.globalBatch = static_cast<uint64_t>(batch);
+  if (threads > kMaxSearchThreads)
+    die("--threads must be at most " + llvm::Twine(kMaxSearchThreads) + ", got " +
+        llvm::Twine(threads.getValue()));
   options.threads = threads;
   return options;
 }
@@ -218,7 +229,7 @@ void writeFile(llvm::StringRef path, llvm::StringRef text) {
 
 void writeJson(llvm::json::Value value) {
   if (!jsonPath.empty())
-    writeFile(jsonPath, llvm::formatv("{0:2}\n", value).str());
+    writeFile(jsonPath, llvm::formatv("{0:2}\n", finiteJSON(std::move(value))).str());
 }
 
 void writeHtml(llvm::StringRef title, llvm::ArrayRef<HtmlSection> sections) {
@@ -268,6 +279,10 @@ int runMatch(Planner &planner) {
     die(llvm::toString(inventory.takeError()));
   MatchOptions matchOptions;
   matchOptions.maxEvaluations = maxEvaluations;
+  if (!(slack >= 1) || !std::isfinite(slack))
+    die("--slack must be a finite number >= 1 (how far a mix's estimated rate may "
+        "miss the target and still be partitioned), got " +
+        llvm::formatv("{0}", slack.getValue()).str());
   matchOptions.slack = slack;
   llvm::Expected<MatchResult> found = match(planner, *inventory, targetS, matchOptions);
   if (!found)
@@ -428,6 +443,8 @@ int runWhatIf(Planner &planner, PartitionOptions options) {
   Outcome before = evaluateOrDie(planner, baseMesh, "mesh " + meshSpec);
   std::string described;
   std::string afterMesh = changed(baseMesh, isSpec ? &homogeneous : nullptr, described);
+  if (newBatch < 0 || newBatch > kMaxBatchOption)
+    die("--new-batch must be in [0, 2^40], got " + llvm::Twine(newBatch.getValue()));
   if (newBatch > 0) {
     options.globalBatch = static_cast<uint64_t>(newBatch);
     described += (described.empty() ? "" : ", ") + llvm::formatv("batch {0}", newBatch).str();
@@ -531,6 +548,8 @@ int runWhatIf(Planner &planner, PartitionOptions options) {
 int runScale(Planner &planner, PartitionOptions options) {
   if (kinds.empty() || chipCounts.empty())
     die("scale needs --kinds and --chips");
+  if (batchPerChip < 0)
+    die("--batch-per-chip must be positive (0: a fixed batch)");
   llvm::json::Array curves;
   std::vector<ScalingCurve> htmlCurves;
   llvm::outs() << llvm::formatv("{0,-16} {1,7} {2,8} {3,12} {4,14} {5,11}  {6}\n", "kind",
@@ -544,8 +563,15 @@ int runScale(Planner &planner, PartitionOptions options) {
         die("--chips must be positive");
       std::string spec = kind + ":" + std::to_string(chips);
       PartitionOptions o = options;
-      if (batchPerChip > 0)
-        o.globalBatch = static_cast<uint64_t>(batchPerChip * chips);
+      if (batchPerChip > 0) {
+        int64_t total = 0;
+        if (__builtin_mul_overflow(batchPerChip.getValue(), chips, &total) ||
+            total > kMaxBatchOption)
+          die(llvm::formatv("--batch-per-chip {0} x {1} chips is more than 2^40 samples",
+                            batchPerChip.getValue(), chips)
+                  .str());
+        o.globalBatch = static_cast<uint64_t>(total);
+      }
       Planner p(planner.getModel(), Calibration(), o);
       Outcome out = evaluateOrDie(p, meshFrom(spec), spec);
       double rate = out.feasible ? out.result.globalBatch / out.stepS() : 0;

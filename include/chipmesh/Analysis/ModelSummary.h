@@ -16,9 +16,13 @@ struct ModelSummary {
 };
 
 /// The function named `name`, or if `name` is empty the only function that
-/// holds graph ops. Emits a located error and fails otherwise.
+/// holds graph ops, refusing one whose costed ops have dynamic shapes (they
+/// would be priced at zero). Emits a located error and fails otherwise.
 mlir::FailureOr<mlir::func::FuncOp> findModelFunction(mlir::ModuleOp module,
                                                       llvm::StringRef name);
+/// The same lookup without the shape check.
+mlir::FailureOr<mlir::func::FuncOp> findModelFunctionByName(mlir::ModuleOp module,
+                                                            llvm::StringRef name);
 
 ModelSummary summarizeModel(mlir::func::FuncOp func);
 

@@ -73,10 +73,12 @@ struct ModelProfile {
   double forwardFlops = 0, backwardFlops = 0;
   /// The type most matmul FLOPs run in (for utilization figures).
   DType computeType = DType::FP32;
+  /// Expanded units (repeats counted), saturating at UINT64_MAX.
   uint64_t numUnits() const {
     uint64_t n = 0;
     for (const ModelUnit &unit : units)
-      n += unit.repeat;
+      if (__builtin_add_overflow(n, unit.repeat, &n))
+        return UINT64_MAX;
     return n;
   }
 };

@@ -18,6 +18,18 @@
 
 namespace chipmesh {
 
+/// Bounds on the work one search does, each named in the diagnostic that
+/// refuses an input beyond it: the partitioner plays every micro-batch and
+/// places every expanded layer, so both are capped (real steps have
+/// thousands of micro-batches and hundreds of layers).
+constexpr uint64_t kMaxMicroBatchesPerStep = uint64_t(1) << 20;
+constexpr uint64_t kMaxPartitionLayers = uint64_t(1) << 20;
+/// Forward and backward ops one replica's schedule plays: (virtual) stages
+/// x micro-batches. Candidates above it are not tried.
+constexpr uint64_t kMaxScheduleOps = uint64_t(1) << 24;
+/// Search threads beyond this only cost memory (oneTBB allocates per thread).
+constexpr unsigned kMaxSearchThreads = 1024;
+
 enum class Schedule { GPipe, OneFOneB };
 enum class Objective { StepTime, Throughput, Cost, Energy };
 /// The type of the data-parallel gradient all-reduce.

@@ -5,6 +5,7 @@
 #include "chipmesh/Dialect/Topo/MeshView.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 #include <cmath>
@@ -61,23 +62,50 @@ static void printInterconnectKeyword(OpAsmPrinter &printer, Operation *,
 // Verifiers
 //===----------------------------------------------------------------------===//
 
-/// Every number written in a kind declaration must be positive and finite.
-static LogicalResult verifyPositive(Operation *op) {
+/// Every number written in a kind declaration must be positive, finite and
+/// inside the range a real part can have (so that no time, share or price
+/// derived from it overflows or vanishes), and every attribute must be one
+/// the op declares: a misspelt override would otherwise be ignored.
+static LogicalResult verifyPositive(Operation *op, ArrayRef<StringRef> declared) {
   for (NamedAttribute attr : op->getAttrs()) {
+    StringRef name = attr.getName().getValue();
+    // Dialect-prefixed (discardable) attributes belong to their dialect.
+    if (!name.contains('.') && !llvm::is_contained(declared, name))
+      return op->emitOpError()
+             << "unknown attribute '" << name << "'; expected one of "
+             << llvm::join(llvm::make_filter_range(declared,
+                                                   [](StringRef n) {
+                                                     return n != "sym_name" &&
+                                                            n != "catalog";
+                                                   }),
+                           ", ");
     auto value = dyn_cast<FloatAttr>(attr.getValue());
     if (!value)
       continue;
     double number = value.getValueAsDouble();
     if (!(number > 0) || !std::isfinite(number))
       return op->emitOpError()
-             << "'" << attr.getName().getValue()
-             << "' must be a positive finite number, got " << number;
+             << "'" << name << "' must be a positive finite number, got " << number;
+    // Rates from 1e3 to 1e21 per second (a kFLOP/s to a zettaFLOP/s),
+    // latencies up to an hour, memories from a KB to an exabyte.
+    double low = 0, high = 1e12;
+    StringRef what = "";
+    if (name.ends_with("_per_s")) {
+      low = 1e3, high = 1e21, what = " per second";
+    } else if (name == "latency_s") {
+      low = 1e-12, high = 3600, what = " seconds";
+    } else if (name == "memory_bytes") {
+      low = 1e3, high = 1e18, what = " bytes";
+    }
+    if (number < low || number > high)
+      return op->emitOpError() << "'" << name << "' must be in [" << low << ", "
+                               << high << "]" << what << ", got " << number;
   }
   return success();
 }
 
 LogicalResult ChipKindOp::verify() {
-  if (failed(verifyPositive(*this)))
+  if (failed(verifyPositive(*this, getAttributeNames())))
     return failure();
   if (std::optional<StringRef> id = getCatalog()) {
     if (!lookupCatalogChip(*id))
@@ -96,7 +124,7 @@ LogicalResult ChipKindOp::verify() {
 }
 
 LogicalResult LinkKindOp::verify() {
-  if (failed(verifyPositive(*this)))
+  if (failed(verifyPositive(*this, getAttributeNames())))
     return failure();
   if (std::optional<StringRef> id = getCatalog()) {
     if (!lookupCatalogLink(*id))
