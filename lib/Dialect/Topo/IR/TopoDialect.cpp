@@ -55,6 +55,30 @@ static void printInterconnectKeyword(OpAsmPrinter &printer, Operation *,
   printer << stringifyInterconnect(attr.getValue());
 }
 
+/// Groups nested while parsing on this thread: the parser recurses once per
+/// level, so thousands of nested groups would overflow the stack. Real
+/// hierarchies have a handful of levels (chip, node, rack, pod, cluster).
+static thread_local unsigned groupParseDepth = 0;
+
+static ParseResult parseGroupBody(OpAsmParser &parser, Region &body) {
+  if (groupParseDepth >= topo::kMaxGroupDepth)
+    return parser.emitError(parser.getCurrentLocation())
+           << "nests more than " << topo::kMaxGroupDepth
+           << " levels of groups (a real hierarchy has a handful)";
+  ++groupParseDepth;
+  ParseResult result = parser.parseRegion(body, /*arguments=*/{});
+  --groupParseDepth;
+  // As the generated parser does for a single-block region: `{}` is one
+  // empty block (the verifier then says the group holds no chips).
+  if (succeeded(result) && body.empty())
+    body.emplaceBlock();
+  return result;
+}
+
+static void printGroupBody(OpAsmPrinter &printer, Operation *, Region &body) {
+  printer.printRegion(body);
+}
+
 #define GET_OP_CLASSES
 #include "chipmesh/Dialect/Topo/IR/TopoOps.cpp.inc"
 
@@ -139,6 +163,13 @@ LogicalResult LinkKindOp::verify() {
 }
 
 LogicalResult GroupOp::verify() {
+  // Generic-form input skips the parser's guard; the mesh expansion
+  // recurses per level too.
+  unsigned depth = 0;
+  for (Operation *up = (*this)->getParentOp(); up && isa<GroupOp>(up);
+       up = up->getParentOp())
+    if (++depth >= kMaxGroupDepth)
+      return emitOpError() << "nests more than " << kMaxGroupDepth << " levels deep";
   int64_t count = static_cast<int64_t>(getCount());
   if (count < 1)
     return emitOpError() << "count must be at least 1, got " << count;

@@ -18,4 +18,9 @@
 #define GET_OP_CLASSES
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h.inc"
 
+namespace chipmesh::topo {
+/// Deepest nesting of topo.group the parser and the verifier accept.
+constexpr unsigned kMaxGroupDepth = 64;
+} // namespace chipmesh::topo
+
 #endif // CHIPMESH_DIALECT_TOPO_IR_TOPOOPS_H

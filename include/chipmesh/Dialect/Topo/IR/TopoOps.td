@@ -135,7 +135,7 @@ def Topo_GroupOp : Topo_Op<"group", [
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $name (`x` $count^)? custom<InterconnectKeyword>($interconnect)
-    (`via` $link^)? attr-dict-with-keyword $body
+    (`via` $link^)? attr-dict-with-keyword custom<GroupBody>($body)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
