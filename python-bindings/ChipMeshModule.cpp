@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/Support/Output.h"
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/Catalog.h"
@@ -204,8 +205,15 @@ public:
     llvm::raw_string_ostream errorStream(error);
     if (failed(parsePassPipeline(pipeline, pm, errorStream)))
       throw ChipMeshError("bad pass pipeline '" + pipeline + "': " + error);
-    if (failed(pm.run(*module)))
+    // Files the passes write appear only if the whole pipeline succeeds.
+    chipmesh::beginOutputTransaction();
+    if (failed(pm.run(*module))) {
+      chipmesh::discardOutputs();
       diags.raise("pipeline '" + pipeline + "' failed");
+    }
+    std::string commitError;
+    if (!chipmesh::commitOutputs(&commitError))
+      throw ChipMeshError(commitError);
     return diags.str();
   }
 

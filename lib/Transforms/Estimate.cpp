@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include "chipmesh/CostModel/ModelCost.h"
 #include "chipmesh/Transforms/MeshOption.h"
@@ -244,7 +245,7 @@ void ChipMeshEstimatePass::runOnOperation() {
   if (outputFile.empty())
     return markAllAnalysesPreserved();
   std::string error;
-  std::unique_ptr<llvm::ToolOutputFile> out = openOutputFile(outputFile, &error);
+  std::unique_ptr<llvm::ToolOutputFile> out = openCommittedOutput(outputFile, &error);
   if (!out) {
     module.emitError() << "cannot open '" << outputFile << "': " << error;
     return signalPassFailure();

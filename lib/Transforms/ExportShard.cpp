@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Materialize/PlanSpec.h"
+#include "chipmesh/Support/Output.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
@@ -315,7 +316,7 @@ void ExportShardPass::runOnOperation() {
     standalone->getBody()->push_back(op);
   }
   std::string error;
-  auto out = openOutputFile(outputFile, &error);
+  auto out = openCommittedOutput(outputFile, &error);
   if (!out) {
     module.emitError() << "cannot open '" << outputFile << "': " << error;
     return signalPassFailure();

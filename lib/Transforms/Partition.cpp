@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include "chipmesh/Partition/Partitioner.h"
 #include "chipmesh/Plan/HtmlReport.h"
@@ -311,7 +312,7 @@ void ChipMeshPartitionPass::runOnOperation() {
 
   auto openOut = [&](StringRef path) -> std::unique_ptr<llvm::ToolOutputFile> {
     std::string error;
-    auto out = openOutputFile(path, &error);
+    auto out = openCommittedOutput(path, &error);
     if (!out)
       module.emitError() << "cannot open '" << path << "': " << error;
     return out;

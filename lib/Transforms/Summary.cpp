@@ -1,6 +1,7 @@
 //===- Summary.cpp - --chipmesh-summary -----------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/Support/FileUtilities.h"
@@ -27,7 +28,7 @@ struct ChipMeshSummaryPass
     ModelSummary summary = summarizeModel(*model);
     std::string error;
     std::unique_ptr<llvm::ToolOutputFile> out =
-        openOutputFile(outputFile, &error);
+        openCommittedOutput(outputFile, &error);
     if (!out) {
       getOperation().emitError() << "cannot open '" << outputFile
                                  << "': " << error;

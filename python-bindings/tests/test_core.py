@@ -134,3 +134,16 @@ def test_a_chip_too_slow_to_help_is_left_idle():
     programs = chipmesh.materialize(plan)
     assert "forward_dev0" in programs.functions
     assert "forward_dev1" not in programs.functions
+
+
+def test_a_failed_pipeline_leaves_no_report(tmp_path):
+    # The partition pass writes its report, then verify-plan fails (there
+    # are no programs yet): the report must not stay behind half-true.
+    model = chipmesh.parse(MLP)
+    report = tmp_path / "report.json"
+    with pytest.raises(chipmesh.Error, match="has no step function"):
+        model.run("chipmesh-partition{mesh=@pair report=%s},chipmesh-verify-plan" % report)
+    assert list(tmp_path.iterdir()) == []
+    model = chipmesh.parse(MLP)
+    model.run("chipmesh-partition{mesh=@pair report=%s}" % report)
+    assert json.loads(report.read_text())["strategy"]["dp"] >= 1

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "chipmesh/Support/Output.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -41,6 +42,19 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "ChipMesh optimizer driver\n", registry));
+  // Reports and other files the passes write appear only when the whole
+  // pipeline succeeds (a later pass's failure leaves none behind).
+  chipmesh::beginOutputTransaction();
+  mlir::LogicalResult result =
+      mlir::MlirOptMain(argc, argv, "ChipMesh optimizer driver\n", registry);
+  if (mlir::failed(result)) {
+    chipmesh::discardOutputs();
+    return 1;
+  }
+  std::string error;
+  if (!chipmesh::commitOutputs(&error)) {
+    llvm::errs() << "chipmesh-opt: error: " << error << "\n";
+    return 1;
+  }
+  return 0;
 }

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include <cmath>
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
@@ -113,6 +114,8 @@ constexpr int64_t kMaxBatchOption = int64_t(1) << 40;
 
 [[noreturn]] void die(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "chipmesh-plan") << message << "\n";
+  // Nothing of a failed run stays on disk (the JSON before a failing HTML).
+  discardOutputs();
   std::exit(1);
 }
 
@@ -220,7 +223,7 @@ llvm::json::Object outcomeJson(const Outcome &o) {
 
 void writeFile(llvm::StringRef path, llvm::StringRef text) {
   std::string error;
-  auto out = openOutputFile(path, &error);
+  auto out = openCommittedOutput(path, &error);
   if (!out)
     die("cannot open '" + path + "': " + error);
   out->os() << text;
@@ -628,9 +631,17 @@ int main(int argc, char **argv) {
     return 1;
   PartitionOptions options = planOptions();
   Planner planner(*model, Calibration(), options);
-  if (matchCmd)
-    return runMatch(planner);
-  if (whatIfCmd)
-    return runWhatIf(planner, options);
-  return runScale(planner, options);
+  // --json and --html appear together when the run succeeds, or not at all.
+  beginOutputTransaction();
+  int code = matchCmd ? runMatch(planner)
+             : whatIfCmd ? runWhatIf(planner, options)
+                         : runScale(planner, options);
+  std::string error;
+  if (code != 0) {
+    discardOutputs();
+  } else if (!commitOutputs(&error)) {
+    llvm::WithColor::error(llvm::errs(), "chipmesh-plan") << error << "\n";
+    return 1;
+  }
+  return code;
 }
