@@ -1,5 +1,6 @@
 //===- chipmesh-catalog.cpp - Print the chip and link catalog -------------===//
 
+#include "chipmesh/Support/Version.h"
 #include "chipmesh/Dialect/Topo/Catalog.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -18,6 +19,7 @@ static std::string tera(double v) {
 }
 
 int main(int argc, char **argv) {
+  chipmesh::addVersionPrinter("chipmesh-catalog");
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "Prints ChipMesh's built-in catalog of chips and links, each with its "

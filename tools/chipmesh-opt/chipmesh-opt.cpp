@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/Support/Version.h"
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
@@ -22,6 +23,8 @@
 #include "chipmesh/Support/Output.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
+#include <algorithm>
+#include <vector>
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
@@ -42,6 +45,15 @@ int main(int argc, char **argv) {
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
+  chipmesh::addVersionPrinter("chipmesh-opt");
+  // A failing op's diagnostic does not dump the whole module in generic
+  // form unless asked for (--mlir-print-op-on-diagnostic; a later flag on
+  // the command line wins).
+  std::vector<char *> args(argv, argv + argc);
+  static char quiet[] = "--mlir-print-op-on-diagnostic=false";
+  args.insert(args.begin() + std::min(argc, 1), quiet);
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   // Reports and other files the passes write appear only when the whole
   // pipeline succeeds (a later pass's failure leaves none behind).
   chipmesh::beginOutputTransaction();

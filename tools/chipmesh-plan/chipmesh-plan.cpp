@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/Support/Version.h"
 #include "chipmesh/Analysis/ModelSummary.h"
 #include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
@@ -611,6 +612,7 @@ int runScale(Planner &planner, PartitionOptions options) {
 } // namespace
 
 int main(int argc, char **argv) {
+  chipmesh::addVersionPrinter("chipmesh-plan");
   llvm::InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv,
                               "ChipMesh planner: flagship matching, what-if, scaling\n");

@@ -1,5 +1,6 @@
 //===- chipmesh-translate.cpp - Importers into the graph dialect ----------===//
 
+#include "chipmesh/Support/Version.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Import/HFConfig.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -37,6 +38,7 @@ static llvm::cl::opt<std::string>
             llvm::cl::cat(hfCategory));
 
 int main(int argc, char **argv) {
+  chipmesh::addVersionPrinter("chipmesh-translate");
   TranslateToMLIRRegistration importHF(
       "import-hf-config", "Hugging Face config.json to a graph model",
       [](llvm::SourceMgr &sourceMgr,
