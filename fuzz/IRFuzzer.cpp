@@ -2,8 +2,9 @@
 //
 // libFuzzer target: the input is MLIR text. It is parsed with every ChipMesh
 // dialect, verified, and — if it holds a model and a mesh — run through
-// --chipmesh-summary, --chipmesh-estimate and --chipmesh-partition (one
-// search thread, small limits). Diagnostics are expected; crashes,
+// --chipmesh-summary, --chipmesh-estimate, --chipmesh-partition (one
+// search thread, small limits), --chipmesh-materialize and
+// --chipmesh-verify-plan. Diagnostics are expected; crashes,
 // sanitizer reports and hangs are bugs.
 //
 //===----------------------------------------------------------------------===//
@@ -43,8 +44,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string pipeline =
       "builtin.module(chipmesh-summary{output=/dev/null},"
       "chipmesh-estimate{annotate=true}";
+  // With a mesh: partition, then write and check the per-device programs
+  // (materialize and verify-plan read the plan the partitioner wrote, and
+  // any chipmesh.plan the input itself carries).
   if (hasMesh)
-    pipeline += ",chipmesh-partition{threads=1 batch=8}";
+    pipeline += ",chipmesh-partition{threads=1 batch=8},chipmesh-materialize,"
+                "chipmesh-verify-plan";
   pipeline += ")";
   PassManager pm(&context);
   if (failed(parsePassPipeline(pipeline, pm)))

@@ -4,6 +4,7 @@
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Import/HFConfig.h"
 #include "chipmesh/Plan/Planner.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 using namespace mlir;
@@ -74,6 +75,48 @@ TEST_F(PlanTest, MatchEqualsBruteForce) {
     // The bounds must have saved work.
     EXPECT_LT(found->evaluated.size(), 124u) << targetSpec;
   }
+}
+
+// Issue 24: a larger inventory never gives a worse answer, and work is
+// bounded by what can matter: 100,000 chips of each kind search the same
+// counts as 256 of each and find the same mix.
+TEST_F(PlanTest, HugeInventoriesGiveTheSameAnswer) {
+  OwningOpRef<ModuleOp> module =
+      parse(read(CHIPMESH_TEST_INPUTS_DIR "/plan-model.mlir"));
+  func::FuncOp model = first<func::FuncOp>(*module);
+  Planner planner(model, Calibration(), PartitionOptions());
+  llvm::Expected<Inventory> targetInv = parseMeshSpec("h100-sxm:2", "roce-200g");
+  ASSERT_TRUE(bool(targetInv));
+  llvm::Expected<Outcome> target =
+      planner.evaluate(meshText(*targetInv, {targetInv->items[0].max}));
+  ASSERT_TRUE(bool(target) && target->feasible);
+  auto inventoryOf = [&](int64_t max) {
+    return parseInventory(llvm::formatv(R"({{"network": "roce-200g", "chips": [
+        {{"kind": "h800-sxm", "max": {0}, "per_node": 8, "price_usd": 35000},
+        {{"kind": "a800-sxm-80gb", "max": {0}, "per_node": 8, "price_usd": 20000},
+        {{"kind": "v100-sxm2-32gb", "max": {0}, "per_node": 8, "price_usd": 3000}]})",
+                                        max)
+                              .str(),
+                          "inv");
+  };
+  MatchOptions options;
+  options.maxEvaluations = 16;
+  std::vector<int64_t> winners[2];
+  double prices[2] = {0, 0};
+  unsigned considered[2] = {0, 0};
+  for (int big = 0; big < 2; ++big) {
+    llvm::Expected<Inventory> inventory = inventoryOf(big ? 100000 : 256);
+    ASSERT_TRUE(bool(inventory)) << llvm::toString(inventory.takeError());
+    llvm::Expected<MatchResult> found = match(planner, *inventory, target->stepS(), options);
+    ASSERT_TRUE(bool(found)) << llvm::toString(found.takeError());
+    ASSERT_GE(found->winner, 0);
+    winners[big] = found->evaluated[found->winner].counts;
+    prices[big] = found->evaluated[found->winner].outcome.priceUsd;
+    considered[big] = found->considered;
+  }
+  EXPECT_EQ(winners[0], winners[1]);
+  EXPECT_DOUBLE_EQ(prices[0], prices[1]);
+  EXPECT_EQ(considered[0], considered[1]);
 }
 
 // The export-control question: swapping H100s for H800s (NVLink 900 ->

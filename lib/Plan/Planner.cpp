@@ -310,10 +310,24 @@ llvm::Expected<MatchResult> chipmesh::match(Planner &planner,
     capacity[i] = bound->capacityBytes;
   }
   double needBytes = planner.stateBytes();
+  // The most chips of each kind worth considering: maxOverBound x the
+  // fewest whose compute at the single-chip rate, or whose memory, could
+  // reach the target alone (in whole node steps). Larger inventories than
+  // that give the same search.
+  std::vector<int64_t> limit(n);
+  for (auto [i, item] : llvm::enumerate(inventory.items)) {
+    limit[i] = item.max;
+    if (!(rate[i] > 0) || !(capacity[i] > 0) || !(targetS > 0))
+      continue;
+    double fewest = std::max(1.0 / (targetS * rate[i]), needBytes / capacity[i]);
+    double most = std::ceil(matchOptions.maxOverBound * fewest / item.step) * item.step;
+    if (most < static_cast<double>(item.max))
+      limit[i] = std::max<int64_t>(item.step, static_cast<int64_t>(most));
+  }
   // How many mixes there are decides exact search or measured pruning.
   double mixes = 1;
-  for (const InventoryItem &item : inventory.items)
-    mixes *= double(item.max / item.step + 1);
+  for (auto [i, item] : llvm::enumerate(inventory.items))
+    mixes *= double(limit[i] / item.step + 1);
   result.exact = mixes <= double(matchOptions.exactUpTo);
   std::vector<double> achieved(n, 0);
   double priceCap = -1; // large inventories: no mix above the best one-kind match
@@ -330,7 +344,7 @@ llvm::Expected<MatchResult> chipmesh::match(Planner &planner,
           achieved[i] = std::max(achieved[i], 1.0 / (o->stepS() * counts[i]));
         return o;
       };
-      int64_t lo = 1, hi = item.max / item.step;
+      int64_t lo = 1, hi = limit[i] / item.step;
       if (hi < 1)
         continue;
       llvm::Expected<Outcome> top = alone(hi);
@@ -384,7 +398,7 @@ llvm::Expected<MatchResult> chipmesh::match(Planner &planner,
       break; // nothing here is cheaper than the best one-kind match
     for (size_t j = state.last; j < n; ++j) {
       const InventoryItem &item = inventory.items[j];
-      if (state.counts[j] + item.step > item.max)
+      if (state.counts[j] + item.step > limit[j])
         continue;
       MixState child = state;
       child.counts[j] += item.step;
@@ -441,7 +455,7 @@ llvm::Expected<MatchResult> chipmesh::match(Planner &planner,
   std::vector<int64_t> all(n);
   double aggregate = 0, bytes = 0;
   for (size_t i = 0; i < n; ++i) {
-    all[i] = inventory.items[i].max;
+    all[i] = limit[i]; // what the search considered, not a million chips
     aggregate += all[i] * rate[i];
     bytes += all[i] * capacity[i];
   }

@@ -91,6 +91,66 @@ import operator as _operator
 
 import torch.distributed as _dist
 
+import datetime as _datetime
+import hmac as _hmac
+import math as _math
+import os as _os
+
+# The store token chipmesh.launch gives every rank (launch.TOKEN_ENV) and
+# writes to its store (launch.TOKEN_KEY).
+_TOKEN_ENV, _TOKEN_KEY = "CHIPMESH_STORE_TOKEN", "chipmesh/token"
+_verified_store = None
+
+
+def verify_store(timeout=30.0):
+    """Checks that the rendezvous store at MASTER_ADDR:MASTER_PORT is this
+    job's chipmesh.launch store: it must hold "chipmesh/token" equal to
+    $CHIPMESH_STORE_TOKEN. Returns True when checked (once per process),
+    False when this process was not started by chipmesh.launch (no token in
+    its environment: nothing to check); raises Error, naming the store,
+    otherwise. torch 1.13's TCPStore has no authentication: this proves the
+    store is the launcher's, it cannot keep other clients of that store out
+    (docs/robustness.md)."""
+    global _verified_store
+    token = _os.environ.get(_TOKEN_ENV)
+    if token is None:
+        return False
+    addr, port = _os.environ.get("MASTER_ADDR"), _os.environ.get("MASTER_PORT")
+    where = "%s:%s" % (addr, port)
+    if _verified_store == (addr, port, token):
+        return True
+    if not addr or not port or not port.isdigit():
+        raise Error("%s is set but MASTER_ADDR/MASTER_PORT do not name a store (%s)"
+                    % (_TOKEN_ENV, where))
+    wait = _datetime.timedelta(seconds=timeout)
+    try:
+        store = _dist.TCPStore(addr, int(port), None, False, wait, wait_for_workers=False)
+    except RuntimeError as e:
+        raise Error("cannot reach the rendezvous store at %s: %s" % (where, e)) from None
+    try:
+        store.wait([_TOKEN_KEY], wait)
+        held = store.get(_TOKEN_KEY)
+    except RuntimeError:
+        raise Error("the rendezvous store at %s holds no %s within %g s: it is not this "
+                    "job's chipmesh.launch store; refusing to trust it"
+                    % (where, _TOKEN_KEY, timeout)) from None
+    finally:
+        del store
+    if not _hmac.compare_digest(bytes(held), token.encode()):
+        raise Error("the rendezvous store at %s holds another job's %s (not this rank's "
+                    "%s): it is not this job's chipmesh.launch store; refusing to trust it"
+                    % (where, _TOKEN_KEY, _TOKEN_ENV))
+    _verified_store = (addr, port, token)
+    return True
+
+
+def init_process_group(backend="gloo", **kwargs):
+    """torch.distributed.init_process_group (env://), after verify_store:
+    under chipmesh.launch a rank checks the store's token before it trusts
+    any key the rendezvous reads."""
+    verify_store()
+    _dist.init_process_group(backend, **kwargs)
+
 _BUCKET_BYTES = 25 * 2**20  # DDP's default gradient bucket
 
 import collections as _collections
@@ -369,6 +429,9 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
         if any(sh != s_plan.shares[0] for sh in s_plan.shares):
             raise Error("replicas of stage %d split tensors differently; their "
                         "gradients cannot be summed shard by shard" % s_index)
+    # A group set up by torch.distributed.init_process_group directly has
+    # not checked its store yet: check before any step (once per process).
+    verify_store()
     world, rank = _dist.get_world_size(), _dist.get_rank()
     if world != pp * dp * tp:
         raise Error("the plan needs %d processes (dp=%d x pp=%d x tp=%d), this job has %d"
@@ -566,10 +629,27 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
 
 
 def gather_timings(result):
-    """Every rank's Timing, in rank order, on every rank (a collective)."""
-    timings = [None] * _dist.get_world_size()
-    _dist.all_gather_object(timings, tuple(result.timing) if result.timing else None)
-    return [Timing(*t) if t else None for t in timings]
+    """Every rank's Timing, in rank order, on every rank (a collective).
+    Sent as a float64 tensor (one row of len(Timing._fields) per rank, all
+    NaN for a rank without a timing), not pickled: a rank never unpickles
+    what a peer sends."""
+    width = len(Timing._fields)
+    timing = tuple(result.timing) if result.timing else None
+    if timing is not None and len(timing) != width:
+        raise Error("a timing has %d fields, not %d (%s)"
+                    % (len(timing), width, ", ".join(Timing._fields)))
+    device = torch.device("cuda", torch.cuda.current_device()) \
+        if _dist.get_backend() == "nccl" else torch.device("cpu")
+    row = torch.tensor([float(v) for v in timing] if timing is not None
+                       else [float("nan")] * width, dtype=torch.float64, device=device)
+    rows = [torch.empty(width, dtype=torch.float64, device=device)
+            for _ in range(_dist.get_world_size())]
+    _dist.all_gather(rows, row)
+    timings = []
+    for r in rows:
+        values = r.tolist()
+        timings.append(None if all(_math.isnan(v) for v in values) else Timing(*values))
+    return timings
 
 
 def timing_table(tplan, timings):

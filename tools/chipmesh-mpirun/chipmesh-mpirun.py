@@ -55,8 +55,24 @@ def lower(source, passes, out_path):
     return int(match.group(1))
 
 
-def parse_output(text):
-    """Results and timings printed by one process."""
+def _field(pattern, text, what, who):
+    m = re.search(pattern, text)
+    if not m:
+        raise Failure(f"{who} printed a {what} line without the field it needs: {text!r}")
+    return m.group(1)
+
+
+def _number(text, field, who):
+    try:
+        return float(text)
+    except ValueError:
+        raise Failure(f"{who} printed {field}={text!r}, not a number") from None
+
+
+def parse_output(text, who="the run"):
+    """Results and timings printed by one process. What the lines say is
+    checked by check_result and check_timing; a line that cannot be read at
+    all is a Failure naming `who`."""
     results, timing, lines = [], None, text.splitlines()
     i = 0
     while i < len(lines):
@@ -68,23 +84,30 @@ def parse_output(text):
         info = {k: int(v) for k, v in m.groupdict().items()
                 if k in ("device", "stage", "replica", "tp") and v is not None}
         if what.startswith("result="):
-            offset = int(re.search(r"batch_offset=(\d+)", what).group(1))
+            offset = int(_field(r"batch_offset=(\d+)", what, "result", who))
             # printMemrefF32: a descriptor line, then the nested rows.
-            sizes = [int(s) for s in re.search(r"sizes = \[([^\]]*)\]", lines[i]).group(1)
-                     .split(",") if s.strip()]
+            if i >= len(lines):
+                raise Failure(f"{who}: result {len(results)} has no memref descriptor line")
+            sizes = []
+            for s in _field(r"sizes = \[([^\]]*)\]", lines[i], "memref descriptor",
+                            who).split(","):
+                if s.strip():
+                    if not re.fullmatch(r"\s*\d+\s*", s):
+                        raise Failure(f"{who}: result {len(results)} has size {s.strip()!r}")
+                    sizes.append(int(s))
             i += 1
             body = []
             while i < len(lines) and not lines[i].startswith("chipmesh-mpi"):
                 body.append(lines[i])
                 i += 1
-            values = [float(v) for v in re.findall(r"-?(?:inf|nan|[0-9.]+(?:e[-+]?\d+)?)",
-                                                   " ".join(body))]
+            values = [_number(v, f"result {len(results)} value", who)
+                      for v in re.findall(r"[-+]?(?:inf|nan|[0-9.]+(?:e[-+]?\d+)?)",
+                                          " ".join(body))]
             results.append(dict(info, offset=offset, sizes=sizes, values=values))
         else:
-            step = float(re.search(r"step_s=(\S+)", what).group(1))
-            mpi = float(re.search(r"mpi_s=(\S+)", what).group(1))
-            idle = float(re.search(r"idle_s=(\S+)", what).group(1))
-            timing = dict(info, step_s=step, mpi_s=mpi, idle_s=idle)
+            timing = dict(info, **{
+                field: _number(_field(field + r"=(\S+)", what, "timing", who), field, who)
+                for field in ("step_s", "mpi_s", "idle_s")})
     return results, timing
 
 
@@ -95,11 +118,49 @@ def rows_of(values, sizes):
     return [values[r * row:(r + 1) * row] for r in range(sizes[0] if sizes else 0)]
 
 
+def _finite(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and \
+        x - x == 0  # false for nan and +-inf
+
+
+def check_result(res, who, k):
+    """A printed result holds as many finite values as its sizes say."""
+    sizes = res["sizes"]
+    if not sizes:
+        raise Failure(f"{who} result {k} has no sizes")
+    count = 1
+    for s in sizes:
+        if s < 0:
+            raise Failure(f"{who} result {k} has a negative size in {sizes}")
+        count *= s
+    if len(res["values"]) != count:
+        raise Failure(f"{who} result {k} has {len(res['values'])} values; its sizes "
+                      f"{sizes} need {count}")
+    for j, v in enumerate(res["values"]):
+        if not _finite(v):
+            raise Failure(f"{who} result {k} value {j} is {v}: results must be finite")
+
+
+def check_timing(timing, who):
+    """A rank's measured times are finite and not negative."""
+    for field in ("step_s", "mpi_s", "idle_s"):
+        v = timing.get(field)
+        if not _finite(v) or v < 0:
+            raise Failure(f"{who} measured {field}={v}: a time must be finite and >= 0")
+
+
 def compare(reference, ranks, rtol, atol):
-    """Every rank's result rows against the reference rows at its offset."""
+    """Every rank's result rows against the reference rows at its offset.
+    Every value of both is checked (finite, as many as the sizes say) and
+    every reference row must be covered by some rank."""
+    if not _finite(rtol) or rtol < 0 or not _finite(atol) or atol < 0:
+        raise Failure(f"the tolerances must be finite and >= 0 (rtol {rtol}, atol {atol})")
     ref_rows = {}
     for k, res in enumerate(reference):
+        check_result(res, "the reference", k)
         ref_rows[k] = (res["sizes"], rows_of(res["values"], res["sizes"]))
+    if not ref_rows:
+        raise Failure("the reference run printed no result")
     checked, worst, covered = [], 0.0, {}
     for rank in sorted(ranks):
         results = ranks[rank][0]
@@ -107,18 +168,24 @@ def compare(reference, ranks, rtol, atol):
             if k not in ref_rows:
                 raise Failure(f"device {rank} printed result {k}; the reference has "
                               f"{len(ref_rows)}")
+            check_result(res, f"device {rank}", k)
             ref_sizes, rrows = ref_rows[k]
-            if res["sizes"][1:] != ref_sizes[1:]:
+            if len(res["sizes"]) != len(ref_sizes) or res["sizes"][1:] != ref_sizes[1:]:
                 raise Failure(f"device {rank} result {k} has shape {res['sizes']}, "
                               f"the reference {ref_sizes}")
+            if res["offset"] + res["sizes"][0] > len(rrows):
+                raise Failure(f"device {rank} result {k} rows {res['offset']}.."
+                              f"{res['offset'] + res['sizes'][0] - 1} run past the "
+                              f"reference's {len(rrows)} rows")
             mine = rows_of(res["values"], res["sizes"])
             diff = 0.0
             for r, row in enumerate(mine):
                 want = rrows[res["offset"] + r]
+                assert len(row) == len(want)  # same sizes[1:], counts checked
                 for a, b in zip(row, want):
                     err = abs(a - b)
                     diff = max(diff, err)
-                    if err > atol + rtol * abs(b):
+                    if not err <= atol + rtol * abs(b):
                         raise Failure(
                             f"device {rank} result {k} row {res['offset'] + r}: {a} "
                             f"where the unpartitioned model gives {b}")
@@ -132,21 +199,72 @@ def compare(reference, ranks, rtol, atol):
     return checked, worst
 
 
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def predicted_by_device(report_path):
-    with open(report_path) as f:
-        report = json.load(f)
+    """The partition report's per-device predictions, by chip index, and its
+    step time. Every field read is checked: a finite number >= 0, the chip a
+    distinct index; a file that cannot be read, is not JSON (NaN and
+    Infinity included) or nests too deeply is a Failure."""
+    try:
+        with open(report_path) as f:
+            report = json.load(f, parse_constant=_reject_constant)
+    except OSError as e:
+        raise Failure(f"cannot read the report {report_path}: {e.strerror}") from None
+    except RecursionError:
+        raise Failure(f"{report_path} nests too deeply to be a partition report") from None
+    except ValueError as e:  # JSONDecodeError, NaN/Infinity, bad UTF-8
+        raise Failure(f"{report_path} is not a JSON report: {e}") from None
+    if not isinstance(report, dict):
+        raise Failure(f"{report_path} is not a JSON object")
     devices = report.get("devices")
     if devices is None:
         raise Failure(f"{report_path} has no 'devices' list (write it with "
                       f"--chipmesh-partition=report=FILE.json)")
+    if not isinstance(devices, list):
+        raise Failure(f"{report_path}: 'devices' is not a list")
+
+    def seconds(value, field):
+        if not _finite(value) or value < 0:
+            raise Failure(f"{report_path}: {field} is {value!r}; a predicted time must be "
+                          f"a finite number >= 0")
+        return float(value)
+
     # The report lists devices in plan order; the materialized device index
     # is the chip's flat index, which the report gives as "chip".
     out = {}
-    for d in devices:
+    for i, d in enumerate(devices):
+        if not isinstance(d, dict):
+            raise Failure(f"{report_path}: devices[{i}] is not an object")
         if "chip" not in d:
             raise Failure(f"{report_path}: a device entry has no 'chip' index")
-        out[d["chip"]] = d
-    return out, report.get("step_time_s")
+        chip = d["chip"]
+        if isinstance(chip, bool) or not isinstance(chip, int) or chip < 0:
+            raise Failure(f"{report_path}: devices[{i}].chip is {chip!r}, not a chip index")
+        if chip in out:
+            raise Failure(f"{report_path}: devices[{i}].chip {chip} is listed twice")
+        for field in ("compute_s", "comm_s", "idle_s"):
+            if field not in d:
+                raise Failure(f"{report_path}: devices[{i}] has no '{field}'")
+            seconds(d[field], f"devices[{i}].{field}")
+        out[chip] = d
+    step = report.get("step_time_s")
+    if step is not None:
+        step = seconds(step, "step_time_s")
+    return out, step
+
+
+def _nonnegative(text):
+    """argparse type: a finite number >= 0 (nan, inf and -1 are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not _finite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return value
 
 
 def main(argv=None):
@@ -156,11 +274,11 @@ def main(argv=None):
     ap.add_argument("--report", help="the partition's JSON report: predicted times to compare")
     ap.add_argument("--hosts", help="comma-separated hosts for mpirun.mpich -hosts")
     ap.add_argument("--hostfile", help="a Hydra host file for mpirun.mpich -f")
-    ap.add_argument("--timeout", type=float, default=120,
+    ap.add_argument("--timeout", type=_nonnegative, default=120,
                     help="seconds before a hung run is stopped (default 120)")
     ap.add_argument("--workdir", help="keep the lowered programs and rank outputs here")
-    ap.add_argument("--rtol", type=float, default=1e-4)
-    ap.add_argument("--atol", type=float, default=1e-4)
+    ap.add_argument("--rtol", type=_nonnegative, default=1e-4)
+    ap.add_argument("--atol", type=_nonnegative, default=1e-4)
     args = ap.parse_args(argv)
 
     mpirun = shutil.which("mpirun.mpich")
@@ -190,7 +308,10 @@ def main(argv=None):
 
         ref_out = run(runner + [ref_ll, f"-shared-libs={libs}"], "the reference run",
                       timeout=args.timeout)
-        reference, ref_timing = parse_output(ref_out)
+        reference, ref_timing = parse_output(ref_out, "the reference run")
+        if ref_timing is None:
+            raise Failure("the reference run printed no timing line")
+        check_timing(ref_timing, "the reference run")
 
         # Hydra opens the output files without truncating them.
         for stale in glob.glob(os.path.join(workdir, "rank-*.out")) + \
@@ -224,7 +345,7 @@ def main(argv=None):
         for r in range(n):
             path = os.path.join(workdir, f"rank-{r}.out")
             text = open(path).read() if os.path.exists(path) else ""
-            ranks[r] = parse_output(text)
+            ranks[r] = parse_output(text, f"rank {r}")
         unfinished = [r for r in range(n) if ranks[r][1] is None]
         if timed_out or proc.returncode != 0 or unfinished:
             why = (f"timed out after {args.timeout:g} s" if timed_out
@@ -239,6 +360,8 @@ def main(argv=None):
                 lines.append("  mpirun: " + launcher_out.strip().splitlines()[-1])
             raise Failure("\n".join(lines))
 
+        for r in range(n):
+            check_timing(ranks[r][1], f"rank {r}")
         checked, worst = compare(reference, ranks, args.rtol, args.atol)
         print(f"results: {len(checked)} pieces from {n} ranks equal the unpartitioned "
               f"model (largest difference {worst:.3g}; rtol {args.rtol:g}, atol {args.atol:g})")
@@ -277,6 +400,12 @@ def main(argv=None):
         return 0
     except Failure as e:
         print(f"chipmesh-mpirun: {e}", file=sys.stderr)
+        return 1
+    except (RecursionError, ValueError) as e:
+        # A reader's own checks raise Failure; this is the last guard, so an
+        # input nothing foresaw still ends in one line, not a traceback.
+        print(f"chipmesh-mpirun: cannot read the run's output or report: "
+              f"{type(e).__name__}: {e}", file=sys.stderr)
         return 1
     except subprocess.TimeoutExpired as e:
         print(f"chipmesh-mpirun: {' '.join(map(str, e.cmd[:1]))} timed out after "

@@ -130,6 +130,12 @@ struct MatchOptions {
   /// rate at those efficiencies misses the target by more than this
   /// factor is not partitioned.
   double slack = 1.25;
+  /// Counts that cannot matter are not looked at: a kind is taken up to
+  /// this many times the fewest chips of it whose aggregate compute and
+  /// memory could reach the target (those chips would then run at under
+  /// 1/8 of their single-chip rate). So the search, and its answer, are the
+  /// same for an inventory of 256 or 100,000 chips of each kind.
+  double maxOverBound = 8;
 };
 
 /// Mixes of `inventory` in increasing price (then fewer chips), skipping
