@@ -58,17 +58,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (auto calibration = chipmesh::Calibration::fromJSON(text); !calibration)
     llvm::consumeError(calibration.takeError());
 
-  static OwningOpRef<ModuleOp> meshModule;
-  static std::unique_ptr<chipmesh::MeshView> mesh;
-  if (!mesh) {
-    static MLIRContext meshContext(registry, MLIRContext::Threading::DISABLED);
-    meshContext.loadAllAvailableDialects();
-    meshModule = parseSourceString<ModuleOp>(kMesh, &meshContext);
-    auto built = chipmesh::MeshView::build(*meshModule->getOps<chipmesh::topo::MeshOp>().begin());
+  // Built once and kept for the process (never destroyed: static
+  // destruction order would free the context before the module).
+  static chipmesh::MeshView *mesh = [&] {
+    auto *meshContext = new MLIRContext(registry, MLIRContext::Threading::DISABLED);
+    meshContext->loadAllAvailableDialects();
+    ModuleOp meshModule = parseSourceString<ModuleOp>(kMesh, meshContext).release();
+    auto built = chipmesh::MeshView::build(*meshModule.getOps<chipmesh::topo::MeshOp>().begin());
     if (failed(built))
       __builtin_trap(); // the mesh is ours: must build
-    mesh = std::make_unique<chipmesh::MeshView>(std::move(*built));
-  }
+    return new chipmesh::MeshView(std::move(*built));
+  }();
   if (auto plan = chipmesh::parsePlanFile(text, *mesh); !plan)
     llvm::consumeError(plan.takeError());
   return 0;

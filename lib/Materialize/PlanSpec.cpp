@@ -69,8 +69,9 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
   }
   if (auto layout = dict.get("layout")) {
     auto text = dyn_cast<StringAttr>(layout);
-    if (!text || (text.getValue() != "blocked" && text.getValue() != "strided"))
-      return bad("layout", "must be blocked or strided");
+    if (!text || (text.getValue() != "blocked" && text.getValue() != "strided" &&
+                  text.getValue() != "by-kind"))
+      return bad("layout", "must be blocked, strided or by-kind");
   }
   std::optional<Schedule> sched = symbolizeSchedule(schedule);
   if (!sched)

@@ -34,7 +34,15 @@ llvm::StringRef chipmesh::stringifyObjective(Objective o) {
   return "";
 }
 llvm::StringRef chipmesh::stringifyReplicaLayout(ReplicaLayout l) {
-  return l == ReplicaLayout::Blocked ? "blocked" : "strided";
+  switch (l) {
+  case ReplicaLayout::Blocked:
+    return "blocked";
+  case ReplicaLayout::Strided:
+    return "strided";
+  case ReplicaLayout::ByKind:
+    return "by-kind";
+  }
+  return "";
 }
 std::optional<Schedule> chipmesh::symbolizeSchedule(llvm::StringRef name) {
   if (name == "gpipe")
@@ -526,6 +534,71 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
   return layout;
 }
 
+/// The by-kind layout over `active`: kinds in the order they first appear
+/// (reversed with `reversedStages`); each replica takes the r-th of dp equal
+/// consecutive parts of every kind's chips, which form tensor groups of
+/// `kindTensor[k]` consecutive chips inside one node; the replica's stages
+/// are those groups, kind by kind.
+std::optional<Layout> makeLayoutByKind(const Context &ctx, const Level &level,
+                                       unsigned dp,
+                                       llvm::ArrayRef<unsigned> kindTensor,
+                                       uint64_t microBatchesTotal,
+                                       llvm::ArrayRef<unsigned> active,
+                                       bool reversedStages) {
+  std::vector<unsigned> kinds;
+  for (unsigned c : active)
+    if (!llvm::is_contained(kinds, ctx.mesh.chips()[c].kind))
+      kinds.push_back(ctx.mesh.chips()[c].kind);
+  if (kinds.size() != kindTensor.size() || dp == 0)
+    return std::nullopt;
+  Layout layout;
+  layout.layout = ReplicaLayout::ByKind;
+  layout.reversedStages = reversedStages;
+  layout.groups.assign(dp, {});
+  layout.shares.assign(dp, {});
+  unsigned widest = 1;
+  std::vector<double> replicaSpeed(dp, 0.0);
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    std::vector<unsigned> chips;
+    for (unsigned c : active)
+      if (ctx.mesh.chips()[c].kind == kinds[k])
+        chips.push_back(c);
+    unsigned tp = kindTensor[k];
+    if (tp == 0 || chips.size() % (dp * tp) != 0)
+      return std::nullopt;
+    widest = std::max(widest, tp);
+    size_t per = chips.size() / dp;
+    double t = level.modelS[kinds[k]];
+    double speed = t > 0 ? 1.0 / t : 1.0;
+    for (unsigned r = 0; r < dp; ++r)
+      for (size_t g = 0; g < per; g += tp) {
+        std::vector<unsigned> group(chips.begin() + r * per + g,
+                                    chips.begin() + r * per + g + tp);
+        if (!withinOneNode(ctx.mesh, group))
+          return std::nullopt;
+        layout.groups[r].push_back(std::move(group));
+        // One kind per group: equal shares.
+        layout.shares[r].push_back(std::vector<double>(tp, 1.0 / tp));
+        replicaSpeed[r] += tp * speed;
+      }
+  }
+  if (reversedStages)
+    for (unsigned r = 0; r < dp; ++r) {
+      std::reverse(layout.groups[r].begin(), layout.groups[r].end());
+      std::reverse(layout.shares[r].begin(), layout.shares[r].end());
+    }
+  unsigned pp = layout.groups[0].size();
+  layout.strategy = {dp, pp, widest};
+  auto split = apportion(microBatchesTotal, replicaSpeed);
+  if (!split)
+    return std::nullopt;
+  layout.microBatches = *split;
+  return layout;
+}
+
+/// Deepest by-kind pipeline the search lays out.
+constexpr unsigned kMaxByKindStages = 16;
+
 /// Seconds and bytes of stage `s` of replica `r` holding layers [i, j).
 struct StageCost {
   double forwardS = 0, backwardS = 0; ///< per micro-batch, incl. TP comm
@@ -946,10 +1019,17 @@ public:
         if (params > 0 && ctx.gradientElementBytes > 0)
           gradientBytes = params * ctx.gradientElementBytes;
         double stageSync = 0;
-        for (unsigned t = 0; t < layout.strategy.tp; ++t) {
+        // Tensor ranks of this stage (groups may be narrower than tp:
+        // per-kind degrees, or a given plan).
+        size_t width = 0;
+        for (unsigned r = 0; r < layout.groups.size(); ++r)
+          width = std::max(width, layout.groups[r][s].size());
+        for (unsigned t = 0; t < width; ++t) {
           std::vector<unsigned> group;
           double share = 0;
           for (unsigned r = 0; r < layout.groups.size(); ++r) {
+            if (t >= layout.groups[r][s].size())
+              continue;
             group.push_back(layout.groups[r][s][t]);
             share = std::max(share, layout.shares[r][s][t]);
           }
@@ -1514,8 +1594,23 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     ReplicaLayout layout;
     bool reversedStages = false;
     unsigned subset = 0;
+    /// ByKind: the tensor degree of each kind, in order of appearance.
+    std::vector<unsigned> kindTensor;
   };
   std::vector<std::vector<unsigned>> subsets = chipSubsets(mesh, options);
+  // Subsets that hold every chip of each kind they hold.
+  std::vector<bool> wholeKinds;
+  for (const std::vector<unsigned> &chips : subsets) {
+    std::vector<unsigned> count(mesh.chipKinds().size(), 0), all(mesh.chipKinds().size(), 0);
+    for (unsigned c : chips)
+      ++count[mesh.chips()[c].kind];
+    for (const ChipInstance &chip : mesh.chips())
+      ++all[chip.kind];
+    bool whole = true;
+    for (size_t k = 0; k < count.size(); ++k)
+      whole &= count[k] == 0 || count[k] == all[k];
+    wholeKinds.push_back(whole);
+  }
   std::vector<Candidate> candidates;
   unsigned n = mesh.numChips();
   unsigned layersCount = levels.front().layers.size();
@@ -1571,6 +1666,76 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
           if (dp > 1 && dp < size)
             candidates.push_back({li, s, ReplicaLayout::Strided, false, sub});
         }
+    // By kind: each kind its own tensor degree (2 or 3 kinds; a pipeline
+    // of plain 1F1B or GPipe stages).
+    std::vector<unsigned> kindsHere, perKind;
+    for (unsigned c : chips) {
+      auto at = llvm::find(kindsHere, mesh.chips()[c].kind);
+      if (at == kindsHere.end()) {
+        kindsHere.push_back(mesh.chips()[c].kind);
+        perKind.push_back(0);
+        at = kindsHere.end() - 1;
+      }
+      ++perKind[at - kindsHere.begin()];
+    }
+    // Only over whole kinds (the whole mesh and kind subsets, not node
+    // cuts): the search's time grows with every sub-mesh it lays out.
+    if (options.fixed || !options.allowPipeline || options.virtualStages > 1 ||
+        kindsHere.size() < 2 || kindsHere.size() > 3 || !wholeKinds[si])
+      continue;
+    std::vector<unsigned> kindNode(kindsHere.size());
+    for (size_t k = 0; k < kindsHere.size(); ++k) {
+      std::vector<unsigned> ofKind;
+      for (unsigned c : chips)
+        if (mesh.chips()[c].kind == kindsHere[k])
+          ofKind.push_back(c);
+      kindNode[k] = largestNode(mesh, ofKind);
+    }
+    for (unsigned li = 0; li < levels.size(); ++li)
+      for (unsigned dp : divisors(size)) {
+        if (dp > 1 && !options.allowData)
+          continue;
+        if (llvm::any_of(perKind, [&](unsigned c) { return c % dp != 0; }))
+          continue;
+        uint64_t total = globalBatch / microBatches[li];
+        if (total < dp)
+          continue;
+        // Every combination of per-kind degrees dividing the kind's chips
+        // per replica and fitting in its nodes.
+        std::vector<std::vector<unsigned>> options_(kindsHere.size());
+        for (size_t k = 0; k < kindsHere.size(); ++k)
+          for (unsigned tp : divisors(perKind[k] / dp))
+            if (tp <= kindNode[k] && (tp == 1 || options.allowTensor))
+              options_[k].push_back(tp);
+        std::vector<size_t> pick(kindsHere.size(), 0);
+        while (true) {
+          std::vector<unsigned> degrees;
+          unsigned pp = 0;
+          for (size_t k = 0; k < kindsHere.size(); ++k) {
+            degrees.push_back(options_[k][pick[k]]);
+            pp += perKind[k] / dp / degrees.back();
+          }
+          uint64_t perReplica = (total + dp - 1) / dp;
+          // Uniform degrees over one replica are the blocked layout again.
+          bool uniform = llvm::all_equal(degrees);
+          // At most 16 stages: the per-kind widths matter for a few wide
+          // stages, and deep by-kind pipelines cost the search most.
+          if (pp <= layersCount && pp > 1 && pp <= kMaxByKindStages &&
+              !(uniform && dp == 1) &&
+              perReplica * pp <= kMaxScheduleOps) {
+            unsigned sub = static_cast<unsigned>(si);
+            unsigned widest = *llvm::max_element(degrees);
+            Strategy st{dp, pp, widest};
+            candidates.push_back({li, st, ReplicaLayout::ByKind, false, sub, degrees});
+            candidates.push_back({li, st, ReplicaLayout::ByKind, true, sub, degrees});
+          }
+          size_t k = 0;
+          while (k < pick.size() && ++pick[k] == options_[k].size())
+            pick[k++] = 0;
+          if (k == pick.size())
+            break;
+        }
+      }
   }
   if (candidates.empty()) {
     const std::optional<Strategy> &f = options.fixed;
@@ -1625,9 +1790,15 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     const Candidate &cand = candidates[index];
     Context ctx{mesh, comm, kinds, local, globalBatch, subsetFactor[cand.subset],
                 subsetMaxTensor[cand.subset], gradientBytes};
-    layouts[index] = makeLayout(ctx, levels[cand.level], cand.strategy,
-                                cand.layout, globalBatch / microBatches[cand.level],
-                                subsets[cand.subset], cand.reversedStages);
+    layouts[index] =
+        cand.layout == ReplicaLayout::ByKind
+            ? makeLayoutByKind(ctx, levels[cand.level], cand.strategy.dp,
+                               cand.kindTensor,
+                               globalBatch / microBatches[cand.level],
+                               subsets[cand.subset], cand.reversedStages)
+            : makeLayout(ctx, levels[cand.level], cand.strategy, cand.layout,
+                         globalBatch / microBatches[cand.level],
+                         subsets[cand.subset], cand.reversedStages);
     if (layouts[index])
       bounds[index] = Evaluator::lowerBound(ctx, levels[cand.level], *layouts[index]) *
                       subsetFactor[cand.subset];

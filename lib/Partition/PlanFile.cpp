@@ -72,20 +72,24 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
     return tp.takeError();
   plan.strategy = {static_cast<unsigned>(*dp), static_cast<unsigned>(*pp),
                    static_cast<unsigned>(*tp)};
-  if (*dp * *pp * *tp > chips)
+  // The layout first: by-kind plans have groups narrower than tp.
+  if (auto layout = strategy->getString("layout")) {
+    if (*layout == "strided")
+      plan.layout = ReplicaLayout::Strided;
+    else if (*layout == "by-kind")
+      plan.layout = ReplicaLayout::ByKind;
+    else if (*layout != "blocked")
+      return fieldError("strategy.layout",
+                        "must be blocked, strided or by-kind, got '" + *layout + "'");
+  }
+  bool narrowGroups = plan.layout == ReplicaLayout::ByKind;
+  if ((narrowGroups ? *dp * *pp : *dp * *pp * *tp) > chips)
     return fieldError("strategy",
                       llvm::formatv("dp x pp x tp = {0} x {1} x {2} = {3}, but "
                                     "the mesh has {4} chips (chips the plan "
                                     "does not place stay idle, but it cannot "
                                     "place more than there are)",
                                     *dp, *pp, *tp, *dp * *pp * *tp, chips));
-  if (auto layout = strategy->getString("layout")) {
-    if (*layout == "strided")
-      plan.layout = ReplicaLayout::Strided;
-    else if (*layout != "blocked")
-      return fieldError("strategy.layout", "must be blocked or strided, got '" +
-                                               *layout + "'");
-  }
   if (auto order = strategy->getString("stage_order")) {
     if (*order != "mesh" && *order != "reversed")
       return fieldError("strategy.stage_order",
@@ -205,12 +209,17 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
       std::string swhere = llvm::formatv("{0}.shares[{1}]", where, r).str();
       const json::Array *group = (*devices)[r].getAsArray();
       const json::Array *share = (*shares)[r].getAsArray();
-      if (!group || group->size() != plan.strategy.tp)
-        return fieldError(dwhere, llvm::formatv("must list tp = {0} devices",
-                                                plan.strategy.tp));
-      if (!share || share->size() != plan.strategy.tp)
-        return fieldError(swhere, llvm::formatv("must list tp = {0} shares",
-                                                plan.strategy.tp));
+      // By kind, tp is the widest group; every other layout has tp in each.
+      if (!group || group->empty() || group->size() > plan.strategy.tp ||
+          (!narrowGroups && group->size() != plan.strategy.tp))
+        return fieldError(dwhere, narrowGroups
+                                      ? llvm::formatv("must list 1 to tp = {0} devices",
+                                                      plan.strategy.tp)
+                                      : llvm::formatv("must list tp = {0} devices",
+                                                      plan.strategy.tp));
+      if (!share || share->size() != group->size())
+        return fieldError(swhere, llvm::formatv("must list {0} shares, one per device",
+                                                group->size()));
       double sum = 0;
       for (size_t k = 0; k < group->size(); ++k) {
         std::optional<llvm::StringRef> path = (*group)[k].getAsString();

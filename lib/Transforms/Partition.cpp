@@ -349,6 +349,9 @@ void ChipMeshPartitionPass::runOnOperation() {
           {"shares", std::move(shares)},
       });
     }
+    std::vector<int64_t> tpPerStage;
+    for (const StagePlan &stage : plan.stages)
+      tpPerStage.push_back(static_cast<int64_t>(stage.devices.front().size()));
     llvm::json::Array idleJson;
     for (unsigned c : result.idleChips)
       idleJson.push_back(llvm::json::Object{
@@ -390,9 +393,7 @@ void ChipMeshPartitionPass::runOnOperation() {
          llvm::json::Object{{"dp", plan.strategy.dp},
                             {"pp", plan.strategy.pp},
                             {"tp", plan.strategy.tp},
-                            {"tp_per_stage",
-                             llvm::json::Array(std::vector<int64_t>(
-                                 plan.strategy.pp, plan.strategy.tp))},
+                            {"tp_per_stage", llvm::json::Array(tpPerStage)},
                             {"layout", stringifyReplicaLayout(plan.layout)},
                             {"stage_order",
                              plan.reversedStages ? "reversed" : "mesh"}}},
@@ -433,12 +434,23 @@ void ChipMeshPartitionPass::runOnOperation() {
 
   if (table) {
     llvm::raw_ostream &os = llvm::outs();
+    // tp per stage where stages differ (by-kind plans): "4/1/1".
+    std::string tpText = std::to_string(plan.strategy.tp);
+    if (llvm::any_of(plan.stages, [&](const StagePlan &stage) {
+          return stage.devices.front().size() != plan.strategy.tp;
+        }))
+      tpText = llvm::join(llvm::map_range(plan.stages,
+                                          [](const StagePlan &stage) {
+                                            return std::to_string(
+                                                stage.devices.front().size());
+                                          }),
+                          "/");
     os << llvm::formatv("plan for @{0} on @{1} ({2} chips): dp={3} pp={4} "
                         "tp={5} ({6} replicas), {7}, micro-batch {8}, "
                         "{9} micro-batches per replica\n",
                         func->getSymName(), mesh->getSymName(),
                         view->numChips(), plan.strategy.dp, plan.strategy.pp,
-                        plan.strategy.tp, stringifyReplicaLayout(plan.layout),
+                        tpText, stringifyReplicaLayout(plan.layout),
                         stringifySchedule(plan.schedule),
                         formatCount(plan.microBatch),
                         llvm::join(llvm::map_range(plan.replicaMicroBatches,

@@ -316,7 +316,7 @@ module attributes {chipmesh.plan = {dp = 1 : i64, func = "forward", layout = "bl
 // -----
 
 // An unknown layout.
-// expected-error @+1 {{'layout' must be blocked or strided}}
+// expected-error @+1 {{'layout' must be blocked, strided or by-kind}}
 module attributes {chipmesh.plan = {dp = 1 : i64, func = "forward", layout = "zigzag", mesh = @pair, micro_batch = 1 : i64, mode = "infer", pp = 1 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0, 1>], layers = array<i64: 0, 1>, shares = [array<f64: 0.75, 0.25>]}], step_time_s = 1.0 : f64, tp = 2 : i64}} {
   topo.mesh @pair {
     topo.chip_kind @h100 catalog "h100-sxm"

@@ -202,8 +202,12 @@ std::string strategyOf(const Outcome &o) {
   if (!o.feasible)
     return "infeasible";
   const Plan &p = o.result.plan;
-  return llvm::formatv("dp={0} pp={1} tp={2}", p.strategy.dp, p.strategy.pp,
-                       p.strategy.tp);
+  std::string text = llvm::formatv("dp={0} pp={1} tp={2}", p.strategy.dp,
+                                   p.strategy.pp, p.strategy.tp);
+  // Chips the plan leaves out are neither priced nor powered.
+  if (!o.result.idleChips.empty())
+    text += llvm::formatv(" ({0} idle)", o.result.idleChips.size()).str();
+  return text;
 }
 
 llvm::json::Object outcomeJson(const Outcome &o) {
@@ -219,6 +223,7 @@ llvm::json::Object outcomeJson(const Outcome &o) {
                                        {"tp", p.strategy.tp}};
   obj["price_usd"] = o.priceUsd;
   obj["energy_per_step_j"] = o.energyJ;
+  obj["idle_chips"] = static_cast<int64_t>(o.result.idleChips.size());
   return obj;
 }
 

@@ -34,8 +34,11 @@ enum class Schedule { GPipe, OneFOneB };
 enum class Objective { StepTime, Throughput, Cost, Energy };
 /// The type of the data-parallel gradient all-reduce.
 enum class GradientReduce { Auto, FP32, Weights };
-/// How replicas take chips: consecutive blocks, or every dp-th chip.
-enum class ReplicaLayout { Blocked, Strided };
+/// How replicas take chips: consecutive blocks, every dp-th chip, or by
+/// kind (every replica takes an equal part of each chip kind, and each
+/// kind's chips form tensor groups of that kind's own degree, so stages on
+/// slower chips can be wider: SAILOR's per-stage tensor parallelism).
+enum class ReplicaLayout { Blocked, Strided, ByKind };
 llvm::StringRef stringifySchedule(Schedule schedule);
 llvm::StringRef stringifyObjective(Objective objective);
 llvm::StringRef stringifyReplicaLayout(ReplicaLayout layout);
