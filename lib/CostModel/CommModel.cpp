@@ -226,14 +226,31 @@ CommModel::Times CommModel::stepLatencies(const MeshPath &route,
 double CommModel::transferTime(unsigned from, unsigned to, double bytes) const {
   if (from == to || bytes <= 0)
     return 0;
+  // Pairs that a symmetry of the mesh maps onto each other have the same
+  // route cost: one route search per shape, not per pair (a 4096-chip
+  // mesh would otherwise run two Dijkstra passes for most of its pairs).
+  std::vector<int64_t> shape = groupShape({from, to});
+  {
+    std::lock_guard<std::mutex> lock(collectiveMutex);
+    auto it = transferCache.find(shape);
+    if (it != transferCache.end())
+      return it->second.first + bytes * it->second.second;
+  }
   // Alone on the mesh: no hop is shared, the slowest one bounds it.
   const MeshPath &route = path(from, to);
+  double latency = kInfinity, secondsPerByte = 0;
+  if (route.reachable()) {
+    latency = route.latencyS;
+    for (const MeshHop &hop : route.hops)
+      secondsPerByte = std::max(secondsPerByte, 1.0 / linkBandwidth[hop.linkKind]);
+  }
+  {
+    std::lock_guard<std::mutex> lock(collectiveMutex);
+    transferCache.emplace(std::move(shape), std::make_pair(latency, secondsPerByte));
+  }
   if (!route.reachable())
     return kInfinity;
-  double secondsPerByte = 0;
-  for (const MeshHop &hop : route.hops)
-    secondsPerByte = std::max(secondsPerByte, 1.0 / linkBandwidth[hop.linkKind]);
-  return route.latencyS + bytes * secondsPerByte;
+  return latency + bytes * secondsPerByte;
 }
 
 /// Routes of `transfers` and, per transfer, the seconds per byte of its

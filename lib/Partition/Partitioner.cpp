@@ -643,6 +643,41 @@ public:
         }
         tensorComm[r].push_back(std::move(prefix));
       }
+    // Replicas that price alike (same micro-batches, and per stage the
+    // same member kinds, shares, sends and tensor-parallel times) give the
+    // same stage weights and memory: the split search looks at one of each
+    // (a homogeneous mesh has hundreds of identical replicas).
+    for (unsigned r = 0; r < layout.groups.size(); ++r) {
+      bool seen = false;
+      for (unsigned q : distinct)
+        if (pricesAlike(q, r)) {
+          seen = true;
+          break;
+        }
+      if (!seen)
+        distinct.push_back(r);
+    }
+  }
+
+  /// True when replicas a and b have the same inputs to stage(), send()
+  /// and memberMemory() at every stage.
+  bool pricesAlike(unsigned a, unsigned b) const {
+    if (layout.microBatches[a] != layout.microBatches[b] ||
+        layout.groups[a].size() != layout.groups[b].size())
+      return false;
+    for (size_t s = 0; s < layout.groups[a].size(); ++s) {
+      const auto &ga = layout.groups[a][s], &gb = layout.groups[b][s];
+      if (ga.size() != gb.size() || layout.shares[a][s] != layout.shares[b][s])
+        return false;
+      for (size_t m = 0; m < ga.size(); ++m)
+        if (ctx.mesh.chips()[ga[m]].kind != ctx.mesh.chips()[gb[m]].kind)
+          return false;
+      if (s < sendCost[a].size() && sendCost[a][s] != sendCost[b][s])
+        return false;
+      if (tensorComm[a][s] != tensorComm[b][s])
+        return false;
+    }
+    return true;
   }
 
   unsigned numLayers() const { return level.layers.size(); }
@@ -799,7 +834,7 @@ public:
   /// micro-batches x per-micro-batch time (+ the receive from s - 1).
   double weight(unsigned s, unsigned i, unsigned j) const {
     double worst = 0;
-    for (unsigned r = 0; r < layout.groups.size(); ++r) {
+    for (unsigned r : distinct) {
       StageCost c = stage(r, s, i, j, false);
       double t = c.forwardS + c.backwardS;
       if (s > 0)
@@ -810,7 +845,7 @@ public:
   }
 
   bool fits(unsigned s, unsigned i, unsigned j) const {
-    for (unsigned r = 0; r < layout.groups.size(); ++r)
+    for (unsigned r : distinct)
       if (memoryOver(r, s, i, j) > 0)
         return false;
     return true;
@@ -1209,6 +1244,8 @@ private:
   std::vector<std::vector<std::vector<double>>> tensorComm;
   /// sendCost[r][s]: latency and seconds per byte from stage s to s + 1.
   std::vector<std::vector<std::pair<double, double>>> sendCost;
+  /// One replica of each class that prices alike (see pricesAlike).
+  std::vector<unsigned> distinct;
 };
 
 /// What the model's state needs and what the mesh can hold, in aggregate.

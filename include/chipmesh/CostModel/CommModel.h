@@ -128,6 +128,9 @@ private:
                               std::vector<double>>,
                    CollectiveCost>
       collectiveCache;
+  /// transferTime()'s latency and seconds per byte, keyed by the pair's
+  /// shape (guarded by collectiveMutex).
+  mutable std::map<std::vector<int64_t>, std::pair<double, double>> transferCache;
   /// The group's shape: equal for two groups that a symmetry of the mesh
   /// maps onto each other (then every collective costs the same); the
   /// chip indices themselves when the mesh has no such symmetry.
