@@ -206,13 +206,13 @@ public:
     if (failed(parsePassPipeline(pipeline, pm, errorStream)))
       throw ChipMeshError("bad pass pipeline '" + pipeline + "': " + error);
     // Files the passes write appear only if the whole pipeline succeeds.
-    chipmesh::beginOutputTransaction();
+    chipmesh::OutputTransaction outputs;
     if (failed(pm.run(*module))) {
-      chipmesh::discardOutputs();
+      outputs.discard();
       diags.raise("pipeline '" + pipeline + "' failed");
     }
     std::string commitError;
-    if (!chipmesh::commitOutputs(&commitError))
+    if (!outputs.commit(&commitError))
       throw ChipMeshError(commitError);
     return diags.str();
   }

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/CostModel/Calibration.h"
+#include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -316,7 +317,7 @@ llvm::Expected<Calibration> Calibration::fromJSON(StringRef text) {
 }
 
 llvm::Expected<Calibration> Calibration::fromFile(StringRef path) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
+  auto buffer = llvm::MemoryBuffer::getFile(readablePath(path));
   if (!buffer)
     return fieldError("cannot read calibration file '" + path +
                       "': " + buffer.getError().message());

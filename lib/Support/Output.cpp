@@ -3,6 +3,7 @@
 #include "chipmesh/Support/Output.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include <mutex>
 #include <vector>
 
@@ -14,7 +15,9 @@ struct Pending {
 };
 struct Registry {
   std::mutex mutex;
-  unsigned depth = 0;
+  /// Per open transaction, how many outputs were pending when it began:
+  /// a nested transaction that fails discards its own outputs only.
+  std::vector<size_t> marks;
   std::vector<Pending> pending;
 };
 Registry &registry() {
@@ -27,8 +30,15 @@ std::unique_ptr<llvm::ToolOutputFile>
 chipmesh::openCommittedOutput(llvm::StringRef path, std::string *error) {
   Registry &r = registry();
   std::unique_lock<std::mutex> lock(r.mutex);
-  bool deferred = r.depth > 0 && path != "-";
+  bool deferred = !r.marks.empty() && path != "-";
   lock.unlock();
+  // Only a regular file (or a new one) is replaced by renaming: a device,
+  // a pipe or a symbolic link is written in place (renaming over
+  // /dev/null as root would replace the device).
+  llvm::sys::fs::file_status status;
+  if (deferred && !llvm::sys::fs::status(path, status, /*follow=*/false) &&
+      status.type() != llvm::sys::fs::file_type::regular_file)
+    deferred = false;
   std::error_code ec;
   if (!deferred) {
     auto out = std::make_unique<llvm::ToolOutputFile>(path, ec, llvm::sys::fs::OF_None);
@@ -54,35 +64,51 @@ chipmesh::openCommittedOutput(llvm::StringRef path, std::string *error) {
     return nullptr;
   }
   auto out = std::make_unique<llvm::ToolOutputFile>(temporary, fd);
+  // Removed on a signal even once the writer keep()s it (keep() drops
+  // ToolOutputFile's own registration, not this one).
+  llvm::sys::RemoveFileOnSignal(temporary);
   lock.lock();
   r.pending.push_back({temporary.str().str(), path.str()});
   return out;
 }
 
+std::string chipmesh::readablePath(llvm::StringRef path) {
+  Registry &r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  // The latest write wins, as it would on disk.
+  for (auto it = r.pending.rbegin(); it != r.pending.rend(); ++it)
+    if (it->final == path && llvm::sys::fs::exists(it->temporary))
+      return it->temporary;
+  return path.str();
+}
+
 void chipmesh::beginOutputTransaction() {
   Registry &r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  ++r.depth;
+  r.marks.push_back(r.pending.size());
 }
 
 bool chipmesh::commitOutputs(std::string *error) {
   Registry &r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.depth > 0)
-    --r.depth;
-  if (r.depth > 0)
+  if (!r.marks.empty())
+    r.marks.pop_back();
+  if (!r.marks.empty())
     return true; // the outermost transaction commits
   bool ok = true;
   for (const Pending &p : r.pending) {
     // A temporary the writer did not keep() was removed by ToolOutputFile.
-    if (!llvm::sys::fs::exists(p.temporary))
+    if (!llvm::sys::fs::exists(p.temporary)) {
+      llvm::sys::DontRemoveFileOnSignal(p.temporary);
       continue;
+    }
     if (std::error_code ec = llvm::sys::fs::rename(p.temporary, p.final)) {
       if (ok && error)
         *error = "cannot write '" + p.final + "': " + ec.message();
       ok = false;
       llvm::sys::fs::remove(p.temporary);
     }
+    llvm::sys::DontRemoveFileOnSignal(p.temporary);
   }
   r.pending.clear();
   return ok;
@@ -91,9 +117,35 @@ bool chipmesh::commitOutputs(std::string *error) {
 void chipmesh::discardOutputs() {
   Registry &r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.depth > 0)
-    --r.depth;
-  for (const Pending &p : r.pending)
-    llvm::sys::fs::remove(p.temporary);
-  r.pending.clear();
+  size_t mark = 0;
+  if (!r.marks.empty()) {
+    mark = r.marks.back();
+    r.marks.pop_back();
+  }
+  for (size_t i = mark; i < r.pending.size(); ++i) {
+    llvm::sys::fs::remove(r.pending[i].temporary);
+    llvm::sys::DontRemoveFileOnSignal(r.pending[i].temporary);
+  }
+  r.pending.resize(std::min(mark, r.pending.size()));
+}
+
+OutputTransaction::OutputTransaction() { beginOutputTransaction(); }
+
+OutputTransaction::~OutputTransaction() {
+  if (open)
+    discardOutputs();
+}
+
+bool OutputTransaction::commit(std::string *error) {
+  if (!open)
+    return true;
+  open = false;
+  return commitOutputs(error);
+}
+
+void OutputTransaction::discard() {
+  if (!open)
+    return;
+  open = false;
+  discardOutputs();
 }

@@ -171,7 +171,7 @@ void ChipMeshPartitionPass::runOnOperation() {
                             "virtual-stages= come from the plan file";
       return signalPassFailure();
     }
-    auto buffer = llvm::MemoryBuffer::getFile(planFile);
+    auto buffer = llvm::MemoryBuffer::getFile(readablePath(planFile));
     if (!buffer) {
       module.emitError() << "cannot read plan file '" << planFile
                          << "': " << buffer.getError().message();

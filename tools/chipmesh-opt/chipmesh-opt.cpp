@@ -56,15 +56,13 @@ int main(int argc, char **argv) {
   argv = args.data();
   // Reports and other files the passes write appear only when the whole
   // pipeline succeeds (a later pass's failure leaves none behind).
-  chipmesh::beginOutputTransaction();
+  chipmesh::OutputTransaction outputs;
   mlir::LogicalResult result =
       mlir::MlirOptMain(argc, argv, "ChipMesh optimizer driver\n", registry);
-  if (mlir::failed(result)) {
-    chipmesh::discardOutputs();
-    return 1;
-  }
+  if (mlir::failed(result))
+    return 1; // the transaction discards the outputs
   std::string error;
-  if (!chipmesh::commitOutputs(&error)) {
+  if (!outputs.commit(&error)) {
     llvm::errs() << "chipmesh-opt: error: " << error << "\n";
     return 1;
   }
