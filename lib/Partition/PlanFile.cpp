@@ -142,6 +142,12 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
     plan.replicaMicroBatches.push_back(*m);
     totalMicro += *m;
   }
+  // The search's own bound on one step's micro-batches (each is played).
+  if (totalMicro > kMaxMicroBatchesPerStep)
+    return fieldError("replica_micro_batches",
+                      llvm::formatv("sum to {0} micro-batches, more than the "
+                                    "{1} one step may play",
+                                    totalMicro, kMaxMicroBatchesPerStep));
   if (__builtin_mul_overflow(totalMicro, plan.microBatch, &plan.globalBatch) ||
       plan.globalBatch > (uint64_t(1) << 40))
     return fieldError("micro_batch", llvm::formatv("x the replicas' micro-batches "
@@ -267,6 +273,18 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
     }
   }
   plan.stageStarts.push_back(static_cast<unsigned>(previousEnd));
+  // By kind, tp names the widest group: some group must have that width.
+  if (narrowGroups) {
+    size_t widest = 0;
+    for (const auto &replica : plan.groups)
+      for (const auto &group : replica)
+        widest = std::max(widest, group.size());
+    if (widest != plan.strategy.tp)
+      return fieldError("strategy.tp",
+                        llvm::formatv("is {0}, but the widest tensor group of "
+                                      "the by-kind plan has {1} devices",
+                                      plan.strategy.tp, widest));
+  }
   if (const json::Value *reason = root->get("idle_reason")) {
     std::optional<llvm::StringRef> text = reason->getAsString();
     if (!text)

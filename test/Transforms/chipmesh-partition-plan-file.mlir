@@ -23,6 +23,8 @@
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="mode=infer plan=%t/interleaved-ok.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=INFER
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/far-layers.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FAR
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/many-micro.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MANY
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/many-micro-sum.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MANYSUM
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/by-kind-narrow.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NARROW
 // RUN: not chipmesh-opt %t/quad.mlir --chipmesh-partition="plan=%t/chunk-share.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=CHUNKSHARE
 // RUN: %python -c "print('[' * 200 + '\"' + ']' * 300 + '\"' + ']' * 200)" > %t/deep.json
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/deep.json" -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEEP
@@ -53,6 +55,8 @@
 // INFER: error: cannot partition @forward over @duo: plan: virtual_stages > 1 is interleaved 1F1B, a training schedule; this is mode=infer
 // FAR: stages[1].layers: must be two integers with 0 <= first < end <= 2^30
 // MANY: replica_micro_batches[0]: must be in [1, 1048576], got 2000000
+// MANYSUM: replica_micro_batches: sum to 1200000 micro-batches, more than the 1048576 one step may play
+// NARROW: strategy.tp: is 2, but the widest tensor group of the by-kind plan has 1 devices
 // CHUNKSHARE: stages[2].shares[0][0]: must equal stages[0]'s share of the same device
 // DEEP: plan: nests 200 levels deep; a plan needs at most 5
 // CHUNKS: "virtual_stages": 2
@@ -167,6 +171,15 @@ func.func @forward(%x: tensor<8x16x32768xbf16>) -> tensor<8x16x32768xbf16> {
 //--- many-micro.json
 {"strategy": {"dp": 1, "pp": 2, "tp": 1}, "schedule": "1f1b", "micro_batch": 2,
  "replica_micro_batches": [2000000],
+ "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
+            {"layers": [3, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
+//--- many-micro-sum.json
+{"strategy": {"dp": 2, "pp": 1, "tp": 1}, "schedule": "1f1b", "micro_batch": 1,
+ "replica_micro_batches": [600000, 600000],
+ "stages": [{"layers": [0, 6], "devices": [["node/fast"], ["node/slow"]], "shares": [[1], [1]]}]}
+//--- by-kind-narrow.json
+{"strategy": {"dp": 1, "pp": 2, "tp": 2, "layout": "by-kind"}, "schedule": "1f1b", "micro_batch": 2,
+ "replica_micro_batches": [4],
  "stages": [{"layers": [0, 3], "devices": [["node/fast"]], "shares": [[1]]},
             {"layers": [3, 6], "devices": [["node/slow"]], "shares": [[1]]}]}
 //--- quad.mlir

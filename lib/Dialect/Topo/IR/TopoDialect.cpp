@@ -94,7 +94,9 @@ static LogicalResult verifyPositive(Operation *op, ArrayRef<StringRef> declared)
   for (NamedAttribute attr : op->getAttrs()) {
     StringRef name = attr.getName().getValue();
     // Dialect-prefixed (discardable) attributes belong to their dialect.
-    if (!name.contains('.') && !llvm::is_contained(declared, name))
+    // sym_visibility is every symbol's (`topo.chip_kind private @x`).
+    if (!name.contains('.') && name != "sym_visibility" &&
+        !llvm::is_contained(declared, name))
       return op->emitOpError()
              << "unknown attribute '" << name << "'; expected one of "
              << llvm::join(llvm::make_filter_range(declared,
