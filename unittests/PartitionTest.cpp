@@ -96,12 +96,20 @@ protected:
             std::function<void(unsigned, unsigned)> rec = [&](unsigned k,
                                                               unsigned from) {
               if (k + 1 == pp || pp == 1) {
-                ++evaluated;
-                std::optional<Plan> plan =
-                    evaluatePlan(*profile, mesh, comm, kinds, options,
-                                 {dp, pp, tp}, layout, b, globalBatch);
-                if (plan)
-                  best = std::min(best, plan->score);
+                // Every ZeRO stage the options allow (dp = 1 has none).
+                for (unsigned zero = 0; zero <= kMaxZeroStage; ++zero) {
+                  if (zero > 0 && (dp == 1 || options.mode != Mode::Train))
+                    break;
+                  if (!(options.zeroStages >> zero & 1u) &&
+                      !(zero == 0 && (dp == 1 || options.mode != Mode::Train)))
+                    continue;
+                  ++evaluated;
+                  std::optional<Plan> plan =
+                      evaluatePlan(*profile, mesh, comm, kinds, options,
+                                   {dp, pp, tp}, layout, b, globalBatch, zero);
+                  if (plan)
+                    best = std::min(best, plan->score);
+                }
                 return;
               }
               for (unsigned x = from; x < layers; ++x) {
@@ -1216,4 +1224,132 @@ TEST_F(PartitionTest, TensorCommOverlapTakesTheLongerOfComputeAndComm) {
   EXPECT_DOUBLE_EQ(overlapped->pipelines[0].forward[0], std::max(forward, comm));
   EXPECT_DOUBLE_EQ(overlapped->pipelines[0].backward[0], std::max(backward, comm));
   EXPECT_LT(overlapped->stepS, plain->stepS);
+}
+
+namespace {
+constexpr const char *kTwoH100 = R"(
+  topo.mesh @pair {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 2 }
+  })";
+} // namespace
+
+TEST_F(PartitionTest, ZeroStagesShardStateAndPayTheirTraffic) {
+  // kChain (bf16) data-parallel over two H100s, one micro-batch of 8 per
+  // replica. P = 4M + 4M + 3 x 1M + 1M = 12,582,912 parameters: weights
+  // W = 2P = 25,165,824 bytes, gradients as stored (W), Adam O = 12P =
+  // 150,994,944 bytes (fp32 master + m + v), the largest layer (w1) holds
+  // L = 8,388,608 bytes. Per device, D = 2:
+  //   stage 0: 2W + O            = 201,326,592
+  //   stage 1: 2W + O/2          = 125,829,120
+  //   stage 2: W + W/2 + O/2 + L = 121,634,816
+  //   stage 3: (2W + O)/2 + 3L   = 125,829,120
+  // and activations alike, so the differences are exact.
+  auto pair = buildMesh(kTwoH100);
+  ASSERT_TRUE(pair);
+  CostOptions cost;
+  cost.microBatch = 8;
+  FailureOr<ModelProfile> profile = profileModel(first<func::FuncOp>(*model), cost);
+  ASSERT_TRUE(succeeded(profile));
+  ASSERT_EQ(profile->parameters, 12582912u);
+  PartitionOptions options;
+  std::vector<std::optional<Plan>> plans;
+  for (unsigned zero = 0; zero <= 3; ++zero) {
+    plans.push_back(evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                                 options, {2, 1, 1}, ReplicaLayout::Blocked, {},
+                                 16, zero));
+    ASSERT_TRUE(plans.back()) << zero;
+    EXPECT_EQ(plans.back()->zero, zero);
+  }
+  double m0 = plans[0]->devices[0].memoryBytes;
+  EXPECT_DOUBLE_EQ(m0 - plans[1]->devices[0].memoryBytes, 75497472.0);
+  EXPECT_DOUBLE_EQ(m0 - plans[2]->devices[0].memoryBytes, 79691776.0);
+  EXPECT_DOUBLE_EQ(m0 - plans[3]->devices[0].memoryBytes, 75497472.0);
+  // The step's reduction. BF16 weights reduce FP32 gradients (Megatron):
+  // G = 4P = 50,331,648 bytes. Stage 0 all-reduces G; stage 1
+  // reduce-scatters G into halves and all-gathers W's halves; stage 2 has
+  // reduce-scattered every micro-batch and all-gathers W's halves; stage
+  // 3 leaves the weights sharded.
+  std::vector<unsigned> group = {0, 1};
+  const CommModel &comm = *pair->comm;
+  double allReduce = comm.collective(CollectiveKind::AllReduce, group, 50331648.0).seconds;
+  double scatter = comm.collective(CollectiveKind::ReduceScatter, group, 25165824.0).seconds;
+  double gather = comm.collective(CollectiveKind::AllGather, group, 12582912.0).seconds;
+  EXPECT_NEAR(plans[0]->gradientSyncS, allReduce, 1e-15);
+  EXPECT_NEAR(plans[1]->gradientSyncS, scatter + gather, 1e-15);
+  EXPECT_NEAR(plans[2]->gradientSyncS, gather, 1e-15);
+  EXPECT_NEAR(plans[3]->gradientSyncS, 0.0, 1e-15); // (step less pipeline)
+  // A sharded optimizer updates half the state.
+  const ComputeModel &h100 = pair->kinds[0];
+  EXPECT_DOUBLE_EQ(plans[0]->optimizerS, optimizerSeconds(12582912, 25165824.0, h100));
+  for (unsigned zero = 1; zero <= 3; ++zero)
+    EXPECT_DOUBLE_EQ(plans[zero]->optimizerS,
+                     optimizerSeconds(6291456, 12582912.0, h100));
+  // Stage 2 reduce-scatters each layer's gradients in every backward (not
+  // overlapped by default); stage 3 also gathers each layer's weights in
+  // both passes, overlapped with the compute by prefetching.
+  std::vector<double> layerParams = {4194304, 4194304, 1048576, 1048576, 1048576, 1048576};
+  double layerScatters = 0, layerGathers = 0;
+  for (double p : layerParams) {
+    layerScatters += comm.collective(CollectiveKind::ReduceScatter, group, 4 * p / 2).seconds;
+    layerGathers += comm.collective(CollectiveKind::AllGather, group, 2 * p / 2).seconds;
+  }
+  const ReplicaPipeline &plain = plans[0]->pipelines[0];
+  // Prefix sums over layers round differently from these sums.
+  auto near = [](double a, double b) { EXPECT_NEAR(a, b, 1e-12 * std::abs(b)); };
+  near(plans[2]->pipelines[0].forward[0], plain.forward[0]);
+  near(plans[2]->pipelines[0].backward[0], plain.backward[0] + layerScatters);
+  near(plans[3]->pipelines[0].forward[0],
+                   std::max(plain.forward[0], layerGathers));
+  near(plans[3]->pipelines[0].backward[0],
+                   std::max(plain.backward[0], layerGathers + layerScatters));
+  near(plans[3]->devices[0].commS, 2 * layerGathers + layerScatters);
+  // dp = 1 has nothing to shard: the stage is ignored.
+  std::optional<Plan> single =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {1, 1, 2}, ReplicaLayout::Blocked, {}, 16, 3);
+  ASSERT_TRUE(single);
+  EXPECT_EQ(single->zero, 0u);
+}
+
+TEST_F(PartitionTest, ZeroThreeFitsWhatReplicationCannot) {
+  // Headroom leaves each H100 room between the stage-2 and the stage-0
+  // need of kChain at dp = 2: only a sharded plan fits.
+  auto pair = buildMesh(kTwoH100);
+  ASSERT_TRUE(pair);
+  CostOptions cost;
+  cost.microBatch = 8;
+  FailureOr<ModelProfile> profile = profileModel(first<func::FuncOp>(*model), cost);
+  ASSERT_TRUE(succeeded(profile));
+  PartitionOptions options;
+  std::optional<Plan> z0 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                                        options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
+  std::optional<Plan> z2 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                                        options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 2);
+  ASSERT_TRUE(z0 && z2);
+  double capacity = z0->devices[0].capacityBytes;
+  // Headroom leaving room halfway between the two needs.
+  options.memoryHeadroom =
+      1 - (z0->devices[0].memoryBytes + z2->devices[0].memoryBytes) / 2 / capacity;
+  EXPECT_FALSE(evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                            {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0));
+  EXPECT_TRUE(evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                           {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 2));
+  // The search, offered stage 0 only, cannot use data parallelism without
+  // a split; offered every stage it finds the sharded plan.
+  options.useAllChips = true;
+  options.globalBatch = 16;
+  options.microBatch = 8;
+  options.allowPipeline = options.allowTensor = false;
+  options.zeroStages = 1u << 0;
+  std::string why;
+  EXPECT_TRUE(failed(partitionModel(first<func::FuncOp>(*model), *pair->mesh,
+                                    calibration, options, why)));
+  options.zeroStages = kAllZeroStages;
+  FailureOr<PartitionResult> found =
+      partitionModel(first<func::FuncOp>(*model), *pair->mesh, calibration, options, why);
+  ASSERT_TRUE(succeeded(found)) << why;
+  EXPECT_GE(found->plan.zero, 1u);
+  EXPECT_EQ(found->plan.strategy.dp, 2u);
 }

@@ -83,6 +83,12 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
                  "is " + std::to_string(chunks.getInt()) +
                      ": interleaved plans are priced but not materialized yet "
                      "(partition with virtual-stages=1)");
+  if (auto zero = dict.getAs<IntegerAttr>("zero"))
+    if (zero.getInt() != 0)
+      return bad("zero",
+                 "is " + std::to_string(zero.getInt()) +
+                     ": ZeRO-sharded plans are priced but not materialized yet "
+                     "(partition with zero=0)");
   auto micro = dict.getAs<DenseI64ArrayAttr>("replica_micro_batches");
   if (!micro || static_cast<int64_t>(micro.size()) != plan.dp)
     return bad("replica_micro_batches", "must list one count per replica (dp)");

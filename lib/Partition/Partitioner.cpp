@@ -51,6 +51,21 @@ std::optional<Schedule> chipmesh::symbolizeSchedule(llvm::StringRef name) {
     return Schedule::OneFOneB;
   return std::nullopt;
 }
+std::optional<ZeroStages> chipmesh::parseZeroStages(llvm::StringRef text) {
+  if (text == "auto")
+    return kAllZeroStages;
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ',');
+  ZeroStages stages = 0;
+  for (llvm::StringRef part : parts) {
+    unsigned z = 0;
+    if (part.trim().getAsInteger(10, z) || z > kMaxZeroStage)
+      return std::nullopt;
+    stages |= 1u << z;
+  }
+  return stages ? std::optional<ZeroStages>(stages) : std::nullopt;
+}
+
 std::optional<Objective> chipmesh::symbolizeObjective(llvm::StringRef name) {
   if (name == "step-time")
     return Objective::StepTime;
@@ -143,6 +158,9 @@ struct Level {
   std::vector<std::vector<double>> prefix, prefixForward;
   /// Largest result and largest rebuilt activation set over layer ranges.
   RangeMax largest, largestRebuilt;
+  /// Largest one layer's weight bytes over layer ranges: what ZeRO-3
+  /// gathers at once (and ZeRO-2/3 hold unsharded as one layer's gradient).
+  RangeMax largestWeights;
   double largestIn(unsigned i, unsigned j) const { return largest.of(i, j); }
   std::vector<double> prefixParams, prefixParamBytes, prefixSaved, prefixCache;
   /// Whole-model seconds per micro-batch on each kind.
@@ -250,6 +268,10 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
   }
   level.largest = RangeMax(std::move(results));
   level.largestRebuilt = RangeMax(std::move(rebuilt));
+  std::vector<double> layerWeights(n);
+  for (size_t l = 0; l < n; ++l)
+    layerWeights[l] = level.units[level.layers[l].unit].parameterBytes;
+  level.largestWeights = RangeMax(std::move(layerWeights));
   return level;
 }
 
@@ -265,6 +287,8 @@ struct Layout {
   /// Model chunks per device (interleaved 1F1B): groups[r] then lists
   /// pp x chunks virtual stages, virtual stage k on the group of k % pp.
   unsigned chunks = 1;
+  /// ZeRO stage of the data-parallel groups.
+  unsigned zero = 0;
   unsigned numStages() const { return strategy.pp * chunks; }
 };
 
@@ -603,6 +627,8 @@ constexpr unsigned kMaxByKindStages = 16;
 struct StageCost {
   double forwardS = 0, backwardS = 0; ///< per micro-batch, incl. TP comm
   double tensorCommS = 0;             ///< per micro-batch, both passes
+  /// Per micro-batch, both passes: ZeRO-2/3's gathers and reduce-scatters.
+  double zeroCommS = 0;
   double worstMemoryOver = 0;         ///< bytes over usable capacity (<= 0 fits)
 };
 
@@ -643,6 +669,63 @@ public:
         }
         tensorComm[r].push_back(std::move(prefix));
       }
+    // Data-parallel groups: tensor rank t of stage s over the replicas that
+    // have one (by-kind groups may be narrower than tp).
+    dataGroups.resize(layout.numStages());
+    for (size_t st = 0; st < layout.numStages(); ++st) {
+      size_t width = 0;
+      for (const auto &replica : layout.groups)
+        width = std::max(width, replica[st].size());
+      for (size_t t = 0; t < width; ++t) {
+        DataGroup g;
+        for (size_t r = 0; r < layout.groups.size(); ++r)
+          if (t < layout.groups[r][st].size()) {
+            g.chips.push_back(layout.groups[r][st][t]);
+            g.share = std::max(g.share, layout.shares[r][st][t]);
+          }
+        dataGroups[st].push_back(std::move(g));
+      }
+    }
+    // ZeRO-2 reduce-scatters every micro-batch's gradients, ZeRO-3 also
+    // gathers the weights for its forward and its backward: one collective
+    // per layer (FSDP's per-block units; DeepSpeed's buckets), prefix sums
+    // over layers of the slowest tensor rank's seconds.
+    if (ctx.training() && layout.zero >= 2) {
+      zeroGather.resize(layout.numStages());
+      zeroScatter.resize(layout.numStages());
+      for (size_t st = 0; st < layout.numStages(); ++st) {
+        std::vector<double> gather(level.units.size(), 0.0),
+            scatter(level.units.size(), 0.0);
+        for (const DataGroup &g : dataGroups[st]) {
+          double members = static_cast<double>(g.chips.size());
+          if (g.chips.size() < 2)
+            continue;
+          for (size_t u = 0; u < level.units.size(); ++u) {
+            const UnitCosts &c = level.units[u];
+            if (c.parameterBytes <= 0)
+              continue;
+            double grads = gradientBytes(c.parameters, c.parameterBytes);
+            scatter[u] = std::max(
+                scatter[u], ctx.comm
+                                .collective(CollectiveKind::ReduceScatter, g.chips,
+                                            grads * g.share / members)
+                                .seconds);
+            if (layout.zero >= 3)
+              gather[u] = std::max(
+                  gather[u], ctx.comm
+                                 .collective(CollectiveKind::AllGather, g.chips,
+                                             c.parameterBytes * g.share / members)
+                                 .seconds);
+          }
+        }
+        zeroGather[st].assign(n + 1, 0.0);
+        zeroScatter[st].assign(n + 1, 0.0);
+        for (size_t l = 0; l < n; ++l) {
+          zeroGather[st][l + 1] = zeroGather[st][l] + gather[level.layers[l].unit];
+          zeroScatter[st][l + 1] = zeroScatter[st][l] + scatter[level.layers[l].unit];
+        }
+      }
+    }
     // Replicas that price alike (same micro-batches, and per stage the
     // same member kinds, shares, sends and tensor-parallel times) give the
     // same stage weights and memory: the split search looks at one of each
@@ -715,6 +798,24 @@ public:
       cost.backwardS = training ? backward + comm : 0.0;
     }
     cost.tensorCommS = training ? 2 * comm : comm;
+    if (!zeroScatter.empty()) {
+      // ZeRO-3 prefetches the next layer's weights while one computes and
+      // reduces gradients on their own stream (FSDP's default
+      // backward_prefetch, DeepSpeed's prefetch and overlap_comm), so a
+      // pass takes the longer of its compute and its gathers; ZeRO-2's
+      // reduce-scatters overlap the backward only with overlap-grad-reduce.
+      double gather = zeroGather[s][j] - zeroGather[s][i];
+      double scatter = zeroScatter[s][j] - zeroScatter[s][i];
+      if (layout.zero >= 3) {
+        cost.forwardS = std::max(cost.forwardS, gather);
+        cost.backwardS = std::max(cost.backwardS, gather + scatter);
+      } else if (ctx.options.overlapGradientReduce) {
+        cost.backwardS = std::max(cost.backwardS, scatter);
+      } else {
+        cost.backwardS += scatter;
+      }
+      cost.zeroCommS = 2 * gather + scatter;
+    }
     if (wantMemory)
       cost.worstMemoryOver = memoryOver(r, s, i, j);
     return cost;
@@ -761,7 +862,7 @@ public:
                       size_t member) const {
     if (layout.chunks == 1)
       return memberMemory(r, d, starts[d], starts[d + 1], member);
-    double params = 0, weights = 0, largest = 0, rebuilt = 0;
+    double params = 0, weights = 0, largest = 0, rebuilt = 0, layer = 0;
     std::vector<double> saved;
     for (unsigned k = d; k < layout.numStages(); k += layout.strategy.pp) {
       unsigned i = starts[k], j = starts[k + 1];
@@ -770,11 +871,10 @@ public:
       saved.push_back(level.prefixSaved[j] - level.prefixSaved[i]);
       largest = std::max(largest, level.largestIn(i, j));
       rebuilt = std::max(rebuilt, level.largestRebuilt.of(i, j));
+      layer = std::max(layer, level.largestWeights.of(i, j));
     }
     // Training only: interleaving is a training schedule.
-    double bytes = 2 * weights +
-                   (params > 0 ? adamStateBytes(static_cast<uint64_t>(params), weights)
-                               : 0.0) +
+    double bytes = trainingState(weights, params, layer, dataWidth(d, member)) +
                    interleavedPeak(r, d, saved) + rebuilt + 2 * largest;
     unsigned chip = layout.groups[r][d][member];
     double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
@@ -790,9 +890,8 @@ public:
     double largest = level.largestIn(i, j);
     double bytes = weights;
     if (ctx.training()) {
-      bytes += weights + (params > 0 ? adamStateBytes(static_cast<uint64_t>(params),
-                                                      weights)
-                                     : 0.0);
+      bytes = trainingState(weights, params, level.largestWeights.of(i, j),
+                            dataWidth(s, member));
       // Interleaving: one range is one chunk of a device that holds
       // others; only its state is a sure lower bound (simulate() checks
       // the device as a whole).
@@ -806,6 +905,47 @@ public:
     unsigned chip = layout.groups[r][s][member];
     double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
     return share * bytes + reserved;
+  }
+
+  /// Members of the data-parallel group of tensor rank `member` of stage s.
+  unsigned dataWidth(unsigned s, size_t member) const {
+    return member < dataGroups[s].size()
+               ? static_cast<unsigned>(dataGroups[s][member].chips.size())
+               : 1;
+  }
+
+  /// Gradient bytes of `params` parameters stored in `weights` bytes, as
+  /// the data-parallel reduction moves them.
+  double gradientBytes(double params, double weights) const {
+    return params > 0 && ctx.gradientElementBytes > 0
+               ? params * ctx.gradientElementBytes
+               : weights;
+  }
+
+  /// Training state of a range of `weights` bytes and `params` parameters
+  /// on one member of a data-parallel group of `members` under the
+  /// layout's ZeRO stage: weights, gradients and Adam states, each either
+  /// whole or a 1/members shard, plus what sharding holds whole for a
+  /// moment (`layer`: the range's largest layer's weight bytes). ZeRO-2
+  /// holds one layer's gradient before reducing it; ZeRO-3 also two
+  /// layers' gathered weights (the one computing and the one prefetched:
+  /// FSDP's limit_all_gathers allows two in flight).
+  double trainingState(double weights, double params, double layer,
+                       unsigned members) const {
+    double optimizer =
+        params > 0 ? adamStateBytes(static_cast<uint64_t>(params), weights) : 0.0;
+    double d = std::max(1u, members);
+    bool sharded = members > 1;
+    switch (layout.zero) {
+    case 0:
+      return 2 * weights + optimizer;
+    case 1:
+      return 2 * weights + optimizer / d;
+    case 2:
+      return weights + weights / d + optimizer / d + (sharded ? layer : 0.0);
+    default:
+      return (2 * weights + optimizer) / d + (sharded ? 3 * layer : 0.0);
+    }
   }
 
   double usable(unsigned chip) const {
@@ -933,6 +1073,7 @@ public:
     plan.microBatch = level.profile.microBatch;
     plan.replicaMicroBatches = layout.microBatches;
     plan.virtualStages = layout.chunks;
+    plan.zero = layout.zero;
     // Every chip starts idle; the stages below claim theirs.
     plan.devices.resize(ctx.mesh.numChips());
     for (unsigned c = 0; c < ctx.mesh.numChips(); ++c) {
@@ -996,7 +1137,7 @@ public:
           unsigned kind = ctx.mesh.chips()[chip].kind;
           d.computeS += m * d.share *
                         (level.prefix[kind][starts[s + 1]] - level.prefix[kind][starts[s]]);
-          d.commS += m * c.tensorCommS;
+          d.commS += m * (c.tensorCommS + c.zeroCommS);
           if (s + 1 < p)
             d.commS += m * sendF.back() * (training ? 2 : 1) / layout.groups[r][s].size();
         }
@@ -1050,36 +1191,39 @@ public:
                      level.prefixParamBytes[starts[k]];
           params += level.prefixParams[starts[k + 1]] - level.prefixParams[starts[k]];
         }
-        double gradientBytes = weights;
-        if (params > 0 && ctx.gradientElementBytes > 0)
-          gradientBytes = params * ctx.gradientElementBytes;
+        double grads = gradientBytes(params, weights);
         double stageSync = 0;
-        // Tensor ranks of this stage (groups may be narrower than tp:
-        // per-kind degrees, or a given plan).
-        size_t width = 0;
-        for (unsigned r = 0; r < layout.groups.size(); ++r)
-          width = std::max(width, layout.groups[r][s].size());
-        for (unsigned t = 0; t < width; ++t) {
-          std::vector<unsigned> group;
-          double share = 0;
-          for (unsigned r = 0; r < layout.groups.size(); ++r) {
-            if (t >= layout.groups[r][s].size())
-              continue;
-            group.push_back(layout.groups[r][s][t]);
-            share = std::max(share, layout.shares[r][s][t]);
-          }
+        // Per tensor rank: the step's reduction of the stage's gradients.
+        // Stage 0 all-reduces them; stage 1 reduce-scatters them and, after
+        // each member's update of its shard, all-gathers the weights
+        // (Megatron's distributed optimizer); stage 2 has reduce-scattered
+        // them micro-batch by micro-batch and gathers the updated weights;
+        // stage 3 keeps the weights sharded and has nothing left to do.
+        for (const DataGroup &g : dataGroups[s]) {
+          const std::vector<unsigned> &group = g.chips;
+          double members = static_cast<double>(group.size());
           double seconds = 0;
-          if (group.size() > 1)
-            seconds = ctx.comm
-                          .collective(CollectiveKind::AllReduce, group,
-                                      gradientBytes * share)
-                          .seconds;
+          if (group.size() > 1) {
+            auto cost = [&](CollectiveKind kind, double bytes) {
+              return ctx.comm.collective(kind, group, bytes).seconds;
+            };
+            if (layout.zero == 0)
+              seconds = cost(CollectiveKind::AllReduce, grads * g.share);
+            else if (layout.zero == 1)
+              seconds = cost(CollectiveKind::ReduceScatter, grads * g.share / members) +
+                        cost(CollectiveKind::AllGather, weights * g.share / members);
+            else if (layout.zero == 2)
+              seconds = cost(CollectiveKind::AllGather, weights * g.share / members);
+          }
           stageSync = std::max(stageSync, seconds);
+          // A sharded optimizer updates 1/members of the stage's state.
+          double part = layout.zero >= 1 ? 1.0 / members : 1.0;
           for (unsigned chip : group) {
             DevicePlan &d = plan.devices[chip];
             d.commS += seconds;
             double o = optimizerSeconds(
-                static_cast<uint64_t>(params * d.share), weights * d.share,
+                static_cast<uint64_t>(params * d.share * part),
+                weights * d.share * part,
                 ctx.kinds[ctx.mesh.chips()[chip].kind]);
             d.computeS += o;
             optimizer = std::max(optimizer, o);
@@ -1246,6 +1390,16 @@ private:
   std::vector<std::vector<std::pair<double, double>>> sendCost;
   /// One replica of each class that prices alike (see pricesAlike).
   std::vector<unsigned> distinct;
+  /// dataGroups[s][t]: the chips of tensor rank t of stage s over the
+  /// replicas, and the largest tensor share among them.
+  struct DataGroup {
+    std::vector<unsigned> chips;
+    double share = 0;
+  };
+  std::vector<std::vector<DataGroup>> dataGroups;
+  /// ZeRO-2/3: prefix sums over layers of one micro-batch's weight gathers
+  /// (one pass) and gradient reduce-scatters, per stage; empty otherwise.
+  std::vector<std::vector<double>> zeroGather, zeroScatter;
 };
 
 /// What the model's state needs and what the mesh can hold, in aggregate.
@@ -1328,7 +1482,7 @@ std::optional<Plan> chipmesh::evaluatePlan(
     const ModelProfile &profile, const MeshView &mesh, const CommModel &comm,
     const std::vector<ComputeModel> &kinds, const PartitionOptions &options,
     Strategy strategy, ReplicaLayout layoutKind,
-    llvm::ArrayRef<unsigned> boundaries, uint64_t globalBatch) {
+    llvm::ArrayRef<unsigned> boundaries, uint64_t globalBatch, unsigned zero) {
   Context ctx{mesh, comm, kinds, options, globalBatch,
               objectiveFactor(mesh, options.objective), largestNode(mesh),
               gradientElementBytes(profile, options)};
@@ -1340,6 +1494,9 @@ std::optional<Plan> chipmesh::evaluatePlan(
   std::optional<Layout> layout =
       makeLayout(ctx, level, strategy, layoutKind, total, all);
   if (!layout || boundaries.size() + 1 != layout->numStages())
+    return std::nullopt;
+  layout->zero = strategy.dp > 1 && options.mode == Mode::Train ? zero : 0;
+  if (layout->zero >= 2 && !llvm::all_equal(layout->microBatches))
     return std::nullopt;
   Evaluator eval(ctx, level, *layout);
   return eval.simulate(boundaries);
@@ -1459,6 +1616,11 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
   layout.shares = given.shares;
   layout.microBatches = given.replicaMicroBatches;
   layout.chunks = given.virtualStages;
+  layout.zero = given.zero;
+  if (given.zero > 0 && options.mode != Mode::Train) {
+    whyNot = "plan: zero > 0 shards training state; this is mode=infer";
+    return failure();
+  }
   Evaluator eval(ctx, level, layout);
   std::vector<unsigned> bounds(given.stageStarts.begin() + 1,
                                given.stageStarts.end() - 1);
@@ -1633,6 +1795,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     unsigned subset = 0;
     /// ByKind: the tensor degree of each kind, in order of appearance.
     std::vector<unsigned> kindTensor;
+    unsigned zero = 0; ///< ZeRO stage
   };
   std::vector<std::vector<unsigned>> subsets = chipSubsets(mesh, options);
   // Subsets that hold every chip of each kind they hold.
@@ -1774,6 +1937,23 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
         }
       }
   }
+  // Each training candidate with data parallelism once per ZeRO stage
+  // asked for (stage order is the tie-break); dp = 1 has nothing to shard.
+  if (options.mode == Mode::Train && options.zeroStages != 1u) {
+    std::vector<Candidate> expanded;
+    for (const Candidate &cand : candidates) {
+      bool any = false;
+      for (unsigned z = 0; z <= kMaxZeroStage; ++z)
+        if (cand.strategy.dp > 1 && (options.zeroStages >> z & 1u)) {
+          expanded.push_back(cand);
+          expanded.back().zero = z;
+          any = true;
+        }
+      if (!any)
+        expanded.push_back(cand);
+    }
+    candidates = std::move(expanded);
+  }
   if (candidates.empty()) {
     const std::optional<Strategy> &f = options.fixed;
     if (f && ((f->dp > 1 && !options.allowData) ||
@@ -1836,6 +2016,13 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
             : makeLayout(ctx, levels[cand.level], cand.strategy, cand.layout,
                          globalBatch / microBatches[cand.level],
                          subsets[cand.subset], cand.reversedStages);
+    if (layouts[index]) {
+      layouts[index]->zero = cand.zero;
+      // ZeRO-2/3 run collectives every micro-batch across the replicas:
+      // each replica must run as many micro-batches as the others.
+      if (cand.zero >= 2 && !llvm::all_equal(layouts[index]->microBatches))
+        layouts[index].reset();
+    }
     if (layouts[index])
       bounds[index] = Evaluator::lowerBound(ctx, levels[cand.level], *layouts[index]) *
                       subsetFactor[cand.subset];

@@ -109,6 +109,16 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
       return v.takeError();
     plan.virtualStages = static_cast<unsigned>(*v);
   }
+  if (const json::Value *zero = root->get("zero")) {
+    std::optional<int64_t> z = zero->getAsInteger();
+    if (!z || *z < 0 || *z > kMaxZeroStage)
+      return fieldError("zero", "must be a ZeRO stage: 0, 1, 2 or 3");
+    plan.zero = static_cast<unsigned>(*z);
+    if (plan.zero > 0 && plan.strategy.dp == 1)
+      return fieldError("zero", llvm::formatv("is {0}, but dp = 1 has no "
+                                              "data-parallel group to shard over",
+                                              plan.zero));
+  }
   if (plan.virtualStages > 1 && plan.schedule != Schedule::OneFOneB)
     return fieldError("virtual_stages", "needs schedule 1f1b (interleaved 1F1B)");
   if (plan.strategy.pp == 1)
@@ -142,6 +152,13 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
     plan.replicaMicroBatches.push_back(*m);
     totalMicro += *m;
   }
+  // ZeRO-2/3 reduce (and gather) every micro-batch across the replicas.
+  if (plan.zero >= 2 && !llvm::all_equal(plan.replicaMicroBatches))
+    return fieldError("replica_micro_batches",
+                      llvm::formatv("must be equal with zero = {0} (its "
+                                    "collectives run every micro-batch across "
+                                    "the replicas)",
+                                    plan.zero));
   // The search's own bound on one step's micro-batches (each is played).
   if (totalMicro > kMaxMicroBatchesPerStep)
     return fieldError("replica_micro_batches",

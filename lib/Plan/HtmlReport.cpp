@@ -68,10 +68,12 @@ std::vector<HtmlSection> chipmesh::planSections(const PartitionResult &result,
     std::string body;
     llvm::raw_string_ostream os(body);
     os << "<table><tr><th>strategy</th><td>"
-       << llvm::formatv("dp={0} pp={1} tp={2} ({3} replicas), {4}", plan.strategy.dp,
+       << llvm::formatv("dp={0} pp={1} tp={2} ({3} replicas), {4}{5}", plan.strategy.dp,
                         plan.strategy.pp, plan.strategy.tp,
                         stringifyReplicaLayout(plan.layout),
-                        stringifySchedule(plan.schedule))
+                        stringifySchedule(plan.schedule),
+                        plan.zero ? llvm::formatv(", ZeRO-{0}", plan.zero).str()
+                                  : std::string())
        << "</td></tr><tr><th>step time</th><td>" << seconds(plan.stepS)
        << " (pipeline " << seconds(plan.pipelineS) << ", gradient sync "
        << seconds(plan.gradientSyncS) << ", optimizer " << seconds(plan.optimizerS)

@@ -119,6 +119,12 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
   options.overlapGradientReduce = overlapGradReduce;
   options.overlapTensorComm = overlapTpComm;
   options.useAllChips = useAllChips;
+  std::optional<ZeroStages> zero = parseZeroStages(zeroText);
+  if (!zero)
+    return module.emitError() << "zero must be 0, 1, 2, 3, a comma list of "
+                                 "them, or 'auto', got '"
+                              << zeroText << "'";
+  options.zeroStages = *zero;
   return success();
 }
 
@@ -166,9 +172,9 @@ void ChipMeshPartitionPass::runOnOperation() {
   FailureOr<PartitionResult> found = failure();
   if (!planFile.empty()) {
     // The plan as given: nothing is searched.
-    if (!strategyText.empty() || virtualStages != 1) {
-      module.emitError() << "plan= prices a plan as given; strategy= and "
-                            "virtual-stages= come from the plan file";
+    if (!strategyText.empty() || virtualStages != 1 || zeroText != "0") {
+      module.emitError() << "plan= prices a plan as given; strategy=, "
+                            "virtual-stages= and zero= come from the plan file";
       return signalPassFailure();
     }
     auto buffer = llvm::MemoryBuffer::getFile(readablePath(planFile));
@@ -295,6 +301,7 @@ void ChipMeshPartitionPass::runOnOperation() {
           b.getNamedAttr("layout", b.getStringAttr(stringifyReplicaLayout(plan.layout))),
           b.getNamedAttr("schedule", b.getStringAttr(stringifySchedule(plan.schedule))),
           b.getNamedAttr("virtual_stages", b.getI64IntegerAttr(plan.virtualStages)),
+          b.getNamedAttr("zero", b.getI64IntegerAttr(plan.zero)),
           b.getNamedAttr("micro_batch", b.getI64IntegerAttr(
                                             static_cast<int64_t>(plan.microBatch))),
           b.getNamedAttr("replica_micro_batches", b.getDenseI64ArrayAttr(replicaMicro)),
@@ -399,6 +406,7 @@ void ChipMeshPartitionPass::runOnOperation() {
                              plan.reversedStages ? "reversed" : "mesh"}}},
         {"schedule", stringifySchedule(plan.schedule)},
         {"virtual_stages", static_cast<int64_t>(plan.virtualStages)},
+        {"zero", static_cast<int64_t>(plan.zero)},
         {"global_batch", static_cast<int64_t>(result.globalBatch)},
         {"micro_batch", round6(plan.microBatch)},
         {"replica_micro_batches",
@@ -447,7 +455,7 @@ void ChipMeshPartitionPass::runOnOperation() {
                           "/");
     os << llvm::formatv("plan for @{0} on @{1} ({2} chips): dp={3} pp={4} "
                         "tp={5} ({6} replicas), {7}, micro-batch {8}, "
-                        "{9} micro-batches per replica\n",
+                        "{9} micro-batches per replica{10}\n",
                         func->getSymName(), mesh->getSymName(),
                         view->numChips(), plan.strategy.dp, plan.strategy.pp,
                         tpText, stringifyReplicaLayout(plan.layout),
@@ -457,7 +465,9 @@ void ChipMeshPartitionPass::runOnOperation() {
                                                    [](uint64_t m) {
                                                      return std::to_string(m);
                                                    }),
-                                   "/"));
+                                   "/"),
+                        plan.zero ? llvm::formatv(", ZeRO-{0}", plan.zero).str()
+                                  : std::string());
     // Large meshes: the first replica's group per stage, and devices
     // summarised per (stage, kind); the JSON report has every device.
     bool summarise = plan.devices.size() > 16;

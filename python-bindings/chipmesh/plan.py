@@ -127,6 +127,11 @@ class Plan:
         return "dp=%d pp=%d tp=%d" % (self.dp, self.pp, self.tp)
 
     @property
+    def zero(self):
+        """ZeRO stage of the data-parallel groups (0: replicated state)."""
+        return self.report.get("zero", 0)
+
+    @property
     def virtual_stages(self):
         """Model chunks per pipeline device (interleaved 1F1B); 1 otherwise."""
         return self.report.get("virtual_stages", 1)

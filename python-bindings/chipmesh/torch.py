@@ -419,6 +419,9 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
         raise Error("the plan interleaves %d model chunks per device "
                     "(virtual-stages); the runtime plays one stage per device: "
                     "partition with virtual-stages=1" % plan.virtual_stages)
+    if plan.zero != 0:
+        raise Error("the plan shards training state with ZeRO-%d; the runtime "
+                    "replicates it: partition with zero=0" % plan.zero)
     flow = _Flow(tplan.split)
     pp, dp, tp = flow.stages, plan.dp, plan.tp
     for s_index, s_plan in enumerate(plan.stages):

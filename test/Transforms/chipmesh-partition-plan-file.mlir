@@ -50,7 +50,7 @@
 // MISSING: replica_micro_batches: must list one count per replica (1)
 // NOTJSON: plan: invalid JSON
 // NOFILE: error: cannot read plan file '{{.*}}nothere.json'
-// BOTH: error: plan= prices a plan as given; strategy= and virtual-stages= come from the plan file
+// BOTH: error: plan= prices a plan as given; strategy=, virtual-stages= and zero= come from the plan file
 // BATCH: error: batch=16 differs from the plan's global batch of 8
 // INFER: error: cannot partition @forward over @duo: plan: virtual_stages > 1 is interleaved 1F1B, a training schedule; this is mode=infer
 // FAR: stages[1].layers: must be two integers with 0 <= first < end <= 2^30

@@ -11,7 +11,7 @@
 // other 5). That is 0.93 x one H100: without use-all-chips the search
 // leaves the A100 idle instead (chipmesh-partition-idle.mlir).
 
-// CHECK-LABEL: module attributes {chipmesh.plan = {dp = 1 : i64, func = "forward", layout = "blocked", mesh = @duo, micro_batch = 4 : i64, mode = "train", pp = 2 : i64, recompute = "none", replica_micro_batches = array<i64: 2>, schedule = "1f1b", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 5>, shares = [array<f64: 1.000000e+00>]}, {devices = [array<i64: 1>], layers = array<i64: 5, 6>, shares = [array<f64: 1.000000e+00>]}], step_time_s = {{.*}} : f64, tp = 1 : i64, virtual_stages = 1 : i64}}
+// CHECK-LABEL: module attributes {chipmesh.plan = {dp = 1 : i64, func = "forward", layout = "blocked", mesh = @duo, micro_batch = 4 : i64, mode = "train", pp = 2 : i64, recompute = "none", replica_micro_batches = array<i64: 2>, schedule = "1f1b", stages = [{devices = [array<i64: 0>], layers = array<i64: 0, 5>, shares = [array<f64: 1.000000e+00>]}, {devices = [array<i64: 1>], layers = array<i64: 5, 6>, shares = [array<f64: 1.000000e+00>]}], step_time_s = {{.*}} : f64, tp = 1 : i64, virtual_stages = 1 : i64, zero = 0 : i64}}
 // CHECK: graph.layer "blocks" repeat 6(%{{.*}}) {chipmesh.placement = {repeats = array<i64: 5, 1>, stages = array<i64: 0, 1>}}
 
 // TABLE-LABEL: plan for @forward on @duo (2 chips): dp=1 pp=2 tp=1 (blocked replicas), 1f1b, micro-batch 4, 2 micro-batches per replica

@@ -43,6 +43,20 @@ llvm::StringRef stringifySchedule(Schedule schedule);
 llvm::StringRef stringifyObjective(Objective objective);
 llvm::StringRef stringifyReplicaLayout(ReplicaLayout layout);
 std::optional<Schedule> symbolizeSchedule(llvm::StringRef name);
+
+/// Sharded data parallelism over each data-parallel group (ZeRO, FSDP).
+/// Stage 0 replicates the training state on every replica; 1 shards the
+/// optimizer states (Megatron --use-distributed-optimizer, DeepSpeed
+/// "zero_optimization": {"stage": 1}); 2 also the gradients (DeepSpeed
+/// stage 2, FSDP SHARD_GRAD_OP); 3 also the weights (DeepSpeed stage 3,
+/// FSDP FULL_SHARD). See docs/partitioner.md for each stage's traffic.
+constexpr unsigned kMaxZeroStage = 3;
+/// Bit z set: the search tries ZeRO stage z.
+using ZeroStages = unsigned;
+constexpr ZeroStages kAllZeroStages = 0b1111;
+/// "auto" (every stage), "0" .. "3", or a comma list ("0,1"); nullopt
+/// for anything else.
+std::optional<ZeroStages> parseZeroStages(llvm::StringRef text);
 std::optional<Objective> symbolizeObjective(llvm::StringRef name);
 
 struct Strategy {
@@ -98,6 +112,9 @@ struct PartitionOptions {
   unsigned virtualStages = 1;
   /// How FP32 products run (math=tf32 prices them at the TF32 rate).
   MathMode math = MathMode::FP32;
+  /// ZeRO stages the search tries for plans with dp > 1 (bit z: stage z).
+  /// The default, stage 0 only, is plain data parallelism.
+  ZeroStages zeroStages = 1u << 0;
   /// Place every chip of the mesh. Off (the default), the search also
   /// tries sub-meshes (chip kinds left out, chips outside whole nodes left
   /// out) and leaves chips idle when using them lengthens the step or
@@ -142,6 +159,8 @@ struct Plan {
   /// Model chunks per device: stages then lists pp x this many virtual
   /// stages, virtual stage k on the devices of k % pp (interleaved 1F1B).
   unsigned virtualStages = 1;
+  /// ZeRO stage (0-3) of the data-parallel groups (0 when dp = 1).
+  unsigned zero = 0;
   double microBatch = 1;
   /// Micro-batches each replica runs per step (uneven across replicas of
   /// different speed).
@@ -210,7 +229,7 @@ std::optional<Plan> evaluatePlan(const ModelProfile &profile,
                                  const PartitionOptions &options,
                                  Strategy strategy, ReplicaLayout layout,
                                  llvm::ArrayRef<unsigned> boundaries,
-                                 uint64_t globalBatch);
+                                 uint64_t globalBatch, unsigned zero = 0);
 
 /// A plan as a user runs it: the partition report's JSON read back
 /// (parsePlanFile), priced exactly as given by evaluateGivenPlan.
@@ -220,6 +239,7 @@ struct GivenPlan {
   bool reversedStages = false;                   ///< a label only
   Schedule schedule = Schedule::OneFOneB;
   unsigned virtualStages = 1;
+  unsigned zero = 0; ///< "zero" (absent: 0)
   uint64_t microBatch = 1, globalBatch = 1;
   std::vector<uint64_t> replicaMicroBatches;
   /// First layer of every (virtual) stage, then the end of the last one.

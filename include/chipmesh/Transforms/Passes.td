@@ -208,6 +208,12 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
            "virtual pipeline stages); plans with pp > 1 then split the layers "
            "into pp x N chunks and need micro-batches per replica that are a "
            "multiple of pp">,
+    Option<"zeroText", "zero", "std::string", /*default=*/"\"0\"",
+           "ZeRO stages the search tries for training plans with data "
+           "parallelism: 0 (replicated state), 1 (optimizer states sharded: "
+           "Megatron's distributed optimizer), 2 (and gradients: FSDP "
+           "SHARD_GRAD_OP), 3 (and weights: FSDP FULL_SHARD), a list such "
+           "as '0,1', or 'auto' (all four)">,
     Option<"useAllChips", "use-all-chips", "bool", /*default=*/"false",
            "Place every chip of the mesh. By default the search may leave "
            "chips idle (kinds left out, chips outside whole nodes left out) "
