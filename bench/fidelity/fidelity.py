@@ -121,8 +121,10 @@ def price(row, build):
     chunks = par.get("virtual_stages") or 1
     if chunks > 1:
         notes.append(f"interleaved 1F1B, {chunks} chunks per device")
-    if (par.get("zero_stage") or 0) > 0:
-        notes.append(f"ZeRO-{par['zero_stage']} priced as plain DP")
+    # ZeRO / FSDP sharding as the row ran it (nothing to shard at dp = 1).
+    zero = (par.get("zero_stage") or 0) if dp > 1 else 0
+    if zero > 0:
+        notes.append(f"ZeRO-{zero}")
     if (par.get("cp") or 1) > 1:
         return None, "skipped: context parallelism"
     dtype = {"bf16": "bf16", "fp16": "fp16", "fp32": "fp32"}.get(par.get("dtype") or "bf16")
@@ -157,6 +159,13 @@ def price(row, build):
             options.append("overlap-grad-reduce")
         if par.get("tp_comm_overlap"):
             options.append("overlap-tp-comm")
+        if zero > 0:
+            options.append(f"zero={zero}")
+        # FSDP reduce-scatters each unit's gradients on its own stream as
+        # the backward produces them (torch.distributed.fsdp's post-backward
+        # hook), whatever the run's flags.
+        if zero >= 2 and par.get("fsdp_sharding") and "overlap-grad-reduce" not in options:
+            options.append("overlap-grad-reduce")
         run = subprocess.run(
             [f"{build}/bin/chipmesh-opt", os.path.join(tmp, "model.mlir"),
              "--chipmesh-partition=" + " ".join(options), "-o", "/dev/null"],
