@@ -63,6 +63,9 @@ static cl::opt<std::string> scheduleName("schedule", cl::init("1f1b"), cl::desc(
 static cl::opt<std::string> recomputeName("recompute", cl::init("none"),
                                           cl::desc("none | selective | full"), cl::cat(common),
                                           cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
+static cl::opt<std::string> zeroName("zero", cl::init("0"),
+                                     cl::desc("ZeRO stages searched: 0 | 1 | 2 | 3 | a list (0,1) | auto"),
+                                     cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
 static cl::opt<std::string> network("network", cl::init("infiniband-ndr"),
                                     cl::desc("Catalog link between nodes of built meshes"),
                                     cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
@@ -159,6 +162,11 @@ PartitionOptions planOptions() {
   if (!recompute)
     die("--recompute must be none, selective or full, got '" + recomputeName + "'");
   options.recompute = *recompute;
+  std::optional<ZeroStages> zero = parseZeroStages(zeroName);
+  if (!zero)
+    die("--zero must be 0, 1, 2, 3, a comma list of them, or auto, got '" +
+        zeroName + "'");
+  options.zeroStages = *zero;
   // The partitioner plays every micro-batch: bound the batch where it is
   // given (the partitioner's own diagnostics then name the micro-batch
   // limit), and the threads before oneTBB allocates for them.
@@ -204,6 +212,8 @@ std::string strategyOf(const Outcome &o) {
   const Plan &p = o.result.plan;
   std::string text = llvm::formatv("dp={0} pp={1} tp={2}", p.strategy.dp,
                                    p.strategy.pp, p.strategy.tp);
+  if (p.zero)
+    text += llvm::formatv(" ZeRO-{0}", p.zero).str();
   // Chips the plan leaves out are neither priced nor powered.
   if (!o.result.idleChips.empty())
     text += llvm::formatv(" ({0} idle)", o.result.idleChips.size()).str();
