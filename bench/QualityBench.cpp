@@ -184,6 +184,113 @@ std::string cell(double ours, double theirs) {
   return llvm::formatv("{0:F2} s ({1:F2}x)", theirs, theirs / ours).str();
 }
 
+const char *kDgxH100 = R"(
+  topo.mesh @m {
+    topo.chip_kind @h100 catalog "h100-sxm"
+    topo.link_kind @nvl catalog "nvlink4"
+    topo.group "node" switched via @nvl { topo.chips @h100 x 8 }
+  })";
+
+/// The search with and without ZeRO against a practitioner's plan: the best
+/// Megatron-style plan (chips treated alike) with the distributed optimizer
+/// (ZeRO-1), plain or interleaved 1F1B (2 chunks).
+int planSpace(MLIRContext &context, const std::vector<ModelCase> &models,
+              uint64_t globalBatch) {
+  llvm::outs() << "\nPlan space (issue 19): the search with ZeRO stages 0-3 "
+                  "and 1, 2 or 4 model chunks per device (zero=auto "
+                  "virtual-stages=0) against the search without them "
+                  "(zero=0 virtual-stages=1) and "
+                  "a practitioner's plan (Megatron-style, chips alike, "
+                  "ZeRO-1, plain or interleaved 1F1B). Each cell: step time "
+                  "(ratio to the full search).\n\n"
+               << "| Mesh | Model | full search's plan | step | zero=0, plain 1F1B | "
+                  "Megatron + ZeRO-1 |\n"
+               << "|---|---|---|---|---|---|\n";
+  struct Case {
+    const char *mesh;
+    const char *ir;
+    size_t model;
+  };
+  // Models by index into `models`: 2 LLaMA-2-13B, 3 LLaMA-2-70B,
+  // 4 Mixtral-8x7B.
+  std::vector<Case> cases = {
+      {"8 x H100 (one DGX)", kDgxH100, 2},        {"8 x H100 (one DGX)", kDgxH100, 3},
+      {kMeshes[2].name, kMeshes[2].ir, 2},        {kMeshes[2].name, kMeshes[2].ir, 3},
+      {kMeshes[2].name, kMeshes[2].ir, 4},        {kMeshes[1].name, kMeshes[1].ir, 2},
+      {kMeshes[1].name, kMeshes[1].ir, 4},
+  };
+  for (const Case &c : cases) {
+    auto meshModule = parseSourceString<ModuleOp>(c.ir, &context);
+    if (!meshModule)
+      return 1;
+    FailureOr<MeshView> mesh = MeshView::build(*meshModule->getOps<topo::MeshOp>().begin());
+    if (failed(mesh))
+      return 1;
+    const ModelCase &modelCase = models[c.model];
+    HFImportOptions opts;
+    opts.batch = 1;
+    opts.seqLen = modelCase.seqLen;
+    opts.dtype = "bf16";
+    auto model = importHFConfig(modelCase.config, modelCase.name, opts, &context);
+    if (!model)
+      return 1;
+    func::FuncOp func = *model->getOps<func::FuncOp>().begin();
+    Calibration calibration;
+    auto best = [&](PartitionOptions options) -> std::optional<Plan> {
+      std::string why;
+      FailureOr<PartitionResult> found =
+          partitionModel(func, *mesh, calibration, options, why);
+      if (failed(found))
+        return std::nullopt;
+      return found->plan;
+    };
+    PartitionOptions options;
+    options.globalBatch = globalBatch;
+    options.zeroStages = kAllZeroStages;
+    options.virtualStages = 0;
+    std::optional<Plan> ours = best(options);
+    options.virtualStages = 1;
+    if (!ours) {
+      llvm::outs() << "| " << c.mesh << " | " << modelCase.name
+                   << " | does not fit | | | |\n";
+      continue;
+    }
+    options.zeroStages = 1u << 0;
+    std::optional<Plan> without = best(options);
+    PartitionOptions megatron = options;
+    megatron.homogeneous = true;
+    megatron.zeroStages = 1u << 1;
+    std::optional<Plan> practitioner = best(megatron);
+    megatron.virtualStages = 2;
+    if (std::optional<Plan> interleaved = best(megatron))
+      if (!practitioner || interleaved->stepS < practitioner->stepS)
+        practitioner = interleaved;
+    auto extras = [](const Plan &plan) {
+      std::string text;
+      if (plan.virtualStages > 1)
+        text += llvm::formatv(" v={0}", plan.virtualStages).str();
+      if (plan.zero)
+        text += llvm::formatv(" ZeRO-{0}", plan.zero).str();
+      return text;
+    };
+    auto show = [&](const std::optional<Plan> &plan) {
+      if (!plan)
+        return std::string("no fit");
+      return llvm::formatv("{0:F2} s ({1:F2}x; dp={2} pp={3} tp={4}{5})", plan->stepS,
+                           plan->stepS / ours->stepS, plan->strategy.dp,
+                           plan->strategy.pp, plan->strategy.tp, extras(*plan))
+          .str();
+    };
+    llvm::outs() << llvm::formatv(
+        "| {0} | {1} | dp={2} pp={3} tp={4} mb={5}{6} | {7:F2} s | {8} | {9} |\n",
+        c.mesh, modelCase.name, ours->strategy.dp, ours->strategy.pp,
+        ours->strategy.tp, ours->microBatch, extras(*ours),
+        ours->stepS, show(without), show(practitioner));
+    llvm::outs().flush();
+  }
+  return 0;
+}
+
 } // namespace
 
 int main() {
@@ -253,5 +360,5 @@ int main() {
       llvm::outs().flush();
     }
   }
-  return 0;
+  return planSpace(context, models, globalBatch);
 }

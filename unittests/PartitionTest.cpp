@@ -1353,3 +1353,35 @@ TEST_F(PartitionTest, ZeroThreeFitsWhatReplicationCannot) {
   EXPECT_GE(found->plan.zero, 1u);
   EXPECT_EQ(found->plan.strategy.dp, 2u);
 }
+
+TEST_F(PartitionTest, SearchedChunksAndZeroStagesFindTheBestOfEachFixedChoice) {
+  // virtual-stages=0 and zero=auto add candidates, never remove any: the
+  // search's best is the least of the searches with each choice fixed, and
+  // never worse than plain 1F1B without sharding.
+  PartitionOptions options;
+  options.globalBatch = 16;
+  options.useAllChips = true;
+  func::FuncOp func = first<func::FuncOp>(*model);
+  std::string why;
+  double least = std::numeric_limits<double>::infinity();
+  for (unsigned chunks : {1u, 2u, 4u})
+    for (unsigned zero = 0; zero <= kMaxZeroStage; ++zero) {
+      PartitionOptions fixed = options;
+      fixed.virtualStages = chunks;
+      // Stage 0 stays offered: dp = 1 plans have nothing to shard.
+      fixed.zeroStages = 1u | (1u << zero);
+      FailureOr<PartitionResult> found = partitionModel(func, *mesh, calibration, fixed, why);
+      if (succeeded(found))
+        least = std::min(least, found->plan.score);
+    }
+  ASSERT_TRUE(std::isfinite(least));
+  PartitionOptions searched = options;
+  searched.virtualStages = 0;
+  searched.zeroStages = kAllZeroStages;
+  FailureOr<PartitionResult> found = partitionModel(func, *mesh, calibration, searched, why);
+  ASSERT_TRUE(succeeded(found)) << why;
+  EXPECT_DOUBLE_EQ(found->plan.score, least);
+  FailureOr<PartitionResult> plain = partitionModel(func, *mesh, calibration, options, why);
+  ASSERT_TRUE(succeeded(plain)) << why;
+  EXPECT_LE(found->plan.score, plain->plan.score);
+}

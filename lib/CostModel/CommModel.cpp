@@ -166,19 +166,25 @@ std::vector<int64_t> CommModel::groupShape(ArrayRef<unsigned> group) const {
     shape.push_back(-1);
     return shape;
   }
-  // Per member: its kind, group template and position in its group, and at
-  // every level of its ancestry the first member sharing that instance.
-  size_t depth = 0;
-  for (unsigned c : group)
-    depth = std::max(depth, chipAncestors[c].size());
-  std::vector<llvm::DenseMap<int, int64_t>> firstAt(depth);
+  // Per member: its kind, group template and position in its group, and
+  // for every group instance of its ancestry the first member inside that
+  // same instance (matched by identity, so members at different depths
+  // that share an ancestor say so), and the instance's position in its
+  // parent where the parent is a ring (its neighbours depend on it; in a
+  // switched or fully meshed parent every position prices alike).
+  llvm::DenseMap<int, int64_t> first;
   for (auto [i, c] : llvm::enumerate(group)) {
     shape.push_back(view.chips()[c].kind);
     shape.push_back(chipTemplate[c]);
     shape.push_back(chipLocalIndex[c]);
     shape.push_back(static_cast<int64_t>(chipAncestors[c].size()));
-    for (auto [d, g] : llvm::enumerate(chipAncestors[c]))
-      shape.push_back(firstAt[d].try_emplace(g, static_cast<int64_t>(i)).first->second);
+    for (int g : chipAncestors[c]) {
+      shape.push_back(first.try_emplace(g, static_cast<int64_t>(i)).first->second);
+      int parent = view.groups()[g].parent;
+      if (parent >= 0 && view.groups()[parent].interconnect == topo::Interconnect::ring)
+        shape.push_back(static_cast<int64_t>(view.groups()[g].firstChip -
+                                             view.groups()[parent].firstChip));
+    }
   }
   return shape;
 }

@@ -532,7 +532,7 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
       std::reverse(shares.begin(), shares.end());
     }
     // Interleaving: the same groups again for every further model chunk.
-    unsigned chunks = strategy.pp > 1 ? ctx.options.virtualStages : 1;
+    unsigned chunks = strategy.pp > 1 ? std::max(1u, ctx.options.virtualStages) : 1;
     for (unsigned c = 1; c < chunks; ++c)
       for (unsigned st = 0; st < strategy.pp; ++st) {
         stages.push_back(stages[st]);
@@ -1796,6 +1796,7 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     /// ByKind: the tensor degree of each kind, in order of appearance.
     std::vector<unsigned> kindTensor;
     unsigned zero = 0; ///< ZeRO stage
+    unsigned chunks = 1; ///< model chunks per device (interleaved 1F1B)
   };
   std::vector<std::vector<unsigned>> subsets = chipSubsets(mesh, options);
   // Subsets that hold every chip of each kind they hold.
@@ -1850,21 +1851,34 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
           if ((dp > 1 && !options.allowData) || (pp > 1 && !options.allowPipeline) ||
               (tp > 1 && !options.allowTensor))
             continue;
-          if (pp * (pp > 1 ? options.virtualStages : 1) > layersCount)
-            continue;
           uint64_t total = globalBatch / microBatches[li];
           if (total < dp)
             continue;
-          // The schedule is played op by op: bound its length.
           uint64_t perReplica = (total + dp - 1) / dp;
-          if (perReplica * pp * (pp > 1 ? options.virtualStages : 1) > kMaxScheduleOps)
-            continue;
-          unsigned sub = static_cast<unsigned>(si);
-          candidates.push_back({li, s, ReplicaLayout::Blocked, false, sub});
-          if (pp > 1 && mixedKinds)
-            candidates.push_back({li, s, ReplicaLayout::Blocked, true, sub});
-          if (dp > 1 && dp < size)
-            candidates.push_back({li, s, ReplicaLayout::Strided, false, sub});
+          // Model chunks per device: the one asked for, or with
+          // virtual-stages=0 plain and interleaved 1F1B with 2 and 4.
+          llvm::SmallVector<unsigned, 3> chunkCounts;
+          if (pp == 1)
+            chunkCounts = {1};
+          else if (options.virtualStages > 0)
+            chunkCounts = {options.virtualStages};
+          else if (options.mode == Mode::Train && options.schedule == Schedule::OneFOneB)
+            chunkCounts = {1, 2, 4};
+          else
+            chunkCounts = {1};
+          for (unsigned chunks : chunkCounts) {
+            if (pp * chunks > layersCount)
+              continue;
+            // The schedule is played op by op: bound its length.
+            if (perReplica * pp * chunks > kMaxScheduleOps)
+              continue;
+            unsigned sub = static_cast<unsigned>(si);
+            candidates.push_back({li, s, ReplicaLayout::Blocked, false, sub, {}, 0, chunks});
+            if (pp > 1 && mixedKinds)
+              candidates.push_back({li, s, ReplicaLayout::Blocked, true, sub, {}, 0, chunks});
+            if (dp > 1 && dp < size)
+              candidates.push_back({li, s, ReplicaLayout::Strided, false, sub, {}, 0, chunks});
+          }
         }
     // By kind: each kind its own tensor degree (2 or 3 kinds; a pipeline
     // of plain 1F1B or GPipe stages).
@@ -2005,7 +2019,10 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   std::vector<double> bounds(candidates.size(), kInf);
   tbb::parallel_for(size_t(0), candidates.size(), [&](size_t index) {
     const Candidate &cand = candidates[index];
-    Context ctx{mesh, comm, kinds, local, globalBatch, subsetFactor[cand.subset],
+    // The candidate's chunk count is what makeLayout reads.
+    PartitionOptions mine = local;
+    mine.virtualStages = cand.chunks;
+    Context ctx{mesh, comm, kinds, mine, globalBatch, subsetFactor[cand.subset],
                 subsetMaxTensor[cand.subset], gradientBytes};
     layouts[index] =
         cand.layout == ReplicaLayout::ByKind

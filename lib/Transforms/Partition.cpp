@@ -105,8 +105,9 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
   }
   options.threads = threads;
   options.gradientReduce = gradientReduce;
-  if (virtualStages < 1 || virtualStages > 1024)
-    return module.emitError() << "virtual-stages must be in [1, 1024], got "
+  if (virtualStages < 0 || virtualStages > 1024)
+    return module.emitError() << "virtual-stages must be in [1, 1024] (or 0 "
+                                 "to search 1, 2 and 4), got "
                               << static_cast<int64_t>(virtualStages);
   if (virtualStages > 1 &&
       (options.mode != Mode::Train || options.schedule != Schedule::OneFOneB))
@@ -466,8 +467,14 @@ void ChipMeshPartitionPass::runOnOperation() {
                                                      return std::to_string(m);
                                                    }),
                                    "/"),
-                        plan.zero ? llvm::formatv(", ZeRO-{0}", plan.zero).str()
-                                  : std::string());
+                        (plan.virtualStages > 1
+                             ? llvm::formatv(", {0} model chunks per device "
+                                             "(interleaved)",
+                                             plan.virtualStages)
+                                   .str()
+                             : std::string()) +
+                            (plan.zero ? llvm::formatv(", ZeRO-{0}", plan.zero).str()
+                                       : std::string()));
     // Large meshes: the first replica's group per stage, and devices
     // summarised per (stage, kind); the JSON report has every device.
     bool summarise = plan.devices.size() > 16;

@@ -108,7 +108,8 @@ struct PartitionOptions {
   bool overlapTensorComm = false;
   /// Model chunks per device for plans with pp > 1 (Megatron's
   /// --num-layers-per-virtual-pipeline-stage; interleaved 1F1B). 1: plain
-  /// 1F1B or GPipe.
+  /// 1F1B or GPipe; 0: the search tries 1, 2 and 4 (training under 1F1B;
+  /// plain otherwise).
   unsigned virtualStages = 1;
   /// How FP32 products run (math=tf32 prices them at the TF32 rate).
   MathMode math = MathMode::FP32;

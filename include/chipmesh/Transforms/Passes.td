@@ -207,7 +207,7 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
            "Model chunks per pipeline device (interleaved 1F1B, Megatron's "
            "virtual pipeline stages); plans with pp > 1 then split the layers "
            "into pp x N chunks and need micro-batches per replica that are a "
-           "multiple of pp">,
+           "multiple of pp; 0 searches 1, 2 and 4 (training, 1f1b)">,
     Option<"zeroText", "zero", "std::string", /*default=*/"\"0\"",
            "ZeRO stages the search tries for training plans with data "
            "parallelism: 0 (replicated state), 1 (optimizer states sharded: "
