@@ -69,7 +69,7 @@ OwningOpRef<ModuleOp> gpt(unsigned layers, unsigned hidden, unsigned heads) {
 }
 
 void run(benchmark::State &state, ModuleOp model, const std::string &meshIR,
-         uint64_t batch) {
+         uint64_t batch, bool fullSearch = false) {
   auto meshModule = parseSourceString<ModuleOp>(meshIR, &context());
   FailureOr<MeshView> mesh = MeshView::build(*meshModule->getOps<topo::MeshOp>().begin());
   if (failed(mesh)) {
@@ -80,6 +80,11 @@ void run(benchmark::State &state, ModuleOp model, const std::string &meshIR,
   Calibration calibration;
   PartitionOptions options;
   options.globalBatch = batch;
+  if (fullSearch) {
+    // Issue 19's plan space: ZeRO stages and interleaving searched too.
+    options.zeroStages = kAllZeroStages;
+    options.virtualStages = 0;
+  }
   double step = 0;
   unsigned candidates = 0;
   for (auto _ : state) {
@@ -112,6 +117,13 @@ void BM_Gpt3Chips(benchmark::State &state) {
   run(state, *model, mixedMesh(chips), 1536);
 }
 BENCHMARK(BM_Gpt3Chips)->Arg(4)->Arg(16)->Arg(64)->Arg(256)->Arg(1024)->Arg(4096)
+    ->Unit(benchmark::kMillisecond)->Iterations(1);
+
+void BM_Gpt3ChipsFullSearch(benchmark::State &state) {
+  static OwningOpRef<ModuleOp> model = gpt(96, 12288, 96);
+  run(state, *model, mixedMesh(state.range(0)), 1536, /*fullSearch=*/true);
+}
+BENCHMARK(BM_Gpt3ChipsFullSearch)->Arg(64)->Arg(1024)
     ->Unit(benchmark::kMillisecond)->Iterations(1);
 
 void BM_MatchLlama70B(benchmark::State &state) {
