@@ -419,9 +419,11 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
         raise Error("the plan interleaves %d model chunks per device "
                     "(virtual-stages); the runtime plays one stage per device: "
                     "partition with virtual-stages=1" % plan.virtual_stages)
-    if plan.zero != 0:
-        raise Error("the plan shards training state with ZeRO-%d; the runtime "
-                    "replicates it: partition with zero=0" % plan.zero)
+    if plan.zero > 1:
+        raise Error("the plan shards %s with ZeRO-%d; the runtime shards the "
+                    "optimizer state only: partition with zero=0 or zero=1"
+                    % ("gradients" if plan.zero == 2 else "gradients and weights",
+                       plan.zero))
     flow = _Flow(tplan.split)
     pp, dp, tp = flow.stages, plan.dp, plan.tp
     for s_index, s_plan in enumerate(plan.stages):
@@ -535,7 +537,23 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
             setattr(module.get_submodule(parent) if parent else module, leaf, parallel)
         params = [p for p in module.parameters()] + attribute_params
 
-    opt = optimizer(params) if training and params else None
+    # ZeRO-1 (Megatron's distributed optimizer): each replica updates an
+    # even slice of the stage's flat parameters and the replicas gather the
+    # updated slices, so optimizer state exists once per data-parallel group.
+    zero = None
+    if training and params and plan.zero == 1 and dp > 1:
+        dtypes = sorted({str(p.dtype) for p in params})
+        if len(dtypes) != 1:
+            raise Error("ZeRO-1 shards one flat buffer of the stage's parameters; "
+                        "stage %d mixes %s" % (stage, ", ".join(dtypes)))
+        total = sum(p.numel() for p in params)
+        per = -(-total // dp)
+        lo, hi = min(replica * per, total), min((replica + 1) * per, total)
+        flat = torch.cat([p.detach().reshape(-1) for p in params])
+        zero = (total, per, lo, hi, torch.nn.Parameter(flat[lo:hi].clone()))
+        opt = optimizer([zero[4]])
+    else:
+        opt = optimizer(params) if training and params else None
     out = None
     timing = None
     for _ in range(steps):
@@ -596,7 +614,30 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                                                tag=_GRAD_TAG + i))
         for handle in pending:
             _clock(handle.wait)
-        if training:
+        if training and zero is not None:
+            total, per, lo, hi, shard = zero
+            group = dp_groups[(stage, trank)]
+            flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
+                              for p in params])
+            # The gradients' reduce-scatter: gloo (torch 1.13) has none, so
+            # all-reduce and keep this replica's slice.
+            _clock(_dist.all_reduce, flat, group=group)
+            shard.grad = flat[lo:hi].clone()
+            opt.step()
+            opt.zero_grad(set_to_none=False)
+            mine = torch.zeros(per, dtype=flat.dtype)
+            mine[:hi - lo] = shard.detach()
+            slices = [torch.empty(per, dtype=flat.dtype) for _ in range(dp)]
+            _clock(_dist.all_gather, slices, mine, group=group)
+            updated = torch.cat(slices)[:total]
+            offset = 0
+            with torch.no_grad():
+                for p in params:
+                    p.copy_(updated[offset:offset + p.numel()].view_as(p))
+                    offset += p.numel()
+                    if p.grad is not None:
+                        p.grad.zero_()
+        elif training:
             if dp > 1:
                 # Bucketed all-reduce of the gradients across replicas.
                 bucket, size = [], 0

@@ -20,11 +20,13 @@ import chipmesh.torch as ct  # noqa: E402
 from models import build  # noqa: E402
 
 out_dir, name, strategy, mode, steps, schedule = sys.argv[1:7]
+# "dp=2,pp=2,tp=1;zero=1": partition options after the strategy.
+strategy, _, extra = strategy.partition(";")
 fault = sys.argv[7] if len(sys.argv) > 7 else ""
 dist.init_process_group("gloo")
 rank = dist.get_rank()
 net, x, y, loss_fn, chips = build(name)
-options = {}
+options = dict(kv.split("=", 1) for kv in extra.split(";") if kv)
 if name.endswith("-tp"):
     # Nodes of a fast and a slow chip, the slow one a third of the fast in
     # every rate: tensor-parallel pairs with 3:1 speed-proportional shares.
@@ -48,6 +50,8 @@ else:
     mesh = chipmesh.Mesh.node("h100-sxm", chips)
 plan = ct.partition(net, (x,), mesh, strategy=strategy, mode=mode, micro_batch=2,
                     schedule=schedule, **options)
+if "zero" in options:
+    assert plan.plan.zero == int(options["zero"]), plan.plan.zero
 if fault and rank == 1:
     from chipmesh.launch import describe_rank
     describe_rank(plan.plan.stages[1 % plan.plan.pp].devices[0][0], 1 % plan.plan.pp)

@@ -72,7 +72,8 @@ def check(tmp_path, nproc, name, mode, steps=1, strategy="dp=1,pp=2,tp=1",
         assert torch.allclose(got, expected_out, atol=ATOL, rtol=RTOL), \
             (got - expected_out).abs().max()
     # Every rank measured its step: compute and communication add up.
-    dp, pp, tp = (int(part.split("=")[1]) for part in strategy.split(","))
+    dp, pp, tp = (int(part.split("=")[1])
+                  for part in strategy.split(";")[0].split(","))
     for r in range(nproc):
         step_s, comm_s, idle_s, compute_s = \
             torch.load(os.path.join(tmp_path, "rank%d.pt" % r))["timing"]
@@ -89,6 +90,33 @@ def check(tmp_path, nproc, name, mode, steps=1, strategy="dp=1,pp=2,tp=1",
 @pytest.mark.parametrize("steps", [1, 3])
 def test_mlp_training_data_and_pipeline_parallel(tmp_path, schedule, steps):
     check(tmp_path, 4, "mlp", "train", steps, "dp=2,pp=2,tp=1", schedule)
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_mlp_training_zero1(tmp_path, steps):
+    # ZeRO-1: each replica updates half of every stage's flat parameters;
+    # the gathered result equals one process.
+    check(tmp_path, 4, "mlp", "train", steps, "dp=2,pp=2,tp=1;zero=1")
+
+
+def test_uneven_tensor_parallel_zero1(tmp_path):
+    check(tmp_path, 4, "gpt-tp", "train", 2, "dp=2,pp=1,tp=2;zero=1")
+
+
+@pytest.mark.parametrize("zero,what", [("2", "gradients"), ("3", "gradients and weights")])
+def test_zero2_and_zero3_plans_are_refused_by_name(zero, what):
+    # Refused before any process group is needed.
+    import chipmesh
+    import chipmesh.torch as ct
+    net, x, y, loss_fn, chips = build("mlp")
+    plan = ct.partition(net, (x,), chipmesh.Mesh.node("h100-sxm", chips),
+                        strategy="dp=2,pp=2,tp=1", mode="train", micro_batch=2,
+                        zero=zero)
+    assert plan.plan.zero == int(zero)
+    with pytest.raises(chipmesh.Error, match="the plan shards %s with ZeRO-%s; the runtime "
+                       "shards the optimizer state only: partition with zero=0 or "
+                       "zero=1" % (what, zero)):
+        ct.run(plan, x, y, loss_fn)
 
 
 def test_mlp_inference(tmp_path):
