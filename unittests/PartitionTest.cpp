@@ -1385,3 +1385,60 @@ TEST_F(PartitionTest, SearchedChunksAndZeroStagesFindTheBestOfEachFixedChoice) {
   ASSERT_TRUE(succeeded(plain)) << why;
   EXPECT_LE(found->plan.score, plain->plan.score);
 }
+
+TEST_F(PartitionTest, ZeroShardsFollowEachMembersMemory) {
+  // One H100 (80 GiB) and one V100 (32 GiB) as two replicas: ZeRO shards
+  // the state in proportion to each member's room (capacity less the
+  // runtime reserve), f = room / total room, so the V100 holds less.
+  auto pair = buildMesh(R"(
+    topo.mesh @mixed {
+      topo.chip_kind @h100 catalog "h100-sxm"
+      topo.chip_kind @v100 catalog "v100-sxm2-32gb"
+      topo.link_kind @pcie catalog "pcie4-x16"
+      topo.group "box" switched via @pcie {
+        topo.chips @h100 x 1
+        topo.chips @v100 x 1
+      }
+    })");
+  ASSERT_TRUE(pair);
+  CostOptions cost;
+  cost.microBatch = 8;
+  FailureOr<ModelProfile> profile = profileModel(first<func::FuncOp>(*model), cost);
+  ASSERT_TRUE(succeeded(profile));
+  PartitionOptions options;
+  std::optional<Plan> z0 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                                        options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
+  std::optional<Plan> z1 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                                        options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 1);
+  ASSERT_TRUE(z0 && z1);
+  double room[2];
+  for (unsigned c = 0; c < 2; ++c)
+    room[c] = pair->mesh->kindOf(c).memoryBytes -
+              pair->kinds[pair->mesh->chips()[c].kind].calibration().reservedBytes;
+  double f[2] = {room[0] / (room[0] + room[1]), room[1] / (room[0] + room[1])};
+  EXPECT_GT(f[0], 0.7); // 80 against 32 GiB, less the reserve
+  // Adam state O = 12 P = 150,994,944 bytes; the member keeps O f of it.
+  for (unsigned c = 0; c < 2; ++c)
+    EXPECT_NEAR(z0->devices[c].memoryBytes - z1->devices[c].memoryBytes,
+                150994944.0 * (1 - f[c]), 1e-3)
+        << c;
+  // The step's reduce-scatter leaves G f on each member, the gather
+  // brings W f from each (G = 4P fp32 gradients, W = 2P).
+  std::vector<unsigned> group = {0, 1};
+  double scatter = pair->comm->collective(CollectiveKind::ReduceScatter, group,
+                                          {50331648.0 * f[0], 50331648.0 * f[1]})
+                       .seconds;
+  double gather = pair->comm->collective(CollectiveKind::AllGather, group,
+                                         {25165824.0 * f[0], 25165824.0 * f[1]})
+                      .seconds;
+  EXPECT_NEAR(z1->gradientSyncS, scatter + gather, 1e-15);
+  // Ignoring heterogeneity shards evenly.
+  options.homogeneous = true;
+  std::optional<Plan> even = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                                          options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 1);
+  std::optional<Plan> even0 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                                           options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
+  ASSERT_TRUE(even && even0);
+  EXPECT_NEAR(even0->devices[1].memoryBytes - even->devices[1].memoryBytes,
+              150994944.0 / 2, 1e-3);
+}

@@ -678,14 +678,33 @@ public:
         width = std::max(width, replica[st].size());
       for (size_t t = 0; t < width; ++t) {
         DataGroup g;
+        double room = 0;
         for (size_t r = 0; r < layout.groups.size(); ++r)
           if (t < layout.groups[r][st].size()) {
-            g.chips.push_back(layout.groups[r][st][t]);
+            unsigned chip = layout.groups[r][st][t];
+            g.chips.push_back(chip);
             g.share = std::max(g.share, layout.shares[r][st][t]);
+            g.fractions.push_back(std::max(0.0, usable(chip) - reservedOf(chip)));
+            room += g.fractions.back();
           }
+        // ZeRO shards in proportion to each member's memory (even shards
+        // on chips alike, or when heterogeneity is ignored).
+        for (double &f : g.fractions)
+          f = ctx.options.homogeneous || !(room > 0) ? 1.0 / g.chips.size() : f / room;
         dataGroups[st].push_back(std::move(g));
       }
     }
+    memberFraction.resize(layout.groups.size());
+    for (size_t r = 0; r < layout.groups.size(); ++r)
+      for (size_t st = 0; st < layout.numStages(); ++st) {
+        std::vector<double> fractions;
+        for (size_t t = 0; t < layout.groups[r][st].size(); ++t) {
+          const DataGroup &g = dataGroups[st][t];
+          auto at = llvm::find(g.chips, layout.groups[r][st][t]);
+          fractions.push_back(g.fractions[at - g.chips.begin()]);
+        }
+        memberFraction[r].push_back(std::move(fractions));
+      }
     // ZeRO-2 reduce-scatters every micro-batch's gradients, ZeRO-3 also
     // gathers the weights for its forward and its backward: one collective
     // per layer (FSDP's per-block units; DeepSpeed's buckets), prefix sums
@@ -697,7 +716,6 @@ public:
         std::vector<double> gather(level.units.size(), 0.0),
             scatter(level.units.size(), 0.0);
         for (const DataGroup &g : dataGroups[st]) {
-          double members = static_cast<double>(g.chips.size());
           if (g.chips.size() < 2)
             continue;
           for (size_t u = 0; u < level.units.size(); ++u) {
@@ -705,17 +723,11 @@ public:
             if (c.parameterBytes <= 0)
               continue;
             double grads = gradientBytes(c.parameters, c.parameterBytes);
-            scatter[u] = std::max(
-                scatter[u], ctx.comm
-                                .collective(CollectiveKind::ReduceScatter, g.chips,
-                                            grads * g.share / members)
-                                .seconds);
+            scatter[u] = std::max(scatter[u], g.collective(ctx.comm, CollectiveKind::ReduceScatter,
+                                                           grads));
             if (layout.zero >= 3)
-              gather[u] = std::max(
-                  gather[u], ctx.comm
-                                 .collective(CollectiveKind::AllGather, g.chips,
-                                             c.parameterBytes * g.share / members)
-                                 .seconds);
+              gather[u] = std::max(gather[u], g.collective(ctx.comm, CollectiveKind::AllGather,
+                                                           c.parameterBytes));
           }
         }
         zeroGather[st].assign(n + 1, 0.0);
@@ -874,7 +886,7 @@ public:
       layer = std::max(layer, level.largestWeights.of(i, j));
     }
     // Training only: interleaving is a training schedule.
-    double bytes = trainingState(weights, params, layer, dataWidth(d, member)) +
+    double bytes = trainingState(weights, params, layer, r, d, member) +
                    interleavedPeak(r, d, saved) + rebuilt + 2 * largest;
     unsigned chip = layout.groups[r][d][member];
     double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
@@ -891,7 +903,7 @@ public:
     double bytes = weights;
     if (ctx.training()) {
       bytes = trainingState(weights, params, level.largestWeights.of(i, j),
-                            dataWidth(s, member));
+                            r, s, member);
       // Interleaving: one range is one chunk of a device that holds
       // others; only its state is a sure lower bound (simulate() checks
       // the device as a whole).
@@ -907,11 +919,8 @@ public:
     return share * bytes + reserved;
   }
 
-  /// Members of the data-parallel group of tensor rank `member` of stage s.
-  unsigned dataWidth(unsigned s, size_t member) const {
-    return member < dataGroups[s].size()
-               ? static_cast<unsigned>(dataGroups[s][member].chips.size())
-               : 1;
+  double reservedOf(unsigned chip) const {
+    return ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
   }
 
   /// Gradient bytes of `params` parameters stored in `weights` bytes, as
@@ -923,28 +932,29 @@ public:
   }
 
   /// Training state of a range of `weights` bytes and `params` parameters
-  /// on one member of a data-parallel group of `members` under the
-  /// layout's ZeRO stage: weights, gradients and Adam states, each either
-  /// whole or a 1/members shard, plus what sharding holds whole for a
-  /// moment (`layer`: the range's largest layer's weight bytes). ZeRO-2
-  /// holds one layer's gradient before reducing it; ZeRO-3 also two
-  /// layers' gathered weights (the one computing and the one prefetched:
-  /// FSDP's limit_all_gathers allows two in flight).
-  double trainingState(double weights, double params, double layer,
-                       unsigned members) const {
+  /// on member `member` of stage s of replica r under the layout's ZeRO
+  /// stage: weights, gradients and Adam states, each either whole or the
+  /// member's shard (its fraction f of its data-parallel group), plus what
+  /// sharding holds whole for a moment (`layer`: the range's largest
+  /// layer's weight bytes). ZeRO-2 holds one layer's gradient before
+  /// reducing it; ZeRO-3 also two layers' gathered weights (the one
+  /// computing and the one prefetched: FSDP's limit_all_gathers allows two
+  /// in flight).
+  double trainingState(double weights, double params, double layer, unsigned r,
+                       unsigned s, size_t member) const {
     double optimizer =
         params > 0 ? adamStateBytes(static_cast<uint64_t>(params), weights) : 0.0;
-    double d = std::max(1u, members);
-    bool sharded = members > 1;
+    double f = memberFraction[r][s][member];
+    bool sharded = f < 1;
     switch (layout.zero) {
     case 0:
       return 2 * weights + optimizer;
     case 1:
-      return 2 * weights + optimizer / d;
+      return 2 * weights + optimizer * f;
     case 2:
-      return weights + weights / d + optimizer / d + (sharded ? layer : 0.0);
+      return weights + weights * f + optimizer * f + (sharded ? layer : 0.0);
     default:
-      return (2 * weights + optimizer) / d + (sharded ? 3 * layer : 0.0);
+      return (2 * weights + optimizer) * f + (sharded ? 3 * layer : 0.0);
     }
   }
 
@@ -1201,26 +1211,24 @@ public:
         // stage 3 keeps the weights sharded and has nothing left to do.
         for (const DataGroup &g : dataGroups[s]) {
           const std::vector<unsigned> &group = g.chips;
-          double members = static_cast<double>(group.size());
           double seconds = 0;
           if (group.size() > 1) {
-            auto cost = [&](CollectiveKind kind, double bytes) {
-              return ctx.comm.collective(kind, group, bytes).seconds;
-            };
             if (layout.zero == 0)
-              seconds = cost(CollectiveKind::AllReduce, grads * g.share);
+              seconds = ctx.comm
+                            .collective(CollectiveKind::AllReduce, group, grads * g.share)
+                            .seconds;
             else if (layout.zero == 1)
-              seconds = cost(CollectiveKind::ReduceScatter, grads * g.share / members) +
-                        cost(CollectiveKind::AllGather, weights * g.share / members);
+              seconds = g.collective(ctx.comm, CollectiveKind::ReduceScatter, grads) +
+                        g.collective(ctx.comm, CollectiveKind::AllGather, weights);
             else if (layout.zero == 2)
-              seconds = cost(CollectiveKind::AllGather, weights * g.share / members);
+              seconds = g.collective(ctx.comm, CollectiveKind::AllGather, weights);
           }
           stageSync = std::max(stageSync, seconds);
-          // A sharded optimizer updates 1/members of the stage's state.
-          double part = layout.zero >= 1 ? 1.0 / members : 1.0;
-          for (unsigned chip : group) {
+          for (auto [m, chip] : llvm::enumerate(group)) {
             DevicePlan &d = plan.devices[chip];
             d.commS += seconds;
+            // A sharded optimizer updates the member's shard only.
+            double part = layout.zero >= 1 ? g.fractions[m] : 1.0;
             double o = optimizerSeconds(
                 static_cast<uint64_t>(params * d.share * part),
                 weights * d.share * part,
@@ -1395,8 +1403,20 @@ private:
   struct DataGroup {
     std::vector<unsigned> chips;
     double share = 0;
+    /// Each member's part of a ZeRO shard (sums to 1).
+    std::vector<double> fractions;
+    /// Seconds of a reduce-scatter or all-gather of `bytes` (a whole
+    /// buffer of one tensor rank) split into the members' shards.
+    double collective(const CommModel &comm, CollectiveKind kind, double bytes) const {
+      std::vector<double> shards;
+      for (double f : fractions)
+        shards.push_back(bytes * share * f);
+      return comm.collective(kind, chips, shards).seconds;
+    }
   };
   std::vector<std::vector<DataGroup>> dataGroups;
+  /// memberFraction[r][s][t]: the ZeRO shard fraction of that member.
+  std::vector<std::vector<std::vector<double>>> memberFraction;
   /// ZeRO-2/3: prefix sums over layers of one micro-batch's weight gathers
   /// (one pass) and gradient reduce-scatters, per stage; empty otherwise.
   std::vector<std::vector<double>> zeroGather, zeroScatter;
