@@ -12,3 +12,8 @@
 // RUN: diff %t.1.json %t.d.json
 // RUN: FileCheck %s --input-file=%t.1.mlir
 // CHECK: chipmesh.plan
+// The full plan space (ZeRO stages and interleaving searched) likewise.
+// RUN: chipmesh-opt %S/Inputs/duo-model.mlir --chipmesh-partition="batch=64 zero=auto virtual-stages=0 threads=1 report=%t.f1.json" > %t.f1.mlir
+// RUN: chipmesh-opt %S/Inputs/duo-model.mlir --chipmesh-partition="batch=64 zero=auto virtual-stages=0 threads=7 report=%t.f7.json" > %t.f7.mlir
+// RUN: diff %t.f1.mlir %t.f7.mlir
+// RUN: diff %t.f1.json %t.f7.json
