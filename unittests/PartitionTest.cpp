@@ -1442,3 +1442,86 @@ TEST_F(PartitionTest, ZeroShardsFollowEachMembersMemory) {
   EXPECT_NEAR(even0->devices[1].memoryBytes - even->devices[1].memoryBytes,
               150994944.0 / 2, 1e-3);
 }
+
+TEST_F(PartitionTest, RecomputePerStageIsTheBestOfEveryAssignment) {
+  // kWideLayers (8 layers; each saves 9 GiB per micro-batch, 1 GiB of
+  // input) on two A100s as a 2-stage 1F1B pipeline of 4 micro-batches:
+  // stage 0 holds 2 micro-batches in flight, stage 1 one. Brute force:
+  // every split and every (policy, policy) pair priced as given; the
+  // search with recompute=auto finds their best, and it mixes policies
+  // (the early stage cannot hold its activations whole).
+  auto wide = parse(kWideLayers);
+  auto pair = buildMesh(kTwoA100);
+  ASSERT_TRUE(wide && pair);
+  func::FuncOp func = first<func::FuncOp>(*wide);
+  PartitionOptions options;
+  options.globalBatch = 64;
+  options.microBatch = 16;
+  options.useAllChips = true;
+  options.fixed = Strategy{1, 2, 1};
+  // 48 GiB usable of 80: no split fits without recomputation (stage 1
+  // takes at most 4 layers whole, stage 0 at most 2).
+  options.memoryHeadroom = 0.4;
+  double best = std::numeric_limits<double>::infinity();
+  std::pair<Recompute, Recompute> bestPolicies;
+  unsigned fitting = 0;
+  for (unsigned b = 1; b < 8; ++b)
+    for (Recompute p0 : {Recompute::None, Recompute::Selective, Recompute::Full})
+      for (Recompute p1 : {Recompute::None, Recompute::Selective, Recompute::Full}) {
+        GivenPlan given;
+        given.strategy = {1, 2, 1};
+        given.microBatch = 16;
+        given.globalBatch = 64;
+        given.replicaMicroBatches = {4};
+        given.stageStarts = {0, b, 8};
+        given.groups = {{{0}, {1}}};
+        given.shares = {{{1.0}, {1.0}}};
+        given.stageRecompute = {p0, p1};
+        std::string why;
+        FailureOr<PartitionResult> priced =
+            evaluateGivenPlan(func, *pair->mesh, calibration, options, given, why);
+        if (failed(priced))
+          continue;
+        ++fitting;
+        if (priced->plan.score < best) {
+          best = priced->plan.score;
+          bestPolicies = {p0, p1};
+        }
+      }
+  ASSERT_GT(fitting, 0u);
+  EXPECT_NE(bestPolicies.first, bestPolicies.second);
+  options.recomputePerStage = true;
+  std::string why;
+  FailureOr<PartitionResult> found =
+      partitionModel(func, *pair->mesh, calibration, options, why);
+  ASSERT_TRUE(succeeded(found)) << why;
+  EXPECT_DOUBLE_EQ(found->plan.score, best);
+  ASSERT_EQ(found->plan.stageRecompute.size(), 2u);
+  EXPECT_EQ(found->plan.stageRecompute[0], bestPolicies.first);
+  EXPECT_EQ(found->plan.stageRecompute[1], bestPolicies.second);
+  // Never slower than one policy for every stage.
+  options.recomputePerStage = false;
+  for (Recompute r : {Recompute::None, Recompute::Selective, Recompute::Full}) {
+    options.recompute = r;
+    FailureOr<PartitionResult> uniform =
+        partitionModel(func, *pair->mesh, calibration, options, why);
+    if (succeeded(uniform))
+      EXPECT_LE(found->plan.score, uniform->plan.score) << stringifyRecompute(r).str();
+  }
+  // The memory the plan reports follows each stage's policy. State: 1 GiB
+  // over 8 layers; a layer keeps 9 GiB per micro-batch whole, or its 1 GiB
+  // input under full recomputation plus one rebuilt layer (9 GiB) per
+  // chip; workspace 2 x 4 GiB; 1 GiB reserved.
+  const double A = kGiB;
+  for (unsigned s = 0; s < 2; ++s) {
+    const StagePlan &stage = found->plan.stages[s];
+    double layers = stage.endLayer - stage.firstLayer;
+    double inFlight = s == 0 ? 2 : 1;
+    double activations = found->plan.stageRecompute[s] == Recompute::Full
+                             ? layers * A * inFlight + 9 * A
+                             : layers * 9 * A * inFlight;
+    EXPECT_DOUBLE_EQ(found->plan.devices[stage.devices[0][0]].memoryBytes,
+                     layers / 8 * A + activations + 8 * A + A)
+        << s;
+  }
+}

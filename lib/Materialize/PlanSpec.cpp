@@ -63,8 +63,8 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
     return bad("tp", "is larger than the mesh's " + std::to_string(numChips) + " chips");
   if (auto recompute = dict.get("recompute")) {
     auto text = dyn_cast<StringAttr>(recompute);
-    if (!text || !symbolizeRecompute(text.getValue()))
-      return bad("recompute", "must be none, selective or full");
+    if (!text || (!symbolizeRecompute(text.getValue()) && text.getValue() != "auto"))
+      return bad("recompute", "must be none, selective, full or auto (per stage)");
     plan.recompute = text.str();
   }
   if (auto layout = dict.get("layout")) {
@@ -116,6 +116,15 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
     if (!layers || layers.size() != 2 || !devices || !shares)
       return bad(where, "needs 'layers' [first, end), 'devices' and 'shares'");
     StageSpec spec;
+    spec.recompute = plan.recompute;
+    if (auto own = stage.get("recompute")) {
+      auto text = dyn_cast<StringAttr>(own);
+      if (!text || !symbolizeRecompute(text.getValue()))
+        return bad(where, "'recompute' must be none, selective or full");
+      spec.recompute = text.str();
+    } else if (plan.recompute == "auto") {
+      return bad(where, "needs its own 'recompute' (the plan's is auto)");
+    }
     spec.firstLayer = layers[0];
     spec.endLayer = layers[1];
     if (spec.firstLayer != previousEnd || spec.endLayer <= spec.firstLayer)

@@ -151,6 +151,7 @@ struct RangeMax {
 /// Everything the search needs at one micro-batch size, read-only.
 struct Level {
   ModelProfile profile;
+  Recompute recompute = Recompute::None; ///< the policy its costs assume
   std::vector<UnitCosts> units;
   std::vector<LayerRef> layers;
   /// prefix[k][l]: forward + backward seconds of layers [0, l) on kind k;
@@ -207,6 +208,7 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
                  const PartitionOptions &options) {
   Level level;
   level.profile = std::move(profile);
+  level.recompute = options.recompute;
   size_t nk = kinds.size();
   bool training = options.mode == Mode::Train;
   for (auto [u, unit] : llvm::enumerate(level.profile.units)) {
@@ -634,8 +636,15 @@ struct StageCost {
 
 class Evaluator {
 public:
-  Evaluator(const Context &ctx, const Level &level, const Layout &layout)
+  /// `alternatives`: the same micro-batch's levels under further
+  /// recomputation policies, slowest last (recompute=auto: each stage takes
+  /// the fastest that fits); `level` is the fastest.
+  Evaluator(const Context &ctx, const Level &level, const Layout &layout,
+            llvm::ArrayRef<Level> alternatives = {})
       : ctx(ctx), level(level), layout(layout) {
+    policies.push_back(&level);
+    for (const Level &other : alternatives)
+      policies.push_back(&other);
     // Pipeline sends between consecutive stages: an alone-on-the-mesh
     // transfer is affine in its bytes.
     sendCost.resize(layout.groups.size());
@@ -779,7 +788,8 @@ public:
 
   /// Per-micro-batch seconds of stage s of replica r over layers [i, j).
   StageCost stage(unsigned r, unsigned s, unsigned i, unsigned j,
-                  bool wantMemory) const {
+                  bool wantMemory, unsigned policy = 0) const {
+    const Level &level = *policies[policy];
     StageCost cost;
     const auto &group = layout.groups[r][s];
     const auto &share = layout.shares[r][s];
@@ -829,7 +839,7 @@ public:
       cost.zeroCommS = 2 * gather + scatter;
     }
     if (wantMemory)
-      cost.worstMemoryOver = memoryOver(r, s, i, j);
+      cost.worstMemoryOver = memoryOver(r, s, i, j, policy);
     return cost;
   }
 
@@ -871,9 +881,10 @@ public:
   /// Memory of member `member` of device `d` (replica r) when it holds
   /// the chunks d, d + p, ... of the virtual stages starting at `starts`.
   double deviceMemory(unsigned r, unsigned d, llvm::ArrayRef<unsigned> starts,
-                      size_t member) const {
+                      size_t member, unsigned policy = 0) const {
     if (layout.chunks == 1)
-      return memberMemory(r, d, starts[d], starts[d + 1], member);
+      return memberMemory(r, d, starts[d], starts[d + 1], member, policy);
+    const Level &level = *policies[policy];
     double params = 0, weights = 0, largest = 0, rebuilt = 0, layer = 0;
     std::vector<double> saved;
     for (unsigned k = d; k < layout.numStages(); k += layout.strategy.pp) {
@@ -895,7 +906,8 @@ public:
 
   /// Memory of each member of stage s (replica r) holding [i, j).
   double memberMemory(unsigned r, unsigned s, unsigned i, unsigned j,
-                      size_t member) const {
+                      size_t member, unsigned policy = 0) const {
+    const Level &level = *policies[policy];
     double share = layout.shares[r][s][member];
     double params = level.prefixParams[j] - level.prefixParams[i];
     double weights = level.prefixParamBytes[j] - level.prefixParamBytes[i];
@@ -962,13 +974,17 @@ public:
     return ctx.mesh.kindOf(chip).memoryBytes * (1 - ctx.options.memoryHeadroom);
   }
 
-  double memoryOver(unsigned r, unsigned s, unsigned i, unsigned j) const {
+  double memoryOver(unsigned r, unsigned s, unsigned i, unsigned j,
+                    unsigned policy = 0) const {
     double worst = -kInf;
     for (size_t m = 0; m < layout.groups[r][s].size(); ++m)
-      worst = std::max(worst, memberMemory(r, s, i, j, m) -
+      worst = std::max(worst, memberMemory(r, s, i, j, m, policy) -
                                   usable(layout.groups[r][s][m]));
     return worst;
   }
+
+  /// Recomputation policies tried (1, or 3 with recompute=auto).
+  unsigned numPolicies() const { return static_cast<unsigned>(policies.size()); }
 
   double send(unsigned r, unsigned s, unsigned boundaryLayer) const {
     // The activation leaving stage s, rank 0 to rank 0 of stage s + 1:
@@ -983,9 +999,19 @@ public:
   /// Steady-state weight of stage s over [i, j): the slowest replica's
   /// micro-batches x per-micro-batch time (+ the receive from s - 1).
   double weight(unsigned s, unsigned i, unsigned j) const {
+    if (policies.size() == 1)
+      return weightUnder(s, i, j, 0);
+    // The fastest policy that fits (memory shrinks with each further one).
+    for (unsigned policy = 0; policy < policies.size(); ++policy)
+      if (fitsUnder(s, i, j, policy))
+        return weightUnder(s, i, j, policy);
+    return kInf;
+  }
+
+  double weightUnder(unsigned s, unsigned i, unsigned j, unsigned policy) const {
     double worst = 0;
     for (unsigned r : distinct) {
-      StageCost c = stage(r, s, i, j, false);
+      StageCost c = stage(r, s, i, j, false, policy);
       double t = c.forwardS + c.backwardS;
       if (s > 0)
         t += send(r, s - 1, i - 1) * (ctx.training() ? 2 : 1);
@@ -995,8 +1021,18 @@ public:
   }
 
   bool fits(unsigned s, unsigned i, unsigned j) const {
+    // Under any policy (none always needs the most; selective and full
+    // can order either way: full keeps one rebuilt layer besides the
+    // checkpoints).
+    for (unsigned policy = 0; policy < policies.size(); ++policy)
+      if (fitsUnder(s, i, j, policy))
+        return true;
+    return false;
+  }
+
+  bool fitsUnder(unsigned s, unsigned i, unsigned j, unsigned policy) const {
     for (unsigned r : distinct)
-      if (memoryOver(r, s, i, j) > 0)
+      if (memoryOver(r, s, i, j, policy) > 0)
         return false;
     return true;
   }
@@ -1075,6 +1111,32 @@ public:
     for (unsigned s = 0; s < p; ++s)
       if (starts[s] >= starts[s + 1])
         return std::nullopt;
+    // Each stage's recomputation: as given, else the fastest policy under
+    // which every member of every replica fits (per device when
+    // interleaving: its chunks share its memory).
+    std::vector<unsigned> stagePolicy(p, 0);
+    if (!forcedPolicy.empty()) {
+      stagePolicy = forcedPolicy;
+    } else if (policies.size() > 1) {
+      unsigned depthHere = layout.strategy.pp;
+      for (unsigned d = 0; d < (layout.chunks > 1 ? depthHere : p); ++d) {
+        unsigned chosen = numPolicies();
+        for (unsigned policy = 0; policy < numPolicies() && chosen == numPolicies();
+             ++policy) {
+          bool ok = true;
+          for (unsigned r = 0; r < layout.groups.size() && ok; ++r)
+            for (size_t k = 0; k < layout.groups[r][d].size() && ok; ++k)
+              ok = deviceMemory(r, d, starts, k, policy) <=
+                   usable(layout.groups[r][d][k]);
+          if (ok)
+            chosen = policy;
+        }
+        if (chosen == numPolicies())
+          return std::nullopt;
+        for (unsigned k = d; k < p; k += (layout.chunks > 1 ? depthHere : p))
+          stagePolicy[k] = chosen;
+      }
+    }
     Plan plan;
     plan.strategy = layout.strategy;
     plan.layout = layout.layout;
@@ -1084,6 +1146,9 @@ public:
     plan.replicaMicroBatches = layout.microBatches;
     plan.virtualStages = layout.chunks;
     plan.zero = layout.zero;
+    if (policies.size() > 1 || !forcedPolicy.empty())
+      for (unsigned s = 0; s < p; ++s)
+        plan.stageRecompute.push_back(policies[stagePolicy[s]]->recompute);
     // Every chip starts idle; the stages below claim theirs.
     plan.devices.resize(ctx.mesh.numChips());
     for (unsigned c = 0; c < ctx.mesh.numChips(); ++c) {
@@ -1118,7 +1183,7 @@ public:
     for (unsigned r = 0; r < layout.groups.size(); ++r) {
       std::vector<double> fwd, bwd, sendF, sendB;
       for (unsigned s = 0; s < p; ++s) {
-        StageCost c = stage(r, s, starts[s], starts[s + 1], false);
+        StageCost c = stage(r, s, starts[s], starts[s + 1], false, stagePolicy[s]);
         fwd.push_back(c.forwardS);
         bwd.push_back(c.backwardS);
         if (s + 1 < p) {
@@ -1139,14 +1204,15 @@ public:
             d.tpRank = k;
             d.share = layout.shares[r][s][k];
             d.computeS = d.commS = 0;
-            d.memoryBytes = deviceMemory(r, s, starts, k);
+            d.memoryBytes = deviceMemory(r, s, starts, k, stagePolicy[s]);
             d.capacityBytes = ctx.mesh.kindOf(chip).memoryBytes;
             if (d.memoryBytes > usable(chip))
               return std::nullopt;
           }
           unsigned kind = ctx.mesh.chips()[chip].kind;
+          const Level &costs = *policies[stagePolicy[s]];
           d.computeS += m * d.share *
-                        (level.prefix[kind][starts[s + 1]] - level.prefix[kind][starts[s]]);
+                        (costs.prefix[kind][starts[s + 1]] - costs.prefix[kind][starts[s]]);
           d.commS += m * (c.tensorCommS + c.zeroCommS);
           if (s + 1 < p)
             d.commS += m * sendF.back() * (training ? 2 : 1) / layout.groups[r][s].size();
@@ -1391,6 +1457,16 @@ private:
   const Context &ctx;
   const Level &level;
   const Layout &layout;
+  /// The levels of each recomputation policy, fastest first (policies[0]
+  /// is `level`).
+  std::vector<const Level *> policies;
+
+public:
+  /// A given plan's per-stage policies (indices into the levels); empty:
+  /// chosen by simulate().
+  std::vector<unsigned> forcedPolicy;
+
+private:
   /// tensorComm[r][s]: prefix sums over layers of the group's
   /// tensor-parallel seconds per micro-batch and pass.
   std::vector<std::vector<std::vector<double>>> tensorComm;
@@ -1506,7 +1582,17 @@ std::optional<Plan> chipmesh::evaluatePlan(
   Context ctx{mesh, comm, kinds, options, globalBatch,
               objectiveFactor(mesh, options.objective), largestNode(mesh),
               gradientElementBytes(profile, options)};
-  Level level = buildLevel(profile, kinds, options);
+  // recompute=auto: the other policies' levels beside the one without.
+  std::vector<Level> alternatives;
+  PartitionOptions base = options;
+  if (options.recomputePerStage && options.mode == Mode::Train) {
+    for (Recompute r : {Recompute::Selective, Recompute::Full}) {
+      base.recompute = r;
+      alternatives.push_back(buildLevel(profile, kinds, base));
+    }
+    base.recompute = Recompute::None;
+  }
+  Level level = buildLevel(profile, kinds, base);
   uint64_t total = static_cast<uint64_t>(globalBatch / profile.microBatch);
   std::vector<unsigned> all(mesh.numChips());
   for (unsigned c = 0; c < all.size(); ++c)
@@ -1518,7 +1604,7 @@ std::optional<Plan> chipmesh::evaluatePlan(
   layout->zero = strategy.dp > 1 && options.mode == Mode::Train ? zero : 0;
   if (layout->zero >= 2 && !llvm::all_equal(layout->microBatches))
     return std::nullopt;
-  Evaluator eval(ctx, level, *layout);
+  Evaluator eval(ctx, level, *layout, alternatives);
   return eval.simulate(boundaries);
 }
 
@@ -1593,6 +1679,19 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
                  .str();
     return failure();
   }
+  // Recomputation per stage (the file's, or chosen with recompute=auto):
+  // the levels of all three policies, none first.
+  bool perStage = options.mode == Mode::Train &&
+                  (!given.stageRecompute.empty() || options.recomputePerStage);
+  std::vector<Level> alternatives;
+  if (perStage) {
+    PartitionOptions policy = local;
+    for (Recompute r : {Recompute::Selective, Recompute::Full}) {
+      policy.recompute = r;
+      alternatives.push_back(buildLevel(*profile, kinds, policy));
+    }
+    local.recompute = Recompute::None;
+  }
   Level level = buildLevel(std::move(*profile), kinds, local);
   unsigned layers = level.layers.size();
   for (size_t k = 0; k + 1 < given.stageStarts.size(); ++k)
@@ -1641,7 +1740,13 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
     whyNot = "plan: zero > 0 shards training state; this is mode=infer";
     return failure();
   }
-  Evaluator eval(ctx, level, layout);
+  Evaluator eval(ctx, level, layout, alternatives);
+  for (Recompute r : given.stageRecompute)
+    eval.forcedPolicy.push_back(static_cast<unsigned>(r)); // none, selective, full
+  if (!given.stageRecompute.empty() && options.mode != Mode::Train) {
+    whyNot = "plan: stages[].recompute is a training setting; this is mode=infer";
+    return failure();
+  }
   std::vector<unsigned> bounds(given.stageStarts.begin() + 1,
                                given.stageStarts.end() - 1);
   std::optional<Plan> plan = eval.simulate(bounds);
@@ -1651,7 +1756,11 @@ chipmesh::evaluateGivenPlan(func::FuncOp func, const MeshView &mesh,
       for (unsigned d = 0; d < given.strategy.pp; ++d)
         for (size_t k = 0; k < layout.groups[r][d].size(); ++k) {
           unsigned chip = layout.groups[r][d][k];
-          double need = eval.deviceMemory(r, d, given.stageStarts, k);
+          // Under the stage's policy, or the one that needs least.
+          double need = kInf;
+          for (unsigned policy = 0; policy < eval.numPolicies(); ++policy)
+            if (eval.forcedPolicy.empty() || eval.forcedPolicy[d] == policy)
+              need = std::min(need, eval.deviceMemory(r, d, given.stageStarts, k, policy));
           double usable = mesh.kindOf(chip).memoryBytes * (1 - options.memoryHeadroom);
           if (need > usable) {
             whyNot = llvm::formatv("the plan does not fit in memory: {0} "
@@ -1777,13 +1886,29 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   }
 
   std::vector<Level> levels;
+  // recompute=auto: each micro-batch's levels under selective and full
+  // recomputation beside the one without (which `levels` holds).
+  bool perStage = options.recomputePerStage && options.mode == Mode::Train;
+  std::vector<std::vector<Level>> alternatives;
   for (uint64_t mb : microBatches) {
     CostOptions opts = base;
     opts.microBatch = static_cast<double>(mb);
     FailureOr<ModelProfile> profile = profileModel(func, opts);
     if (failed(profile))
       return failure();
-    levels.push_back(buildLevel(std::move(*profile), kinds, options));
+    if (!perStage) {
+      levels.push_back(buildLevel(std::move(*profile), kinds, options));
+      continue;
+    }
+    PartitionOptions policy = options;
+    std::vector<Level> others;
+    for (Recompute r : {Recompute::Selective, Recompute::Full}) {
+      policy.recompute = r;
+      others.push_back(buildLevel(*profile, kinds, policy));
+    }
+    policy.recompute = Recompute::None;
+    levels.push_back(buildLevel(std::move(*profile), kinds, policy));
+    alternatives.push_back(std::move(others));
   }
 
   // Necessary condition first: the model's state must fit the mesh's
@@ -2120,7 +2245,9 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
       const Candidate &cand = candidates[index];
       Context ctx{mesh, comm, kinds, local, globalBatch, subsetFactor[cand.subset],
                   subsetMaxTensor[cand.subset], gradientBytes};
-      Evaluator eval(ctx, levels[cand.level], *layouts[index]);
+      Evaluator eval(ctx, levels[cand.level], *layouts[index],
+                     perStage ? llvm::ArrayRef<Level>(alternatives[cand.level])
+                              : llvm::ArrayRef<Level>());
       plans[index] = eval.bestPlan(options.exhaustiveSplits);
     });
     for (size_t k = first; k < last; ++k)
@@ -2146,14 +2273,36 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
     // The aggregate check above passed: the state fits, activations or
     // the granularity of the split do not.
     size_t nl = levels.front().layers.size();
+    // Only what is not already on (a user who set recompute=full must not
+    // be told to try it).
+    std::vector<std::string> tries;
+    if (microBatches.front() > 1)
+      tries.push_back("a smaller micro-batch");
+    bool training = options.mode == Mode::Train;
+    if (training && !perStage && options.recompute != Recompute::Full)
+      tries.push_back("recompute=full");
+    if (training && !(options.zeroStages >> 3 & 1u) && options.allowData)
+      tries.push_back("zero=auto (sharding the training state over "
+                      "data-parallel replicas)");
+    if (!options.allowTensor)
+      tries.push_back("allowing tensor parallelism");
+    if (!options.allowPipeline)
+      tries.push_back("allowing pipeline parallelism");
+    std::string advice =
+        tries.empty()
+            ? "every option that saves memory is already on: more chips or "
+              "chips with more memory are needed"
+            : "try " + (tries.size() == 1
+                            ? tries[0]
+                            : llvm::join(llvm::ArrayRef(tries).drop_back(), ", ") +
+                                  " or " + tries.back());
     whyNot = llvm::formatv(
                  "no plan fits in memory: the model's {0:F1} GiB of state fit "
                    "the mesh's {1:F1} GiB in aggregate, but with activations "
                    "of micro-batch {2} no split of {3} layers over the allowed "
-                   "strategies keeps every chip under its capacity; try a "
-                   "smaller micro-batch, recompute=full, or allowing tensor "
-                   "parallelism",
-                   need.state / kGiB, need.usable / kGiB, microBatches.front(), nl)
+                   "strategies keeps every chip under its capacity; {4}",
+                   need.state / kGiB, need.usable / kGiB, microBatches.front(), nl,
+                   advice)
                    .str();
     return failure();
   }

@@ -204,6 +204,31 @@ llvm::Expected<GivenPlan> chipmesh::parsePlanFile(llvm::StringRef text,
     const json::Array *layers = stage->getArray("layers");
     if (!layers || layers->size() != 2)
       return fieldError(where + ".layers", "must be [first, end)");
+    // Recomputation per stage: every stage says it, or none does.
+    if (const json::Value *recompute = stage->get("recompute")) {
+      std::optional<llvm::StringRef> name = recompute->getAsString();
+      std::optional<Recompute> policy =
+          name ? symbolizeRecompute(*name) : std::nullopt;
+      if (!policy)
+        return fieldError(where + ".recompute", "must be none, selective or full");
+      if (plan.stageRecompute.size() != s)
+        return fieldError(where + ".recompute",
+                          "is given, but stages[0] has none (give every stage "
+                          "one, or none)");
+      plan.stageRecompute.push_back(*policy);
+    } else if (!plan.stageRecompute.empty()) {
+      return fieldError(where + ".recompute",
+                        "is missing, but stages[0] has one (give every stage "
+                        "one, or none)");
+    }
+    // Chunks of one device share its memory, hence its recomputation.
+    if (s >= plan.strategy.pp && !plan.stageRecompute.empty() &&
+        plan.stageRecompute[s] != plan.stageRecompute[s % plan.strategy.pp])
+      return fieldError(where + ".recompute",
+                        llvm::formatv("must equal stages[{0}]'s (model chunks of "
+                                      "one device share its recomputation)",
+                                      s % plan.strategy.pp)
+                            .str());
     std::optional<int64_t> first = (*layers)[0].getAsInteger();
     std::optional<int64_t> end = (*layers)[1].getAsInteger();
     if (!first || !end || *first < 0 || *end > (int64_t(1) << 30) || *first >= *end)

@@ -1026,7 +1026,7 @@ void MaterializePass::runOnOperation() {
               gradTypes.push_back(v.getType());
           auto backward = BackwardOp::create(b, loc, gradTypes, FlatSymbolRefAttr::get(stageFn), operands,
               b.getI64IntegerAttr(static_cast<int64_t>(savedInputs[mb].size())),
-              b.getStringAttr(plan.recompute == "full" ? "full" : "none"));
+              b.getStringAttr(stage.recompute == "full" ? "full" : "none"));
           size_t g = 0;
           for (int64_t id : inputs) {
             const LogicalValue &value = model.values[id];

@@ -53,9 +53,14 @@ private:
 LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
                                                   PartitionOptions &options) {
   ModuleOp module = getOperation();
-  if (failed(resolveWorkloadOptions(module, func, modeName, recomputeName,
+  // recompute=auto: chosen per stage by the search.
+  bool perStage = recomputeName == "auto";
+  if (failed(resolveWorkloadOptions(module, func, modeName,
+                                    perStage ? StringRef("none")
+                                             : StringRef(recomputeName),
                                     options)))
     return failure();
+  options.recomputePerStage = perStage;
   std::optional<Schedule> schedule = symbolizeSchedule(scheduleName);
   if (!schedule)
     return module.emitError() << "schedule must be 'gpipe' or '1f1b', got '"
@@ -270,7 +275,10 @@ void ChipMeshPartitionPass::runOnOperation() {
     }
   }
   SmallVector<Attribute> stageAttrs;
-  for (const StagePlan &stage : plan.stages) {
+  // Recomputation chosen per stage: each stage says its own, and the plan
+  // says "auto".
+  bool perStage = !plan.stageRecompute.empty();
+  for (auto [s, stage] : llvm::enumerate(plan.stages)) {
     SmallVector<Attribute> devices, shares;
     for (size_t r = 0; r < stage.devices.size(); ++r) {
       SmallVector<int64_t> chips(stage.devices[r].begin(), stage.devices[r].end());
@@ -280,12 +288,14 @@ void ChipMeshPartitionPass::runOnOperation() {
         sh.push_back(round6(x));
       shares.push_back(b.getDenseF64ArrayAttr(sh));
     }
-    stageAttrs.push_back(b.getDictionaryAttr({
-        b.getNamedAttr("layers", b.getDenseI64ArrayAttr(
-                                     {stage.firstLayer, stage.endLayer})),
-        b.getNamedAttr("devices", b.getArrayAttr(devices)),
-        b.getNamedAttr("shares", b.getArrayAttr(shares)),
-    }));
+    NamedAttrList stageDict;
+    stageDict.append("layers", b.getDenseI64ArrayAttr({stage.firstLayer, stage.endLayer}));
+    stageDict.append("devices", b.getArrayAttr(devices));
+    stageDict.append("shares", b.getArrayAttr(shares));
+    if (perStage)
+      stageDict.append("recompute",
+                       b.getStringAttr(stringifyRecompute(plan.stageRecompute[s])));
+    stageAttrs.push_back(stageDict.getDictionary(b.getContext()));
   }
   SmallVector<int64_t> replicaMicro(plan.replicaMicroBatches.begin(),
                                     plan.replicaMicroBatches.end());
@@ -295,7 +305,9 @@ void ChipMeshPartitionPass::runOnOperation() {
           b.getNamedAttr("mesh", FlatSymbolRefAttr::get(mesh->getSymNameAttr())),
           b.getNamedAttr("func", b.getStringAttr(func->getSymName())),
           b.getNamedAttr("mode", b.getStringAttr(stringifyMode(options.mode))),
-          b.getNamedAttr("recompute", b.getStringAttr(stringifyRecompute(options.recompute))),
+          b.getNamedAttr("recompute",
+                         b.getStringAttr(perStage ? StringRef("auto")
+                                                  : stringifyRecompute(options.recompute))),
           b.getNamedAttr("dp", b.getI64IntegerAttr(plan.strategy.dp)),
           b.getNamedAttr("pp", b.getI64IntegerAttr(plan.strategy.pp)),
           b.getNamedAttr("tp", b.getI64IntegerAttr(plan.strategy.tp)),
@@ -350,12 +362,15 @@ void ChipMeshPartitionPass::runOnOperation() {
         devs.push_back(std::move(d));
         shares.push_back(std::move(sh));
       }
-      stagesJson.push_back(llvm::json::Object{
+      llvm::json::Object stageJson{
           {"stage", static_cast<int64_t>(s)},
           {"layers", llvm::json::Array{stage.firstLayer, stage.endLayer}},
           {"devices", std::move(devs)},
           {"shares", std::move(shares)},
-      });
+      };
+      if (perStage)
+        stageJson["recompute"] = stringifyRecompute(plan.stageRecompute[s]);
+      stagesJson.push_back(std::move(stageJson));
     }
     std::vector<int64_t> tpPerStage;
     for (const StagePlan &stage : plan.stages)
@@ -490,6 +505,8 @@ void ChipMeshPartitionPass::runOnOperation() {
       }
       if (replicas < stage.devices.size())
         os << llvm::formatv(" and {0} more replicas", stage.devices.size() - replicas);
+      if (perStage)
+        os << ", recompute " << stringifyRecompute(plan.stageRecompute[s]);
       os << "\n";
     }
     os << llvm::formatv("{0,-28} {1,10} {2,10} {3,10} {4,9} {5,9}\n",

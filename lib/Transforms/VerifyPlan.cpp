@@ -550,9 +550,31 @@ void VerifyPlanPass::runOnOperation() {
   CostTotals totals = sumCosts(model.getBody().front());
   double scale = traced > 0 ? static_cast<double>(plan.globalBatch()) / traced : 1;
   double expected = totals.forwardFlops * scale;
+  // Full recomputation runs a stage's forward again in its backward: the
+  // whole model's, or (recompute chosen per stage) the forward FLOPs of
+  // the layers placed on stages that recompute fully.
+  double recomputed = plan.recompute == "full" ? totals.forwardFlops : 0;
+  if (plan.recompute == "auto") {
+    for (Operation &op : model.getBody().front()) {
+      auto cost = dyn_cast<CostOpInterface>(op);
+      auto placement = op.getAttrOfType<DictionaryAttr>("chipmesh.placement");
+      if (!cost || !placement)
+        continue;
+      auto stages = placement.getAs<DenseI64ArrayAttr>("stages");
+      auto repeats = placement.getAs<DenseI64ArrayAttr>("repeats");
+      if (!stages || !repeats || stages.size() != repeats.size())
+        continue;
+      double perRepeat = cost.getBodyRepeat()
+                             ? sumCosts(op.getRegion(0).front()).forwardFlops
+                             : cost.getForwardFlops();
+      for (auto [s, n] : llvm::zip(stages.asArrayRef(), repeats.asArrayRef()))
+        if (s >= 0 && s < static_cast<int64_t>(plan.stages.size()) &&
+            plan.stages[s].recompute == "full")
+          recomputed += perRepeat * static_cast<double>(n);
+    }
+  }
   if (plan.training)
-    expected += (totals.backwardFlops +
-                 (plan.recompute == "full" ? totals.forwardFlops : 0)) * scale;
+    expected += (totals.backwardFlops + recomputed) * scale;
   double error = expected > 0 ? std::fabs(programFlops - expected) / expected
                               : std::fabs(programFlops);
   if (error > 1e-6) {

@@ -337,7 +337,7 @@ module attributes {chipmesh.plan = {dp = 1 : i64, func = "forward", layout = "zi
 // -----
 
 // An unknown recomputation.
-// expected-error @+1 {{'recompute' must be none, selective or full}}
+// expected-error @+1 {{'recompute' must be none, selective, full or auto (per stage)}}
 module attributes {chipmesh.plan = {dp = 1 : i64, func = "forward", layout = "blocked", mesh = @pair, micro_batch = 1 : i64, mode = "infer", recompute = "sometimes", pp = 1 : i64, replica_micro_batches = array<i64: 1>, schedule = "gpipe", stages = [{devices = [array<i64: 0, 1>], layers = array<i64: 0, 1>, shares = [array<f64: 0.75, 0.25>]}], step_time_s = 1.0 : f64, tp = 2 : i64}} {
   topo.mesh @pair {
     topo.chip_kind @h100 catalog "h100-sxm"

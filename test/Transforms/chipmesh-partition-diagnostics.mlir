@@ -47,7 +47,7 @@ module {
 
 // The state fits in aggregate but the activations of even one micro-batch
 // do not, with tensor parallelism the only way to share them.
-// expected-error@+1 {{cannot partition @forward over @pair: no plan fits in memory: the model's 0.0 GiB of state fit the mesh's 62.0 GiB in aggregate, but with activations of micro-batch 1 no split of 3 layers over the allowed strategies keeps every chip under its capacity; try a smaller micro-batch, recompute=full, or allowing tensor parallelism}}
+// expected-error@+1 {{cannot partition @forward over @pair: no plan fits in memory: the model's 0.0 GiB of state fit the mesh's 62.0 GiB in aggregate, but with activations of micro-batch 1 no split of 3 layers over the allowed strategies keeps every chip under its capacity; try recompute=full or zero=auto (sharding the training state over data-parallel replicas)}}
 module {
   topo.mesh @pair {
     topo.chip_kind @v catalog "v100-sxm2-32gb"

@@ -21,6 +21,8 @@ struct StageSpec {
   /// devices[replica][tp rank]: flat chip indices; shares likewise.
   std::vector<std::vector<int64_t>> devices;
   std::vector<std::vector<double>> shares;
+  /// The stage's recomputation: its own "recompute", else the plan's.
+  std::string recompute = "none";
 };
 
 struct PlanSpec {
@@ -29,6 +31,7 @@ struct PlanSpec {
   mlir::func::FuncOp model; ///< the function it partitions
   std::string func;
   bool training = true;
+  /// The plan's "recompute"; "auto" when every stage gives its own.
   std::string recompute = "none";
   int64_t dp = 1, pp = 1, tp = 1;
   Schedule schedule = Schedule::OneFOneB;

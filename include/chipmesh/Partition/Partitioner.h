@@ -113,6 +113,10 @@ struct PartitionOptions {
   unsigned virtualStages = 1;
   /// How FP32 products run (math=tf32 prices them at the TF32 rate).
   MathMode math = MathMode::FP32;
+  /// Choose none, selective or full recomputation per pipeline stage (the
+  /// fastest that fits; early 1F1B stages hold more micro-batches and need
+  /// it first). `recompute` is then ignored.
+  bool recomputePerStage = false;
   /// ZeRO stages the search tries for plans with dp > 1 (bit z: stage z).
   /// The default, stage 0 only, is plain data parallelism.
   ZeroStages zeroStages = 1u << 0;
@@ -162,6 +166,10 @@ struct Plan {
   unsigned virtualStages = 1;
   /// ZeRO stage (0-3) of the data-parallel groups (0 when dp = 1).
   unsigned zero = 0;
+  /// Per (virtual) stage, its recomputation when chosen per stage
+  /// (recompute=auto, or a plan file that gives them); empty otherwise
+  /// (every stage as PartitionOptions::recompute).
+  std::vector<Recompute> stageRecompute;
   double microBatch = 1;
   /// Micro-batches each replica runs per step (uneven across replicas of
   /// different speed).
@@ -241,6 +249,9 @@ struct GivenPlan {
   Schedule schedule = Schedule::OneFOneB;
   unsigned virtualStages = 1;
   unsigned zero = 0; ///< "zero" (absent: 0)
+  /// Per (virtual) stage "recompute" where the file gives one for every
+  /// stage; empty otherwise.
+  std::vector<Recompute> stageRecompute;
   uint64_t microBatch = 1, globalBatch = 1;
   std::vector<uint64_t> replicaMicroBatches;
   /// First layer of every (virtual) stage, then the end of the last one.

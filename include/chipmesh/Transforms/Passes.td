@@ -165,7 +165,8 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
     Option<"table", "table", "bool", /*default=*/"false",
            "Print the plan as a table on stdout">,
     Option<"recomputeName", "recompute", "std::string", /*default=*/"\"none\"",
-           "Activation recomputation: none | selective | full">,
+           "Activation recomputation: none | selective | full, or auto (each "
+           "pipeline stage takes the fastest that fits; training)">,
     Option<"calibrationFile", "calibration", "std::string", /*default=*/"\"\"",
            "JSON file overriding efficiencies per chip or link kind">,
     Option<"threads", "threads", "unsigned", /*default=*/"0",
