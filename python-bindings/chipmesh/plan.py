@@ -98,6 +98,8 @@ class Stage:
     layers: List[int]          # [first, end) of the expanded layers
     devices: List[List[str]]   # per replica, the tensor-parallel group
     shares: List[List[float]]
+    # Its recomputation when chosen per stage (recompute="auto"), else "".
+    recompute: str = ""
 
 
 @dataclasses.dataclass
@@ -148,7 +150,8 @@ def partition(model, mesh, **options):
         with open(report_path) as f:
             report = json.load(f)
     strategy = report["strategy"]
-    stages = [Stage(s["stage"], s["layers"], s["devices"], s["shares"])
+    stages = [Stage(s["stage"], s["layers"], s["devices"], s["shares"],
+                    s.get("recompute", ""))
               for s in report["stages"]]
     devices = [Device(d["device"], d["kind"], d["stage"], d["replica"],
                       d["tp_rank"], d["share"], d["compute_s"], d["comm_s"],

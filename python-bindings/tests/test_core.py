@@ -147,3 +147,24 @@ def test_a_failed_pipeline_leaves_no_report(tmp_path):
     model = chipmesh.parse(MLP)
     model.run("chipmesh-partition{mesh=@pair report=%s}" % report)
     assert json.loads(report.read_text())["strategy"]["dp"] >= 1
+
+
+def test_zero_and_per_stage_recompute_reach_python(examples):
+    # LLaMA-2-13B on one DGX H100: with ZeRO offered the plan shards fully
+    # (FSDP); with recompute chosen per stage (and 20% of memory kept free)
+    # the first two of four 1F1B stages, which hold the most micro-batches,
+    # recompute fully and the last two not at all.
+    def llama():
+        return chipmesh.import_hf_config(examples / "models" / "llama-2-13b.json",
+                                         batch=64, seq_len=4096, dtype="bf16",
+                                         flash_attention=True)
+    mesh = str(examples / "meshes" / "h100-node.mlir")
+    plan = chipmesh.partition(llama(), mesh, zero="auto")
+    assert (plan.dp, plan.pp, plan.zero) == (8, 1, 3)
+    assert [s.recompute for s in plan.stages] == [""]
+    with pytest.raises(chipmesh.Error, match="ZeRO-sharded plans are priced but not materialized"):
+        chipmesh.materialize(plan)
+    staged = chipmesh.partition(llama(), mesh, recompute="auto", headroom=0.2,
+                                strategy="dp=2,pp=4,tp=1")
+    assert staged.zero == 0
+    assert [s.recompute for s in staged.stages] == ["full", "full", "none", "none"]
