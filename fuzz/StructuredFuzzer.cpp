@@ -133,6 +133,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   options.mode = in.ConsumeBool() ? Mode::Train : Mode::Infer;
   options.schedule = in.ConsumeBool() ? Schedule::OneFOneB : Schedule::GPipe;
   options.globalBatch = in.ConsumeIntegralInRange<uint64_t>(0, 64);
+  // The plan space of issue 19: ZeRO stages, searched interleaving,
+  // recomputation per stage.
+  options.zeroStages = in.ConsumeIntegralInRange<unsigned>(1, kAllZeroStages);
+  options.virtualStages = in.ConsumeIntegralInRange<unsigned>(0, 2);
+  if (options.virtualStages > 1 &&
+      (options.mode != Mode::Train || options.schedule != Schedule::OneFOneB))
+    options.virtualStages = 1; // the pass refuses it there
+  options.recomputePerStage = in.ConsumeBool();
   options.threads = 1;
   std::string why;
   FailureOr<PartitionResult> result =
@@ -160,6 +168,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK_OR_TRAP(d.memoryBytes <= d.capacityBytes);
     CHECK_OR_TRAP(std::isfinite(d.computeS) && d.computeS >= 0);
   }
+  CHECK_OR_TRAP(plan.zero <= kMaxZeroStage && (plan.zero == 0 || plan.strategy.dp > 1));
+  CHECK_OR_TRAP(plan.stageRecompute.empty() ||
+                plan.stageRecompute.size() == plan.stages.size());
   CHECK_OR_TRAP(std::isfinite(plan.stepS));
   CHECK_OR_TRAP(plan.stepS >= result->lowerBoundS * (1 - 1e-9));
   // Deterministic: the same search again gives the same plan.
