@@ -1001,7 +1001,8 @@ public:
   double weight(unsigned s, unsigned i, unsigned j) const {
     if (policies.size() == 1)
       return weightUnder(s, i, j, 0);
-    // The fastest policy that fits (memory shrinks with each further one).
+    // The fastest policy that fits (policies are ordered fastest first:
+    // none, selective, full).
     for (unsigned policy = 0; policy < policies.size(); ++policy)
       if (fitsUnder(s, i, j, policy))
         return weightUnder(s, i, j, policy);
