@@ -1525,3 +1525,28 @@ TEST_F(PartitionTest, RecomputePerStageIsTheBestOfEveryAssignment) {
         << s;
   }
 }
+
+TEST_F(PartitionTest, NodesOfIdenticalRacksFormOneClass) {
+  // Four racks of two H100 nodes: every node is interchangeable with every
+  // other, so the sub-meshes are the whole mesh and it less one node (the
+  // last), not one per rack.
+  auto racks = buildMesh(R"(
+    topo.mesh @racks {
+      topo.chip_kind @h100 catalog "h100-sxm"
+      topo.link_kind @nvl catalog "nvlink4"
+      topo.link_kind @ib catalog "infiniband-ndr"
+      topo.group "cluster" switched via @ib {
+        topo.group "rack" x 4 switched via @ib {
+          topo.group "node" x 2 switched via @nvl { topo.chips @h100 x 2 }
+        }
+      }
+    })");
+  ASSERT_TRUE(racks);
+  PartitionOptions options;
+  options.globalBatch = 16;
+  std::string why;
+  FailureOr<PartitionResult> found = partitionModel(
+      first<func::FuncOp>(*model), *racks->mesh, calibration, options, why);
+  ASSERT_TRUE(succeeded(found)) << why;
+  EXPECT_EQ(found->subMeshes, 2u);
+}

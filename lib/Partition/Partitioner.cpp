@@ -425,10 +425,28 @@ std::vector<std::vector<unsigned>> chipSubsets(const MeshView &mesh,
     std::map<std::string, int64_t> lastOfClass;
     for (auto &[node, kinds] : classOf) {
       std::string key = kinds;
-      if (node >= 0)
-        key += llvm::formatv("|{0}|{1}", mesh.groups()[node].parent,
-                             mesh.groups()[node].linkKind)
-                   .str();
+      if (node >= 0) {
+        // The parent by its template (its path without instance indices),
+        // not its instance: the nodes of identical racks are
+        // interchangeable too, and one subset per rack would multiply the
+        // search by the racks.
+        const GroupInstance &group = mesh.groups()[node];
+        std::string parent = "root";
+        if (group.parent >= 0) {
+          parent.clear();
+          bool inIndex = false;
+          for (char ch : mesh.groups()[group.parent].path) {
+            if (ch == '[')
+              inIndex = true;
+            else if (ch == ']')
+              inIndex = false;
+            else if (!inIndex)
+              parent += ch;
+          }
+          parent += llvm::formatv("|{0}", mesh.groups()[group.parent].linkKind).str();
+        }
+        key += llvm::formatv("|{0}|{1}|{2}", parent, group.linkKind, group.numChips).str();
+      }
       auto [it, inserted] = lastOfClass.try_emplace(key, node);
       if (!inserted && firstChip[node] > firstChip[it->second])
         it->second = node;
