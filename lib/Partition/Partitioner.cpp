@@ -914,9 +914,21 @@ public:
       rebuilt = std::max(rebuilt, level.largestRebuilt.of(i, j));
       layer = std::max(layer, level.largestWeights.of(i, j));
     }
+    // The peak depends on the replica only through its micro-batch count:
+    // played once per (count, device) for one split and policy (simulate()
+    // asks for every member of every replica).
+    if (llvm::ArrayRef<unsigned>(peakCache.starts) != starts || peakCache.policy != policy) {
+      peakCache.starts.assign(starts.begin(), starts.end());
+      peakCache.policy = policy;
+      peakCache.peaks.clear();
+    }
+    auto [slot, fresh] =
+        peakCache.peaks.try_emplace({layout.microBatches[r], d}, 0.0);
+    if (fresh)
+      slot->second = interleavedPeak(r, d, saved);
     // Training only: interleaving is a training schedule.
     double bytes = trainingState(weights, params, layer, r, d, member) +
-                   interleavedPeak(r, d, saved) + rebuilt + 2 * largest;
+                   slot->second + rebuilt + 2 * largest;
     unsigned chip = layout.groups[r][d][member];
     double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
     return layout.shares[r][d][member] * bytes + reserved;
@@ -1479,6 +1491,14 @@ private:
   /// The levels of each recomputation policy, fastest first (policies[0]
   /// is `level`).
   std::vector<const Level *> policies;
+  /// deviceMemory()'s interleaved peaks for one split and policy, by
+  /// (micro-batches, device). An Evaluator serves one thread.
+  struct PeakCache {
+    std::vector<unsigned> starts;
+    unsigned policy = ~0u;
+    std::map<std::pair<uint64_t, unsigned>, double> peaks;
+  };
+  mutable PeakCache peakCache;
 
 public:
   /// A given plan's per-stage policies (indices into the levels); empty:
