@@ -61,8 +61,11 @@ static cl::opt<int64_t> seqLen("seq-len", cl::init(0),
 static cl::opt<std::string> scheduleName("schedule", cl::init("1f1b"), cl::desc("gpipe | 1f1b"),
                                          cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
 static cl::opt<std::string> recomputeName("recompute", cl::init("none"),
-                                          cl::desc("none | selective | full"), cl::cat(common),
+                                          cl::desc("none | selective | full | auto (per stage)"), cl::cat(common),
                                           cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
+static cl::opt<unsigned> virtualStagesOpt("virtual-stages", cl::init(1),
+                                          cl::desc("Model chunks per pipeline device (interleaved 1F1B); 0 searches 1, 2 and 4"),
+                                          cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
 static cl::opt<std::string> zeroName("zero", cl::init("0"),
                                      cl::desc("ZeRO stages searched: 0 | 1 | 2 | 3 | a list (0,1) | auto"),
                                      cl::cat(common), cl::sub(matchCmd), cl::sub(whatIfCmd), cl::sub(scaleCmd));
@@ -158,10 +161,19 @@ PartitionOptions planOptions() {
   if (!schedule)
     die("--schedule must be gpipe or 1f1b, got '" + scheduleName + "'");
   options.schedule = *schedule;
-  std::optional<Recompute> recompute = symbolizeRecompute(recomputeName);
+  options.recomputePerStage = recomputeName == "auto";
+  std::optional<Recompute> recompute =
+      options.recomputePerStage ? Recompute::None : symbolizeRecompute(recomputeName);
   if (!recompute)
-    die("--recompute must be none, selective or full, got '" + recomputeName + "'");
+    die("--recompute must be none, selective, full or auto, got '" + recomputeName + "'");
   options.recompute = *recompute;
+  if (virtualStagesOpt > 1024)
+    die("--virtual-stages must be in [0, 1024], got " + llvm::Twine(virtualStagesOpt.getValue()));
+  if (virtualStagesOpt > 1 &&
+      (options.mode != Mode::Train || options.schedule != Schedule::OneFOneB))
+    die("--virtual-stages=" + llvm::Twine(virtualStagesOpt.getValue()) +
+        " is interleaved 1F1B: it needs --mode=train and --schedule=1f1b");
+  options.virtualStages = virtualStagesOpt;
   std::optional<ZeroStages> zero = parseZeroStages(zeroName);
   if (!zero)
     die("--zero must be 0, 1, 2, 3, a comma list of them, or auto, got '" +
@@ -212,6 +224,8 @@ std::string strategyOf(const Outcome &o) {
   const Plan &p = o.result.plan;
   std::string text = llvm::formatv("dp={0} pp={1} tp={2}", p.strategy.dp,
                                    p.strategy.pp, p.strategy.tp);
+  if (p.virtualStages > 1)
+    text += llvm::formatv(" v={0}", p.virtualStages).str();
   if (p.zero)
     text += llvm::formatv(" ZeRO-{0}", p.zero).str();
   // Chips the plan leaves out are neither priced nor powered.
