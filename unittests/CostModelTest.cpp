@@ -377,6 +377,44 @@ TEST_F(CostModelTest, RecomputationMatchesKorthikanti2022) {
                    2 * 2.0 * sbh + perLayer);
 }
 
+TEST_F(CostModelTest, TensorParallelRegionsMatchKorthikanti2022) {
+  // Korthikanti et al. 2022, eq. 2: with tensor parallelism of degree t
+  // (no sequence parallelism) a GPT layer keeps sbh(10 + 24/t + 5as/(ht))
+  // bytes per member: the 10sbh outside the tensor-parallel regions (both
+  // layer norms' inputs, 4sbh; the QKV and fc1 inputs, 4sbh; both
+  // residual dropout masks, 2sbh) are whole on every member.
+  const int64_t s = 64, b = 2, h = 128, a = 4;
+  auto m = parse(test::korthikantiGptLayers(s, b, h, a, 2));
+  ASSERT_TRUE(m);
+  FailureOr<ModelProfile> p =
+      profileModel(first<func::FuncOp>(*m), CostOptions());
+  ASSERT_TRUE(succeeded(p));
+  const ModelUnit &layer = p->units[0];
+  double sbh = double(s) * b * h;
+  EXPECT_DOUBLE_EQ(layer.tensorReplicatedSavedBytes, 10 * sbh);
+  EXPECT_DOUBLE_EQ(layer.savedBytes - layer.tensorReplicatedSavedBytes,
+                   24 * sbh + 5.0 * a * s * s * b);
+  // QKV, attention, proj, fc1, fc2; proj and fc2 close a region (Megatron's
+  // two all-reduces per layer and pass).
+  EXPECT_EQ(layer.products, 5u);
+  EXPECT_EQ(layer.rowParallelProducts, 2u);
+  // Two layer norms, two residual dropouts, two residual adds run whole.
+  unsigned replicated = 0;
+  for (const UnitKernel &k : layer.kernels)
+    replicated += k.tensorReplicated;
+  EXPECT_EQ(replicated, 6u);
+  // Their seconds are the unit's replicated part.
+  ComputeModel a100 = catalogChip("a100-sxm-80gb");
+  double forward = 0;
+  for (const UnitKernel &k : layer.kernels)
+    if (k.tensorReplicated)
+      forward += a100.time(k.kernel).forwardS * k.times;
+  UnitTime t = unitTime(layer, a100, Recompute::Full);
+  EXPECT_DOUBLE_EQ(t.replicatedForwardS, forward);
+  EXPECT_GT(t.replicatedBackwardS, forward); // backward plus the rebuild
+  EXPECT_LT(t.replicatedForwardS, t.forwardS);
+}
+
 TEST_F(CostModelTest, MicroBatchScalesActivationsNotWeights) {
   auto m = parse(test::korthikantiGptLayers(64, 2, 128, 4, 2));
   func::FuncOp f = first<func::FuncOp>(*m);

@@ -1226,6 +1226,47 @@ TEST_F(PartitionTest, TensorCommOverlapTakesTheLongerOfComputeAndComm) {
   EXPECT_LT(overlapped->stepS, plain->stepS);
 }
 
+TEST_F(PartitionTest, TensorGroupsRunTheOpsBetweenRegionsWhole) {
+  // Two GPT layers (Korthikanti et al.'s) over two A100s as one tensor
+  // group. Without sequence parallelism each member runs its half of the
+  // products and attention, but the norms, residual dropouts and adds
+  // whole, and holds their 10sbh bytes per layer whole; with it, half of
+  // everything, and each all-reduce becomes a reduce-scatter and an
+  // all-gather.
+  const int64_t s = 64, b = 2, h = 128, a = 4;
+  auto gpt = parse(test::korthikantiGptLayers(s, b, h, a, 2));
+  auto pair = buildMesh(kTwoA100);
+  ASSERT_TRUE(gpt && pair);
+  FailureOr<ModelProfile> profile =
+      profileModel(first<func::FuncOp>(*gpt), CostOptions());
+  ASSERT_TRUE(succeeded(profile));
+  PartitionOptions options;
+  std::optional<Plan> whole =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {1, 1, 2}, ReplicaLayout::Blocked, {}, b);
+  options.sequenceParallel = true;
+  std::optional<Plan> split =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {1, 1, 2}, ReplicaLayout::Blocked, {}, b);
+  ASSERT_TRUE(whole && split);
+  const ModelUnit &layer = profile->units[0];
+  UnitTime t = unitTime(layer, pair->kinds[0], Recompute::None);
+  double all = 2 * (t.forwardS + t.backwardS);
+  double replicated = 2 * (t.replicatedForwardS + t.replicatedBackwardS);
+  ASSERT_GT(replicated, 0);
+  // One micro-batch; the optimizer's seconds are the same in both.
+  double optimizer = whole->optimizerS;
+  EXPECT_NEAR(whole->devices[0].computeS - optimizer, 0.5 * (all - replicated) + replicated,
+              1e-12);
+  EXPECT_NEAR(split->devices[0].computeS - optimizer, 0.5 * all, 1e-12);
+  double sbh = double(s) * b * h;
+  EXPECT_NEAR(whole->devices[0].memoryBytes - split->devices[0].memoryBytes,
+              2 * 0.5 * 10 * sbh, 1e-6);
+  // Two row-parallel products per layer: two collectives per pass each.
+  EXPECT_GT(whole->devices[0].commS, 0);
+  EXPECT_GT(split->devices[0].commS, 0);
+}
+
 namespace {
 constexpr const char *kTwoH100 = R"(
   topo.mesh @pair {

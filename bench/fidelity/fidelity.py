@@ -159,6 +159,14 @@ def price(row, build):
             options.append("overlap-grad-reduce")
         if par.get("tp_comm_overlap"):
             options.append("overlap-tp-comm")
+        # Sequence parallelism as the row ran it; Megatron's validate_args
+        # refuses --tp-comm-overlap without --sequence-parallel, so a row
+        # with the overlap and no stated setting ran with it.
+        sequence_parallel = par.get("sequence_parallel")
+        if sequence_parallel is None:
+            sequence_parallel = bool(par.get("tp_comm_overlap"))
+        if sequence_parallel and tp > 1:
+            options.append("sequence-parallel")
         if zero > 0:
             options.append(f"zero={zero}")
         # FSDP reduce-scatters each unit's gradients on its own stream as

@@ -49,16 +49,102 @@ static std::string opName(Operation *op) {
   return op->getName().getStringRef().str();
 }
 
-/// Adds the kernels of `block` to `unit`, `times` runs each; recurses into
-/// nested containers.
-static void collectKernels(Block &block, double times, double scale,
-                           ModelUnit &unit) {
+/// Megatron's tensor-parallel regions (Shoeybi et al. 2019, sec. 3): a
+/// product with a weight fed by values every member holds whole opens a
+/// region (column-parallel: its output is split over the group); ops fed
+/// by split values stay inside it (attention by heads, the MLP's
+/// activation); a product with a weight fed by a split value closes it
+/// (row-parallel: its output is all-reduced and whole on every member).
+/// Every other op (norms, residual adds and dropouts, embeddings) runs
+/// whole on every member of the group.
+struct TensorRegions {
+  llvm::DenseSet<Value> split;
+  llvm::DenseSet<Operation *> replicated;
+};
+
+static void classifyTensorRegions(Block &block, TensorRegions &regions) {
+  for (Operation &op : block) {
+    auto cost = dyn_cast<CostOpInterface>(op);
+    if (!cost)
+      continue;
+    if (cost.getBodyRepeat()) {
+      // A nested container starts and ends on whole values.
+      classifyTensorRegions(op.getRegion(0).front(), regions);
+      continue;
+    }
+    bool fedSplit = false, hasWeight = false;
+    for (Value operand : op.getOperands()) {
+      if (isParameter(operand))
+        hasWeight = true;
+      else if (regions.split.count(operand))
+        fedSplit = true;
+    }
+    bool product = !KernelCost::of(cost).matmuls.empty();
+    bool splitResults;
+    if (product && hasWeight)
+      splitResults = !fedSplit; // column-parallel opens, row-parallel closes
+    else if (product || fedSplit)
+      splitResults = true;      // inside a region (attention: by heads)
+    else {
+      splitResults = false;
+      if (cost.getKernelCount() > 0 && op.getNumOperands() > 0)
+        regions.replicated.insert(&op);
+    }
+    if (splitResults)
+      for (Value result : op.getResults())
+        regions.split.insert(result);
+  }
+}
+
+static bool isRowParallel(Operation &op, const TensorRegions &regions) {
+  bool fedSplit = false, hasWeight = false;
+  for (Value operand : op.getOperands()) {
+    if (isParameter(operand))
+      hasWeight = true;
+    else if (regions.split.count(operand))
+      fedSplit = true;
+  }
+  return hasWeight && fedSplit;
+}
+
+/// Saved bytes of the values a tensor-parallel group holds whole, each
+/// value once (as sumCosts counts them), nested containers `repeat` times.
+static double replicatedSavedBytes(Block &block, const TensorRegions &regions) {
+  double bytes = 0;
+  llvm::DenseSet<Value> seen;
   for (Operation &op : block) {
     auto cost = dyn_cast<CostOpInterface>(op);
     if (!cost)
       continue;
     if (uint64_t repeat = cost.getBodyRepeat()) {
-      collectKernels(op.getRegion(0).front(), times * repeat, scale, unit);
+      bytes += static_cast<double>(repeat) *
+               replicatedSavedBytes(op.getRegion(0).front(), regions);
+      continue;
+    }
+    // What the op keeps of its own (a dropout's mask) is whole where the
+    // op runs whole.
+    if (regions.replicated.count(&op))
+      bytes += cost.getInternalSavedBytes();
+    SmallVector<Value, 4> saved;
+    cost.getSavedValues(saved);
+    for (Value value : saved)
+      if (!isParameter(value) && !regions.split.count(value) &&
+          seen.insert(viewSource(value)).second)
+        bytes += tensorBytes(value.getType());
+  }
+  return bytes;
+}
+
+/// Adds the kernels of `block` to `unit`, `times` runs each; recurses into
+/// nested containers.
+static void collectKernels(Block &block, double times, double scale,
+                           const TensorRegions &regions, ModelUnit &unit) {
+  for (Operation &op : block) {
+    auto cost = dyn_cast<CostOpInterface>(op);
+    if (!cost)
+      continue;
+    if (uint64_t repeat = cost.getBodyRepeat()) {
+      collectKernels(op.getRegion(0).front(), times * repeat, scale, regions, unit);
       continue;
     }
     KernelCost kernel = KernelCost::of(cost).scaled(scale);
@@ -68,7 +154,13 @@ static void collectKernels(Block &block, double times, double scale,
       for (Type type : op.getResultTypes())
         unit.largestResultBytes =
             std::max(unit.largestResultBytes, tensorBytes(type) * scale);
-    unit.kernels.emplace_back(std::move(kernel), times);
+    if (!kernel.matmuls.empty()) {
+      unit.products += static_cast<unsigned>(std::min(times, 1e6));
+      if (isRowParallel(op, regions))
+        unit.rowParallelProducts += static_cast<unsigned>(std::min(times, 1e6));
+    }
+    bool replicated = regions.replicated.count(&op) > 0;
+    unit.kernels.push_back({std::move(kernel), times, replicated});
   }
 }
 
@@ -126,6 +218,8 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
     if (home)
       weightHome[&op] = home;
   }
+  TensorRegions topRegions;
+  classifyTensorRegions(func.getBody().front(), topRegions);
   llvm::DenseMap<Operation *, std::pair<uint64_t, double>> homedWeights;
   for (auto [weight, home] : weightHome) {
     auto cost = cast<CostOpInterface>(weight);
@@ -146,8 +240,9 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
       unit.repeat = repeat;
       if (auto nameAttr = op.getAttrOfType<StringAttr>("name"))
         unit.name = nameAttr.str();
-      collectKernels(body, 1.0, scale, unit);
+      collectKernels(body, 1.0, scale, topRegions, unit);
       totals = sumCosts(body);
+      unit.tensorReplicatedSavedBytes = replicatedSavedBytes(body, topRegions) * scale;
     } else {
       KernelCost kernel = KernelCost::of(cost).scaled(scale);
       if (kernel.isUnfusedAttention())
@@ -156,7 +251,12 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
         for (Type type : op.getResultTypes())
           unit.largestResultBytes =
               std::max(unit.largestResultBytes, tensorBytes(type) * scale);
-      unit.kernels.emplace_back(std::move(kernel), 1.0);
+      bool replicated = topRegions.replicated.count(&op) > 0;
+      if (!kernel.matmuls.empty()) {
+        unit.products = 1;
+        unit.rowParallelProducts = isRowParallel(op, topRegions) ? 1 : 0;
+      }
+      unit.kernels.push_back({std::move(kernel), 1.0, replicated});
       // Per-op totals, as sumCosts would count this op alone.
       totals.parameters = cost.getParameterCount();
       totals.parameterBytes = cost.getParameterBytes();
@@ -164,12 +264,17 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
       totals.backwardFlops = cost.getBackwardFlops();
       totals.cacheBytes = cost.getCacheBytes();
       totals.savedActivationBytes = cost.getInternalSavedBytes();
+      if (replicated)
+        unit.tensorReplicatedSavedBytes += cost.getInternalSavedBytes() * scale;
       SmallVector<Value, 4> saved;
       cost.getSavedValues(saved);
       llvm::DenseSet<Value> seen;
       for (Value value : saved)
-        if (!isParameter(value) && seen.insert(viewSource(value)).second)
+        if (!isParameter(value) && seen.insert(viewSource(value)).second) {
           totals.savedActivationBytes += tensorBytes(value.getType());
+          if (!topRegions.split.count(value))
+            unit.tensorReplicatedSavedBytes += tensorBytes(value.getType()) * scale;
+        }
     }
     unit.parameters = totals.parameters;
     unit.parameterBytes = totals.parameterBytes;
@@ -190,7 +295,7 @@ FailureOr<ModelProfile> chipmesh::profileModel(func::FuncOp func,
     profile.parameterBytes += unit.parameterBytes * r;
     profile.forwardFlops += unit.forwardFlops * r;
     profile.backwardFlops += unit.backwardFlops * r;
-    for (auto &[kernel, times] : unit.kernels)
+    for (auto &[kernel, times, replicated] : unit.kernels)
       if (kernel.dtype)
         for (const MatmulShape &shape : kernel.matmuls)
           typeFlops[static_cast<unsigned>(*kernel.dtype)] +=
@@ -209,15 +314,24 @@ UnitTime chipmesh::unitTime(const ModelUnit &unit, const ComputeModel &chip,
                             Recompute recompute) {
   UnitTime result;
   double recomputeS = 0;
-  for (const auto &[kernel, times] : unit.kernels) {
+  double replicatedRecomputeS = 0;
+  for (const auto &[kernel, times, replicated] : unit.kernels) {
     KernelTime t = chip.time(kernel);
     result.forwardS += t.forwardS * times;
     result.backwardS += t.backwardS * times;
+    if (replicated) {
+      result.replicatedForwardS += t.forwardS * times;
+      result.replicatedBackwardS += t.backwardS * times;
+    }
     if (recompute == Recompute::Full ||
-        (recompute == Recompute::Selective && kernel.isUnfusedAttention()))
+        (recompute == Recompute::Selective && kernel.isUnfusedAttention())) {
       recomputeS += t.forwardS * times;
+      if (replicated)
+        replicatedRecomputeS += t.forwardS * times;
+    }
   }
   result.backwardS += recomputeS;
+  result.replicatedBackwardS += replicatedRecomputeS;
   return result;
 }
 

@@ -113,6 +113,9 @@ namespace {
 /// Machine-independent facts of one unit, plus its seconds per chip kind.
 struct UnitCosts {
   std::vector<double> forwardS, backwardS; ///< per chip kind
+  /// The part of forwardS + backwardS (and of forwardS) that a tensor-
+  /// parallel group runs whole on every member (UnitKernel).
+  std::vector<double> replicatedS, replicatedForwardS;
   double parameters = 0, parameterBytes = 0;
   /// Kept per micro-batch in flight under the recomputation policy (with
   /// full recomputation: the unit's input checkpoint only).
@@ -120,10 +123,13 @@ struct UnitCosts {
   /// Full recomputation: what rebuilding this unit during backward holds,
   /// once per chip (one unit is rebuilt at a time); 0 otherwise.
   double rebuiltBytes = 0;
+  /// The parts of savedBytes and rebuiltBytes a tensor-parallel group
+  /// holds whole on every member without sequence parallelism.
+  double replicatedSavedBytes = 0, replicatedRebuiltBytes = 0;
   double outputBytes = 0, cacheBytes = 0, largestResult = 0;
   /// All-reduces of the output a tensor-parallel split needs per pass:
-  /// Megatron pairs a column- and a row-parallel matmul per block, so one
-  /// all-reduce per two matmul-bearing ops (at least one if any).
+  /// one per row-parallel product (Megatron's g operator closing each
+  /// column/row pair; at least one if the unit has any product).
   unsigned tensorCollectives = 0;
 };
 
@@ -157,6 +163,8 @@ struct Level {
   /// prefix[k][l]: forward + backward seconds of layers [0, l) on kind k;
   /// prefixForward the same for the forward pass alone.
   std::vector<std::vector<double>> prefix, prefixForward;
+  /// The same for the work a tensor group runs whole on every member.
+  std::vector<std::vector<double>> prefixReplicated, prefixReplicatedForward;
   /// Largest result and largest rebuilt activation set over layer ranges.
   RangeMax largest, largestRebuilt;
   /// Largest one layer's weight bytes over layer ranges: what ZeRO-3
@@ -164,6 +172,10 @@ struct Level {
   RangeMax largestWeights;
   double largestIn(unsigned i, unsigned j) const { return largest.of(i, j); }
   std::vector<double> prefixParams, prefixParamBytes, prefixSaved, prefixCache;
+  /// The part of prefixSaved (and of the rebuilt sets) a tensor group
+  /// holds whole on every member.
+  std::vector<double> prefixSavedReplicated;
+  RangeMax largestRebuiltReplicated;
   /// Whole-model seconds per micro-batch on each kind.
   std::vector<double> modelS;
 };
@@ -217,28 +229,33 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
       UnitTime t = unitTime(unit, chip, options.recompute);
       c.forwardS.push_back(t.forwardS);
       c.backwardS.push_back(training ? t.backwardS : 0.0);
+      c.replicatedForwardS.push_back(t.replicatedForwardS);
+      c.replicatedS.push_back(t.replicatedForwardS +
+                              (training ? t.replicatedBackwardS : 0.0));
     }
     c.parameters = static_cast<double>(unit.parameters);
     c.parameterBytes = unit.parameterBytes;
     // Full recomputation keeps each unit's input for every micro-batch in
     // flight and rebuilds one unit's activations at a time: the rebuilt
     // set counts once per chip (the largest of the stage), not per layer.
+    // Without sequence parallelism the checkpoint (the residual stream
+    // entering the unit) is whole on every member of a tensor group.
     if (training && options.recompute == Recompute::Full) {
       c.savedBytes = unit.inputBytes;
+      c.replicatedSavedBytes = unit.inputBytes;
       c.rebuiltBytes = unit.savedBytes;
+      c.replicatedRebuiltBytes = unit.tensorReplicatedSavedBytes;
     } else if (training) {
       ModelUnit one = unit;
       one.repeat = 1;
       c.savedBytes = savedActivationBytes({one}, options.recompute);
+      c.replicatedSavedBytes = std::min(c.savedBytes, unit.tensorReplicatedSavedBytes);
     }
     c.outputBytes = unit.outputBytes;
     c.cacheBytes = training ? 0.0 : unit.cacheBytes;
     c.largestResult = unit.largestResultBytes;
-    unsigned matmulOps = 0;
-    for (const auto &[kernel, times] : unit.kernels)
-      if (!kernel.matmuls.empty())
-        matmulOps += 1;
-    c.tensorCollectives = matmulOps == 0 ? 0 : std::max(1u, matmulOps / 2);
+    c.tensorCollectives =
+        unit.products == 0 ? 0 : std::max(1u, unit.rowParallelProducts);
     level.units.push_back(std::move(c));
     for (uint64_t r = 0; r < unit.repeat; ++r)
       level.layers.push_back({static_cast<unsigned>(u), r});
@@ -246,6 +263,9 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
   size_t n = level.layers.size();
   level.prefix.assign(nk, std::vector<double>(n + 1, 0.0));
   level.prefixForward.assign(nk, std::vector<double>(n + 1, 0.0));
+  level.prefixReplicated.assign(nk, std::vector<double>(n + 1, 0.0));
+  level.prefixReplicatedForward.assign(nk, std::vector<double>(n + 1, 0.0));
+  level.prefixSavedReplicated.assign(n + 1, 0);
   level.prefixParams.assign(n + 1, 0);
   level.prefixParamBytes.assign(n + 1, 0);
   level.prefixSaved.assign(n + 1, 0);
@@ -255,7 +275,12 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
     for (size_t k = 0; k < nk; ++k) {
       level.prefix[k][l + 1] = level.prefix[k][l] + c.forwardS[k] + c.backwardS[k];
       level.prefixForward[k][l + 1] = level.prefixForward[k][l] + c.forwardS[k];
+      level.prefixReplicated[k][l + 1] = level.prefixReplicated[k][l] + c.replicatedS[k];
+      level.prefixReplicatedForward[k][l + 1] =
+          level.prefixReplicatedForward[k][l] + c.replicatedForwardS[k];
     }
+    level.prefixSavedReplicated[l + 1] =
+        level.prefixSavedReplicated[l] + c.replicatedSavedBytes;
     level.prefixParams[l + 1] = level.prefixParams[l] + c.parameters;
     level.prefixParamBytes[l + 1] = level.prefixParamBytes[l] + c.parameterBytes;
     level.prefixSaved[l + 1] = level.prefixSaved[l] + c.savedBytes;
@@ -263,13 +288,16 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
   }
   for (size_t k = 0; k < nk; ++k)
     level.modelS.push_back(level.prefix[k][n]);
-  std::vector<double> results(n), rebuilt(n);
+  std::vector<double> results(n), rebuilt(n), rebuiltReplicated(n);
   for (size_t l = 0; l < n; ++l) {
-    results[l] = level.units[level.layers[l].unit].largestResult;
-    rebuilt[l] = level.units[level.layers[l].unit].rebuiltBytes;
+    const UnitCosts &c = level.units[level.layers[l].unit];
+    results[l] = c.largestResult;
+    rebuilt[l] = c.rebuiltBytes - c.replicatedRebuiltBytes;
+    rebuiltReplicated[l] = c.replicatedRebuiltBytes;
   }
   level.largest = RangeMax(std::move(results));
   level.largestRebuilt = RangeMax(std::move(rebuilt));
+  level.largestRebuiltReplicated = RangeMax(std::move(rebuiltReplicated));
   std::vector<double> layerWeights(n);
   for (size_t l = 0; l < n; ++l)
     layerWeights[l] = level.units[level.layers[l].unit].parameterBytes;
@@ -684,11 +712,23 @@ public:
           std::vector<double> perUnit(level.units.size(), 0.0);
           for (size_t u = 0; u < level.units.size(); ++u) {
             const UnitCosts &c = level.units[u];
-            if (c.tensorCollectives)
-              perUnit[u] = c.tensorCollectives *
-                           ctx.comm.collective(CollectiveKind::AllReduce, group,
-                                               c.outputBytes)
-                               .seconds;
+            if (!c.tensorCollectives)
+              continue;
+            double once;
+            if (ctx.options.sequenceParallel) {
+              // Sequence parallelism: the all-reduce becomes a reduce-
+              // scatter into sequence shards and, before the next region,
+              // an all-gather of them (Korthikanti et al. 2022, sec. 4.2.2).
+              std::vector<double> shards;
+              for (double part : layout.shares[r][&group - layout.groups[r].data()])
+                shards.push_back(c.outputBytes * part);
+              once = ctx.comm.collective(CollectiveKind::ReduceScatter, group, shards).seconds +
+                     ctx.comm.collective(CollectiveKind::AllGather, group, shards).seconds;
+            } else {
+              once = ctx.comm.collective(CollectiveKind::AllReduce, group, c.outputBytes)
+                         .seconds;
+            }
+            perUnit[u] = c.tensorCollectives * once;
           }
           prefix.assign(n + 1, 0.0);
           for (size_t l = 0; l < n; ++l)
@@ -813,15 +853,24 @@ public:
     const auto &share = layout.shares[r][s];
     bool training = ctx.training();
     double compute = 0, forwardFraction = 0;
+    bool whole = replicatesOutsideRegions(group.size());
+    // A member's share of the split work, plus the replicated work whole
+    // (or its share of it under sequence parallelism).
+    auto work = [&](const std::vector<std::vector<double>> &all,
+                    const std::vector<std::vector<double>> &replicated, unsigned k,
+                    double part) {
+      double total = all[k][j] - all[k][i];
+      double repl = replicated[k][j] - replicated[k][i];
+      return part * (total - repl) + (whole ? repl : part * repl);
+    };
     for (size_t m = 0; m < group.size(); ++m) {
       unsigned k = ctx.mesh.chips()[group[m]].kind;
-      double t = share[m] * (level.prefix[k][j] - level.prefix[k][i]);
-      compute = std::max(compute, t);
+      compute = std::max(compute, work(level.prefix, level.prefixReplicated, k, share[m]));
     }
     // Split compute into forward and backward by the kind of member 0.
     unsigned k0 = ctx.mesh.chips()[group[0]].kind;
-    double all0 = level.prefix[k0][j] - level.prefix[k0][i];
-    double fwd0 = level.prefixForward[k0][j] - level.prefixForward[k0][i];
+    double all0 = work(level.prefix, level.prefixReplicated, k0, share[0]);
+    double fwd0 = work(level.prefixForward, level.prefixReplicatedForward, k0, share[0]);
     const std::vector<double> &tc = tensorComm[r][s];
     double comm = tc.empty() ? 0.0 : tc[j] - tc[i];
     forwardFraction = all0 > 0 ? fwd0 / all0 : 1.0;
@@ -903,15 +952,24 @@ public:
     if (layout.chunks == 1)
       return memberMemory(r, d, starts[d], starts[d + 1], member, policy);
     const Level &level = *policies[policy];
-    double params = 0, weights = 0, largest = 0, rebuilt = 0, layer = 0;
+    double params = 0, weights = 0, largest = 0, rebuilt = 0, layer = 0,
+           rebuiltWhole = 0;
+    double share = layout.shares[r][d][member];
+    bool whole = replicatesOutsideRegions(layout.groups[r][d].size()) && share > 0;
     std::vector<double> saved;
     for (unsigned k = d; k < layout.numStages(); k += layout.strategy.pp) {
       unsigned i = starts[k], j = starts[k + 1];
       params += level.prefixParams[j] - level.prefixParams[i];
       weights += level.prefixParamBytes[j] - level.prefixParamBytes[i];
-      saved.push_back(level.prefixSaved[j] - level.prefixSaved[i]);
+      // Held whole, the replicated part weighs 1/share against the
+      // split part (the peak is linear in the bytes, scaled by the share
+      // below).
+      double repl = level.prefixSavedReplicated[j] - level.prefixSavedReplicated[i];
+      saved.push_back(level.prefixSaved[j] - level.prefixSaved[i] +
+                      (whole ? repl * (1 / share - 1) : 0.0));
       largest = std::max(largest, level.largestIn(i, j));
       rebuilt = std::max(rebuilt, level.largestRebuilt.of(i, j));
+      rebuiltWhole = std::max(rebuiltWhole, level.largestRebuiltReplicated.of(i, j));
       layer = std::max(layer, level.largestWeights.of(i, j));
     }
     // The peak depends on the replica only through its micro-batch count:
@@ -922,16 +980,16 @@ public:
       peakCache.policy = policy;
       peakCache.peaks.clear();
     }
-    auto [slot, fresh] =
-        peakCache.peaks.try_emplace({layout.microBatches[r], d}, 0.0);
+    auto [slot, fresh] = peakCache.peaks.try_emplace(
+        {layout.microBatches[r], d, whole ? share : 1.0}, 0.0);
     if (fresh)
       slot->second = interleavedPeak(r, d, saved);
     // Training only: interleaving is a training schedule.
     double bytes = trainingState(weights, params, layer, r, d, member) +
-                   slot->second + rebuilt + 2 * largest;
+                   slot->second + rebuilt + rebuiltWhole + 2 * largest;
     unsigned chip = layout.groups[r][d][member];
     double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
-    return layout.shares[r][d][member] * bytes + reserved;
+    return share * bytes + (whole ? (1 - share) * rebuiltWhole : 0.0) + reserved;
   }
 
   /// Memory of each member of stage s (replica r) holding [i, j).
@@ -943,6 +1001,8 @@ public:
     double weights = level.prefixParamBytes[j] - level.prefixParamBytes[i];
     double largest = level.largestIn(i, j);
     double bytes = weights;
+    // Activations a tensor group holds whole on every member.
+    double wholeBytes = 0;
     if (ctx.training()) {
       bytes = trainingState(weights, params, level.largestWeights.of(i, j),
                             r, s, member);
@@ -950,15 +1010,26 @@ public:
       // others; only its state is a sure lower bound (simulate() checks
       // the device as a whole).
       double flight = layout.chunks > 1 ? 0.0 : inFlight(r, s);
+      double rebuiltWhole = level.largestRebuiltReplicated.of(i, j);
       bytes += (level.prefixSaved[j] - level.prefixSaved[i]) * flight +
-               level.largestRebuilt.of(i, j);
+               level.largestRebuilt.of(i, j) + rebuiltWhole;
+      if (replicatesOutsideRegions(layout.groups[r][s].size()))
+        wholeBytes = (level.prefixSavedReplicated[j] - level.prefixSavedReplicated[i]) *
+                         flight +
+                     rebuiltWhole;
     } else {
       bytes += level.prefixCache[j] - level.prefixCache[i];
     }
     bytes += 2 * largest;
     unsigned chip = layout.groups[r][s][member];
     double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
-    return share * bytes + reserved;
+    return share * bytes + (1 - share) * wholeBytes + reserved;
+  }
+
+  /// True when a tensor group of `width` members runs the ops outside its
+  /// regions whole on every member (no sequence parallelism).
+  bool replicatesOutsideRegions(size_t width) const {
+    return width > 1 && !ctx.options.sequenceParallel;
   }
 
   double reservedOf(unsigned chip) const {
@@ -1242,8 +1313,13 @@ public:
           }
           unsigned kind = ctx.mesh.chips()[chip].kind;
           const Level &costs = *policies[stagePolicy[s]];
-          d.computeS += m * d.share *
-                        (costs.prefix[kind][starts[s + 1]] - costs.prefix[kind][starts[s]]);
+          unsigned i = starts[s], j = starts[s + 1];
+          double all = costs.prefix[kind][j] - costs.prefix[kind][i];
+          double repl = costs.prefixReplicated[kind][j] - costs.prefixReplicated[kind][i];
+          d.computeS += m * (d.share * (all - repl) +
+                             (replicatesOutsideRegions(layout.groups[r][s].size())
+                                  ? repl
+                                  : d.share * repl));
           d.commS += m * (c.tensorCommS + c.zeroCommS);
           if (s + 1 < p)
             d.commS += m * sendF.back() * (training ? 2 : 1) / layout.groups[r][s].size();
@@ -1496,7 +1572,7 @@ private:
   struct PeakCache {
     std::vector<unsigned> starts;
     unsigned policy = ~0u;
-    std::map<std::pair<uint64_t, unsigned>, double> peaks;
+    std::map<std::tuple<uint64_t, unsigned, double>, double> peaks;
   };
   mutable PeakCache peakCache;
 

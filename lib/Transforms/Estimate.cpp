@@ -118,7 +118,7 @@ void ChipMeshEstimatePass::annotateOps(func::FuncOp func,
       continue;
     SmallVector<double> fwd, bwd;
     double bytes = 0;
-    for (const auto &[kernel, times] : unit.kernels)
+    for (const auto &[kernel, times, replicated] : unit.kernels)
       bytes += (kernel.parameterBytes + kernel.activationBytes) * times;
     for (const ComputeModel &chip : chips) {
       UnitTime t = unitTime(unit, chip, Recompute::None);

@@ -124,6 +124,7 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
   options.math = mathMode;
   options.overlapGradientReduce = overlapGradReduce;
   options.overlapTensorComm = overlapTpComm;
+  options.sequenceParallel = sequenceParallel;
   options.useAllChips = useAllChips;
   std::optional<ZeroStages> zero = parseZeroStages(zeroText);
   if (!zero)
@@ -489,7 +490,10 @@ void ChipMeshPartitionPass::runOnOperation() {
                                    .str()
                              : std::string()) +
                             (plan.zero ? llvm::formatv(", ZeRO-{0}", plan.zero).str()
-                                       : std::string()));
+                                       : std::string()) +
+                            (sequenceParallel && plan.strategy.tp > 1
+                                 ? ", sequence parallel"
+                                 : ""));
     // Large meshes: the first replica's group per stage, and devices
     // summarised per (stage, kind); the JSON report has every device.
     bool summarise = plan.devices.size() > 16;

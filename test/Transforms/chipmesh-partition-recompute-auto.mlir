@@ -1,7 +1,7 @@
 // recompute=auto: each pipeline stage takes the fastest recomputation that
 // fits. LLaMA-2-70B on 4 x 8 H800 (dp=2 pp=8 tp=2, 32 micro-batches per
 // replica): early 1F1B stages hold up to 8 micro-batches and recompute
-// fully, the last two hold fewer and recompute nothing, which shortens the
+// fully, the last holds one and recompute nothing, which shortens the
 // step against recompute=full everywhere.
 // RUN: split-file %s %t
 // RUN: chipmesh-translate --import-hf-config %examples/models/llama-2-70b.json --hf-batch 64 --hf-seq-len 4096 --hf-flash-attention --hf-dtype=bf16 -o %t/llama.mlir
@@ -24,11 +24,10 @@
 // RUN: not chipmesh-opt %t/no-stage-policy.mlir --chipmesh-materialize -o /dev/null 2>&1 | FileCheck %s --check-prefix=SPEC
 
 // FULL: dp=2 pp=8 tp=2 (strided replicas), 1f1b, micro-batch 1, 32/32 micro-batches per replica
-// FULL: step 10.08 s
-// AUTO-COUNT-6: recompute full
-// AUTO: stage 6: layers {{.*}}, recompute none
+// FULL: step 9.59 s
+// AUTO-COUNT-7: recompute full
 // AUTO: stage 7: layers {{.*}}, recompute none
-// AUTO: step 9.65 s
+// AUTO: step 9.26 s
 // REPORT: "recompute": "full"
 // REPORT: "recompute": "none"
 // ATTR: recompute = "auto"

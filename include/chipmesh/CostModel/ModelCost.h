@@ -40,6 +40,17 @@ struct CostOptions {
   Recompute recompute = Recompute::None;
 };
 
+/// One kernel of a unit and how many times it runs per unit.
+struct UnitKernel {
+  KernelCost kernel;
+  double times = 1;
+  /// Outside Megatron's tensor-parallel regions (norms, residual adds and
+  /// dropouts between a row-parallel product and the next column-parallel
+  /// one): every member of a tensor-parallel group runs it whole unless
+  /// sequence parallelism splits it (Korthikanti et al. 2022, sec. 4.2.2).
+  bool tensorReplicated = false;
+};
+
 /// One pipeline-cuttable unit, costed for one micro-batch.
 struct ModelUnit {
   std::string name;
@@ -48,12 +59,23 @@ struct ModelUnit {
   /// every other field is for one of them.
   uint64_t repeat = 1;
   /// Kernels with how many times each runs per unit.
-  std::vector<std::pair<KernelCost, double>> kernels;
+  std::vector<UnitKernel> kernels;
   uint64_t parameters = 0;
   double parameterBytes = 0;
   /// Activations kept for backward (no recomputation) and what selective
   /// recomputation drops from that.
   double savedBytes = 0, selectiveSavingBytes = 0;
+  /// The part of savedBytes a tensor-parallel group holds whole on every
+  /// member without sequence parallelism: values outside the tensor-
+  /// parallel regions (a norm's input, a column-parallel product's input,
+  /// a residual dropout's mask; Korthikanti et al. 2022, eq. 2's 10sbh).
+  double tensorReplicatedSavedBytes = 0;
+  /// Row-parallel products (a product whose input comes from a column-
+  /// parallel one): each ends in one all-reduce of its output per pass
+  /// under tensor parallelism (Megatron's g operator).
+  unsigned rowParallelProducts = 0;
+  /// Products of any kind (attention included).
+  unsigned products = 0;
   /// Activations entering and leaving the unit (pipeline sends; what full
   /// recomputation keeps).
   double inputBytes = 0, outputBytes = 0;
@@ -90,6 +112,8 @@ mlir::FailureOr<ModelProfile> profileModel(mlir::func::FuncOp func,
 
 struct UnitTime {
   double forwardS = 0, backwardS = 0; ///< backward includes recomputation
+  /// The tensor-replicated kernels' part of each (UnitKernel).
+  double replicatedForwardS = 0, replicatedBackwardS = 0;
 };
 UnitTime unitTime(const ModelUnit &unit, const ComputeModel &chip,
                   Recompute recompute);

@@ -106,6 +106,13 @@ struct PartitionOptions {
   /// stage's pass takes the longer of its compute and its tensor-parallel
   /// communication instead of their sum. Off by default, as in Megatron.
   bool overlapTensorComm = false;
+  /// Megatron's sequence parallelism (--sequence-parallel; Korthikanti et
+  /// al. 2022): the ops outside the tensor-parallel regions (norms,
+  /// residual dropouts and adds) and their saved activations are split
+  /// along the sequence over the group, and each all-reduce becomes a
+  /// reduce-scatter and an all-gather. Off (as in Megatron): every member
+  /// runs those ops whole and holds their activations whole.
+  bool sequenceParallel = false;
   /// Model chunks per device for plans with pp > 1 (Megatron's
   /// --num-layers-per-virtual-pipeline-stage; interleaved 1F1B). 1: plain
   /// 1F1B or GPipe; 0: the search tries 1, 2 and 4 (training under 1F1B;

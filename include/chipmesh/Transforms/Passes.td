@@ -200,6 +200,13 @@ def ChipMeshPartition : Pass<"chipmesh-partition", "mlir::ModuleOp"> {
            "Overlap tensor-parallel collectives with the GEMMs (Megatron "
            "--tp-comm-overlap): a stage's pass takes the longer of compute "
            "and communication">,
+    Option<"sequenceParallel", "sequence-parallel", "bool",
+           /*default=*/"false",
+           "Split the ops between the tensor-parallel regions (norms, "
+           "residual dropouts and adds) and their activations along the "
+           "sequence, with a reduce-scatter and an all-gather for each "
+           "all-reduce (Megatron --sequence-parallel); off, every member of "
+           "a tensor-parallel group runs them whole">,
     Option<"planFile", "plan", "std::string", /*default=*/"\"\"",
            "Price this plan exactly as given instead of searching: a report "
            "written by report=FILE (strategy, schedule, micro-batches, every "
