@@ -48,6 +48,18 @@ DEFAULT_INTER = {"a100-sxm-80gb": "infiniband-hdr", "h100-sxm": "infiniband-ndr"
                  "h200": "infiniband-ndr", "ascend-910b": "roce-200g"}
 
 
+# The attention kernel a group's software stack ran, where it differs from
+# the catalog's default (FlashAttention-2 on Hopper): Megatron-Core runs
+# Transformer Engine's cuDNN fused attention, FlashAttention-3 class on
+# Hopper (cuDNN forward 617/989 beside FA3's 648/989 in Shah et al. 2024,
+# fig. 5; FA3's backward ~0.45 of peak, docs/cost-model.md).
+STACK_CALIBRATION = {
+    "megatron-core-r0.8-h100": {"chips": {"h100-sxm": {
+        "attention_forward_efficiency": 0.65,
+        "attention_backward_efficiency": 0.45}}},
+}
+
+
 def hf_config(model, group):
     """A config.json of the row's architecture."""
     arch = model["arch"]
@@ -147,9 +159,15 @@ def price(row, build):
             capture_output=True, text=True, timeout=600)
         if imported.returncode != 0:
             return None, "import failed: " + imported.stderr.strip().splitlines()[-1]
+        stack = STACK_CALIBRATION.get(row["group"])
+        if stack:
+            with open(os.path.join(tmp, "calibration.json"), "w") as f:
+                json.dump(stack, f)
         options = [f"mesh={tmp}/mesh.mlir", f"batch={par['global_batch']}",
                    f"strategy=dp={dp},pp={pp},tp={tp}", f"recompute={recompute}",
                    f"report={tmp}/report.json", "threads=1"]
+        if stack:
+            options.append(f"calibration={tmp}/calibration.json")
         if par.get("micro_batch"):
             options.append(f"micro-batch={par['micro_batch']}")
         if chunks > 1 and pp > 1:

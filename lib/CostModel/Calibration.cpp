@@ -62,8 +62,15 @@ constexpr unsigned kTile = 128, kTileK = 64;
 //  attnF / attnB: fused attention forward / backward fraction of peak.
 //    A100: FlashAttention-2 reaches 203 TFLOPS fwd+bwd (hdim 128, 16k) =
 //    0.65 of peak, split as 0.72 / 0.62 (FA2 paper: forward 50-73%).
-//    Hopper: FlashAttention-3 forward 648/989 (hdim 128); backward from
-//    FA2's 338 TFLOPS fwd+bwd sped up 1.5x by FA3 -> 0.45. MI300X: FA2
+//    Hopper: FlashAttention-2, the kernel PyTorch's SDPA, Hugging Face
+//    and the flash-attn package run there (FlashAttention-3 is a separate,
+//    Hopper-only install): FA2 fwd+bwd 338/989 (FA2 README, hdim 128,
+//    16k), forward 362/989 at 2k and backward 322/989 at 16k in the FA3
+//    paper's comparison (Shah et al. 2024, figs. 5-6) -> 0.38 / 0.33.
+//    Stacks on FlashAttention-3 or cuDNN's fused attention (Transformer
+//    Engine) reach 648/989 forward, ~0.45 backward: set
+//    attention_*_efficiency in a calibration file. B200: ASSUMED at the
+//    FA3-class figures (FA2 has no Blackwell kernels). MI300X: FA2
 //    fwd+bwd 328.6/1307 (Azure AI-benchmarking-guide) -> 0.30 / 0.22.
 //  mem: BabelStream Triad / rated bandwidth (Azure AI-benchmarking-guide):
 //    A100 1.70/2.04, H100 2.97/3.35, H200 4.15/4.8, MI300X 4.09/5.3; H20
@@ -71,11 +78,11 @@ constexpr unsigned kTile = 128, kTileK = 64;
 //  ASSUMED rows have no public measurement: family defaults.
 const ChipDefault kChipDefaults[] = {
     // id                   units  mamf   attnF  attnB  mem   tile
-    {"h100-sxm",             132, 0.803, 0.65, 0.45, 0.89, kTile},
-    {"h100-pcie",            114, 0.656, 0.65, 0.45, 0.89, kTile},
-    {"h800-sxm",             132, 0.803, 0.65, 0.45, 0.89, kTile},
-    {"h20",                   78, 0.961, 0.65, 0.45, 0.93, kTile},
-    {"h200",                 132, 0.803, 0.65, 0.45, 0.86, kTile},
+    {"h100-sxm",             132, 0.803, 0.38, 0.33, 0.89, kTile},
+    {"h100-pcie",            114, 0.656, 0.38, 0.33, 0.89, kTile},
+    {"h800-sxm",             132, 0.803, 0.38, 0.33, 0.89, kTile},
+    {"h20",                   78, 0.961, 0.38, 0.33, 0.93, kTile},
+    {"h200",                 132, 0.803, 0.38, 0.33, 0.86, kTile},
     {"b200",                 148, 0.776, 0.65, 0.45, 0.86, kTile}, // attn, mem ASSUMED
     {"a100-sxm-80gb",        108, 0.869, 0.72, 0.62, 0.83, kTile},
     {"a100-pcie-80gb",       108, 0.811, 0.72, 0.62, 0.83, kTile},
