@@ -155,9 +155,11 @@ static void collectKernels(Block &block, double times, double scale,
         unit.largestResultBytes =
             std::max(unit.largestResultBytes, tensorBytes(type) * scale);
     if (!kernel.matmuls.empty()) {
-      unit.products += static_cast<unsigned>(std::min(times, 1e6));
+      // Saturating: a hostile nest of repeats must not wrap the count.
+      unsigned runs = static_cast<unsigned>(std::min(times, 1e6));
+      unit.products = llvm::SaturatingAdd(unit.products, runs);
       if (isRowParallel(op, regions))
-        unit.rowParallelProducts += static_cast<unsigned>(std::min(times, 1e6));
+        unit.rowParallelProducts = llvm::SaturatingAdd(unit.rowParallelProducts, runs);
     }
     bool replicated = regions.replicated.count(&op) > 0;
     unit.kernels.push_back({std::move(kernel), times, replicated});
