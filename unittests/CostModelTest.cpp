@@ -219,6 +219,50 @@ TEST_F(CostModelTest, TransferBoundBySlowestHop) {
               v.path(0, 1).latencyS + 1e9 / (450e9 * 0.8), 1e-12);
 }
 
+TEST_F(CostModelTest, SharedPortCarriesEveryChipsTraffic) {
+  // Two nodes of four H100s on InfiniBand NDR (50 GB/s at 95%), first with
+  // a port per chip, then with one NIC per node (`ports 1`).
+  const char *kPorts[] = {"", " ports 1"};
+  std::vector<double> concurrent, ring, intra, alone;
+  for (const char *ports : kPorts) {
+    std::string source = std::string(R"(
+      topo.mesh @m {
+        topo.chip_kind @x catalog "h100-sxm"
+        topo.link_kind @nv catalog "nvlink4"
+        topo.link_kind @ib catalog "infiniband-ndr"
+        topo.group "cluster" switched via @ib {
+          topo.group "node" x 2 switched via @nv)") +
+                         ports + R"( { topo.chips @x x 4 }
+        }
+      })";
+    const MeshView &v = view(source);
+    CommModel comm(v, Calibration());
+    alone.push_back(comm.transferTime(0, 4, 1e9));
+    intra.push_back(comm.transferTime(0, 1, 1e9));
+    // Chip i of node 0 sends to chip i of node 1, all four at once.
+    std::vector<double> t = comm.concurrentTimes(
+        {{0, 4, 1e9}, {1, 5, 1e9}, {2, 6, 1e9}, {3, 7, 1e9}});
+    concurrent.push_back(*std::max_element(t.begin(), t.end()));
+    ring.push_back(comm.algorithmTime(CollectiveKind::AllReduce,
+                                      CollectiveAlgorithm::Ring,
+                                      {0, 1, 2, 3, 4, 5, 6, 7}, 8e9));
+  }
+  double ib = 50e9 * 0.95;
+  // Alone (one InfiniBand traversal either way: the ports add no
+  // latency), and inside a node, nothing changes.
+  EXPECT_DOUBLE_EQ(alone[0], alone[1]);
+  EXPECT_DOUBLE_EQ(intra[0], intra[1]);
+  // Four chips' transfers through one NIC: each at a quarter of it.
+  double latency = alone[0] - 1e9 / ib;
+  EXPECT_NEAR(concurrent[0], latency + 1e9 / ib, 1e-9);
+  EXPECT_NEAR(concurrent[1], latency + 4 * 1e9 / ib, 1e-9);
+  // The ring all-reduce's four channels leave each node through four NICs,
+  // or all through the one: each of its 2 x 7 steps moves a 1 GB chunk
+  // (8 GB / 8) over InfiniBand, at ib / 4 per channel or ib in all.
+  EXPECT_NEAR(ring[0], 14 * (1e9 / 4) / ib, 0.01 * ring[0]);
+  EXPECT_NEAR(ring[1], 14 * 1e9 / ib, 0.01 * ring[1]);
+}
+
 //===----------------------------------------------------------------------===//
 // Compute
 //===----------------------------------------------------------------------===//

@@ -101,12 +101,15 @@ def mesh_text(hw):
     if intra not in LINKS or inter not in LINKS or nodes * per_node != gpus:
         return None, f"links {intra}/{inter} or {gpus} chips over nodes of {per_node}"
     shape = "full_mesh" if intra.startswith("hccs") else "switched"
+    # Nodes with fewer NICs than chips share them (`ports`).
+    nics = hw.get("nics_per_node")
+    ports = f" ports {nics}" if nics and 0 < nics < per_node else ""
     return (f"topo.mesh @cluster {{\n"
             f"  topo.chip_kind @gpu catalog \"{chip}\"\n"
             f"  topo.link_kind @intra catalog \"{intra}\"\n"
             f"  topo.link_kind @inter catalog \"{inter}\"\n"
             f"  topo.group \"cluster\" switched via @inter {{\n"
-            f"    topo.group \"node\" x {nodes} {shape} via @intra {{\n"
+            f"    topo.group \"node\" x {nodes} {shape} via @intra{ports} {{\n"
             f"      topo.chips @gpu x {per_node}\n"
             f"    }}\n  }}\n}}\n"), None
 

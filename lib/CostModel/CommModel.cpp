@@ -169,7 +169,8 @@ std::vector<int64_t> CommModel::groupShape(ArrayRef<unsigned> group) const {
   // Per member: its kind, group template and position in its group, and
   // for every group instance of its ancestry the first member inside that
   // same instance (matched by identity, so members at different depths
-  // that share an ancestor say so), and the instance's position in its
+  // that share an ancestor say so), the shared port it uses there (if the
+  // group has `ports`), and the instance's position in its
   // parent where the parent is a ring (its neighbours depend on it; in a
   // switched or fully meshed parent every position prices alike).
   llvm::DenseMap<int, int64_t> first;
@@ -180,6 +181,9 @@ std::vector<int64_t> CommModel::groupShape(ArrayRef<unsigned> group) const {
     shape.push_back(static_cast<int64_t>(chipAncestors[c].size()));
     for (int g : chipAncestors[c]) {
       shape.push_back(first.try_emplace(g, static_cast<int64_t>(i)).first->second);
+      // Which shared port of the group the member leaves through.
+      if (view.groups()[g].ports > 0)
+        shape.push_back(static_cast<int64_t>(view.groups()[g].portOf(c)));
       int parent = view.groups()[g].parent;
       if (parent >= 0 && view.groups()[parent].interconnect == topo::Interconnect::ring)
         shape.push_back(static_cast<int64_t>(view.groups()[g].firstChip -
@@ -217,11 +221,11 @@ CommModel::Times CommModel::stepLatencies(const MeshPath &route,
                                          CollectiveAlgorithm algorithm) const {
   // The library's per-step latency of every traversal, per protocol; a
   // chip-switch-chip traversal counts once (half on each side of the
-  // switch).
+  // switch), and the hops between shared ports and switches add nothing.
   Times latency{0, 0, 0};
   unsigned chips = view.numChips();
   for (const MeshHop &hop : route.hops) {
-    double weight = hop.from >= chips || hop.to >= chips ? 0.5 : 1.0;
+    double weight = 0.5 * ((hop.from < chips) + (hop.to < chips));
     for (unsigned p = 0; p < kProtocols; ++p)
       latency[p] += weight * hopLatency(hop.linkKind, algorithm,
                                         static_cast<Protocol>(p));

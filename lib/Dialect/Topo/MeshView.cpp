@@ -4,6 +4,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
 #include <limits>
+#include <map>
+#include <tuple>
 #include <queue>
 
 using namespace mlir;
@@ -75,6 +77,11 @@ void MeshView::addEdge(unsigned a, unsigned b, unsigned linkKind,
                        double latency) {
   adjacency[a].push_back({b, linkKind, latency});
   adjacency[b].push_back({a, linkKind, latency});
+}
+
+void MeshView::addArc(unsigned from, unsigned to, unsigned linkKind,
+                      double latency) {
+  adjacency[from].push_back({to, linkKind, latency});
 }
 
 namespace chipmesh {
@@ -167,6 +174,8 @@ private:
     instance.interconnect = group.getInterconnect();
     if (group.getLink())
       instance.linkKind = linkIndex.lookup(group.getLinkAttr().getAttr());
+    if (std::optional<int64_t> ports = group.getPorts())
+      instance.ports = static_cast<unsigned>(std::clamp<int64_t>(*ports, 1, MeshView::kMaxChips));
     instance.firstChip = view.chipList.size();
     int self = view.groupList.size();
     view.groupList.push_back(instance);
@@ -186,7 +195,7 @@ private:
       // Half the latency on each side, so chip-switch-chip is one traversal.
       unsigned sw = view.addVertex();
       for (unsigned c = first; c < first + n; ++c)
-        view.addEdge(c, sw, link, latency / 2);
+        joinToSwitch(c, sw, &group - view.groupList.data(), link, latency);
       break;
     }
     case Interconnect::full_mesh:
@@ -203,6 +212,57 @@ private:
     case Interconnect::none:
       break;
     }
+  }
+
+  /// Joins chip `chip` to the switch `sw` of group `level`: directly
+  /// (its own port), or through the shared ports of every group between
+  /// the chip and that level that has `ports`, innermost first. A port is
+  /// an uplink vertex (chip -> port -> ... -> switch) and a downlink vertex
+  /// (switch -> ... -> port -> chip), so traffic between two chips of the
+  /// level crosses the switch and shares each port's two directions.
+  void joinToSwitch(unsigned chip, unsigned sw, int level, unsigned link,
+                    double latency) {
+    llvm::SmallVector<std::pair<int, unsigned>, 4> through; // (group, port)
+    for (int g = view.chipList[chip].group; g >= 0 && g != level;
+         g = view.groupList[g].parent)
+      if (view.groupList[g].ports > 0)
+        through.push_back({g, view.groupList[g].portOf(chip)});
+    if (through.empty()) {
+      view.addEdge(chip, sw, link, latency / 2);
+      return;
+    }
+    // The chip's own arcs to its first port; a port's arcs onward once,
+    // when the port is made.
+    double half = latency / 2;
+    unsigned up = chip;
+    bool upFresh = true;
+    for (auto [g, port] : through) {
+      auto [vertex, fresh] = portVertex(g, level, port, /*uplink=*/true);
+      if (upFresh)
+        view.addArc(up, vertex, link, up == chip ? half : 0.0);
+      up = vertex;
+      upFresh = fresh;
+    }
+    if (upFresh)
+      view.addArc(up, sw, link, 0.0);
+    unsigned down = sw;
+    for (auto [g, port] : llvm::reverse(through)) {
+      auto [vertex, fresh] = portVertex(g, level, port, /*uplink=*/false);
+      if (fresh)
+        view.addArc(down, vertex, link, down == sw ? half : 0.0);
+      down = vertex;
+    }
+    view.addArc(down, chip, link, 0.0);
+  }
+
+  /// The vertex of one direction of port `port` of group `g` towards the
+  /// switch of group `level`, made once (its arcs onward are added then).
+  std::pair<unsigned, bool> portVertex(int g, int level, unsigned port, bool uplink) {
+    auto key = std::make_tuple(g, level, port, uplink);
+    auto [it, fresh] = portVertices.try_emplace(key, 0u);
+    if (fresh)
+      it->second = view.addVertex();
+    return {it->second, fresh};
   }
 
   LogicalResult addIrregularLink(LinkOp link) {
@@ -254,6 +314,7 @@ private:
   MeshOp mesh;
   llvm::DenseMap<Attribute, unsigned> kindIndex, linkIndex;
   std::vector<Operation *> chipOrigin;
+  std::map<std::tuple<int, int, unsigned, bool>, unsigned> portVertices;
 };
 } // namespace chipmesh
 

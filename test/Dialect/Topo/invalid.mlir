@@ -261,3 +261,36 @@ topo.mesh @m {
 
 // expected-error@+1 {{'topo.chips' op expects parent op to be one of 'topo.mesh, topo.group'}}
 topo.chips @x
+
+// -----
+
+topo.mesh @m {
+  topo.chip_kind @x catalog "h100-sxm"
+  topo.link_kind @l catalog "nvlink4"
+  topo.link_kind @e catalog "ethernet-100g"
+  topo.group "cluster" switched via @e {
+    // expected-error@+1 {{ports must be at least 1, got 0}}
+    topo.group "node" x 2 switched via @l ports 0 { topo.chips @x x 8 }
+  }
+}
+
+// -----
+
+topo.mesh @m {
+  topo.chip_kind @x catalog "h100-sxm"
+  topo.link_kind @l catalog "nvlink4"
+  // expected-error@+1 {{has ports 1, but no enclosing group is 'switched': ports say how the group reaches the switches around it}}
+  topo.group "node" switched via @l ports 1 { topo.chips @x x 8 }
+}
+
+// -----
+
+topo.mesh @m {
+  topo.chip_kind @x catalog "h100-sxm"
+  topo.link_kind @l catalog "nvlink4"
+  topo.link_kind @e catalog "ethernet-100g"
+  topo.group "cluster" switched via @e {
+    // expected-error@+1 {{has ports 9 for 8 chips; a group has at most one port per chip}}
+    topo.group "node" x 2 switched via @l ports 9 { topo.chips @x x 4 topo.chips @x x 4 }
+  }
+}

@@ -62,3 +62,18 @@ topo.mesh @big {
     }
   }
 }
+
+// Shared ports: four cloud nodes, each reaching the Ethernet switch
+// through one NIC shared by its eight GPUs.
+// CHECK-LABEL: topo.mesh @cloud
+// CHECK: topo.group "node" x 4 switched via @pcie ports 1 {
+topo.mesh @cloud {
+  topo.chip_kind @t4 {fp16_flop_per_s = 6.5e13 : f64, memory_bytes = 1.6e10 : f64, memory_bytes_per_s = 3.2e11 : f64}
+  topo.link_kind @pcie catalog "pcie4-x16"
+  topo.link_kind @eth catalog "ethernet-100g"
+  topo.group "cluster" switched via @eth {
+    topo.group "node" x 4 switched via @pcie ports 1 {
+      topo.chips @t4 x 8
+    }
+  }
+}

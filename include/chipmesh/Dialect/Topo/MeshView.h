@@ -44,6 +44,14 @@ struct GroupInstance {
   topo::Interconnect interconnect = topo::Interconnect::none;
   int linkKind = -1;          ///< index into linkKinds(), -1 if none
   unsigned firstChip = 0, numChips = 0; ///< chips are contiguous
+  /// Ports shared by the group's chips towards the switches around it
+  /// (`ports N`); 0: one per chip.
+  unsigned ports = 0;
+  /// The port chip `chip` (inside the group) leaves through.
+  unsigned portOf(unsigned chip) const {
+    return static_cast<unsigned>(static_cast<uint64_t>(chip - firstChip) * ports /
+                                 numChips);
+  }
 };
 
 struct ChipInstance {
@@ -53,8 +61,8 @@ struct ChipInstance {
 };
 
 /// One directed hop between two vertices of the link graph (chips are
-/// vertices 0..numChips-1, switches follow). Two transfers that share a
-/// hop share its bandwidth.
+/// vertices 0..numChips-1, switches and shared ports follow). Two
+/// transfers that share a hop share its bandwidth.
 struct MeshHop {
   unsigned from, to, linkKind;
 };
@@ -141,6 +149,8 @@ private:
     return adjacency.size() - 1;
   }
   void addEdge(unsigned a, unsigned b, unsigned linkKind, double latency);
+  /// One direction only (a shared port's uplink or downlink).
+  void addArc(unsigned from, unsigned to, unsigned linkKind, double latency);
 
   std::string meshName;
   std::vector<ChipKindSpec> kinds;

@@ -164,6 +164,24 @@ LogicalResult LinkKindOp::verify() {
   return success();
 }
 
+/// Chips one instance of a group body holds, saturating at 2^62.
+static uint64_t countGroupChips(Block &block) {
+  constexpr uint64_t kCap = uint64_t(1) << 62;
+  uint64_t total = 0;
+  for (Operation &op : block) {
+    uint64_t n = 0;
+    if (auto chips = dyn_cast<ChipsOp>(op)) {
+      n = static_cast<uint64_t>(std::max<int64_t>(chips.getCount(), 0));
+    } else if (auto group = dyn_cast<GroupOp>(op)) {
+      uint64_t inner = countGroupChips(group.getBodyBlock());
+      uint64_t repeats = static_cast<uint64_t>(std::max<int64_t>(group.getCount(), 0));
+      n = inner != 0 && repeats > kCap / inner ? kCap : inner * repeats;
+    }
+    total = std::min(kCap, total + std::min(n, kCap));
+  }
+  return total;
+}
+
 LogicalResult GroupOp::verify() {
   // Generic-form input skips the parser's guard; the mesh expansion
   // recurses per level too.
@@ -189,6 +207,22 @@ LogicalResult GroupOp::verify() {
   }
   if (getBodyBlock().empty())
     return emitOpError() << "holds no chips";
+  if (std::optional<int64_t> ports = getPorts()) {
+    if (*ports < 1)
+      return emitOpError() << "ports must be at least 1, got " << *ports;
+    bool switchedAbove = false;
+    for (Operation *up = (*this)->getParentOp(); up; up = up->getParentOp())
+      if (auto group = dyn_cast<GroupOp>(up))
+        switchedAbove |= group.getInterconnect() == Interconnect::switched;
+    if (!switchedAbove)
+      return emitOpError() << "has ports " << *ports
+                           << ", but no enclosing group is 'switched': ports "
+                              "say how the group reaches the switches around it";
+    uint64_t chips = countGroupChips(getBodyBlock());
+    if (static_cast<uint64_t>(*ports) > chips)
+      return emitOpError() << "has ports " << *ports << " for " << chips
+                           << " chips; a group has at most one port per chip";
+  }
   if (kind == Interconnect::ring || kind == Interconnect::full_mesh)
     for (Operation &member : getBodyBlock())
       if (!isa<ChipsOp>(member))

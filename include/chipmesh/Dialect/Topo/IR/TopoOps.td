@@ -127,15 +127,34 @@ def Topo_GroupOp : Topo_Op<"group", [
       levels or by `topo.link`.
 
     `full_mesh` and `ring` join chips, so their members must be `topo.chips`.
+
+    `ports N` says how this group reaches the switches of the groups around
+    it: through N ports shared by its chips (consecutive chips share one:
+    chip i of n uses port i * N / n), not one port per chip. A cloud node
+    with one NIC for its eight GPUs, or a PCIe box with two, is
+    `ports 1` / `ports 2`; every transfer that leaves the group through a
+    port shares its bandwidth, in each direction. Traffic inside the group
+    uses its own interconnect as before. An enclosing group must be
+    `switched`, and N is at most the group's chip count.
+
+    ```mlir
+    topo.group "cluster" switched via @eth100 {
+      topo.group "node" x 4 switched via @pcie ports 1 {
+        topo.chips @t4 x 8
+      }
+    }
+    ```
   }];
   let arguments = (ins StrAttr:$name,
                        DefaultValuedAttr<I64Attr, "1">:$count,
                        Topo_InterconnectAttr:$interconnect,
-                       OptionalAttr<FlatSymbolRefAttr>:$link);
+                       OptionalAttr<FlatSymbolRefAttr>:$link,
+                       OptionalAttr<I64Attr>:$ports);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $name (`x` $count^)? custom<InterconnectKeyword>($interconnect)
-    (`via` $link^)? attr-dict-with-keyword custom<GroupBody>($body)
+    (`via` $link^)? (`ports` $ports^)? attr-dict-with-keyword
+    custom<GroupBody>($body)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
