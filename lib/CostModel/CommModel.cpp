@@ -1,6 +1,7 @@
 //===- CommModel.cpp - Seconds of transfers and collectives ---------------===//
 
 #include "chipmesh/CostModel/CommModel.h"
+#include <map>
 #include "llvm/ADT/MapVector.h"
 #include <cmath>
 #include <limits>
@@ -353,11 +354,10 @@ static CommModel::Times largest(CommModel::Times a, const CommModel::Times &b) {
   return a;
 }
 
-CommModel::Times CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes,
-                                     unsigned steps,
-                                     CollectiveAlgorithm algorithm) const {
-  if (order.size() < 2 || steps == 0)
-    return {0, 0, 0};
+void CommModel::appendRingFlows(ArrayRef<unsigned> order, double chunkBytes,
+                                std::vector<Transfer> &flows) const {
+  if (order.size() < 2)
+    return;
   // Consecutive members in the same innermost group (a node) form a run.
   std::vector<std::pair<size_t, size_t>> runs; // [begin, end)
   for (size_t i = 0; i < order.size(); ++i) {
@@ -377,7 +377,6 @@ CommModel::Times CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes
     for (auto [begin, end] : runs)
       channels = std::min(channels, end - begin);
   }
-  std::vector<Transfer> flows;
   std::vector<unsigned> ring;
   for (size_t j = 0; j < channels; ++j) {
     ring.clear();
@@ -390,22 +389,36 @@ CommModel::Times CommModel::ringTime(ArrayRef<unsigned> order, double chunkBytes
       flows.push_back({ring[i], ring[(i + 1) % ring.size()],
                        chunkBytes / static_cast<double>(channels)});
   }
+}
+
+CommModel::Times CommModel::ringTime(ArrayRef<std::vector<unsigned>> orders,
+                                     ArrayRef<double> chunkBytes, unsigned steps,
+                                     CollectiveAlgorithm algorithm) const {
+  std::vector<Transfer> flows;
+  for (auto [order, chunk] : llvm::zip(orders, chunkBytes))
+    appendRingFlows(order, chunk, flows);
+  if (flows.empty() || steps == 0)
+    return {0, 0, 0};
   return scaled(collectiveStep(flows, algorithm), steps);
 }
 
-CommModel::Times CommModel::treeAllReduce(ArrayRef<unsigned> group,
-                                          double bytes) const {
+CommModel::Times CommModel::treeAllReduce(ArrayRef<std::vector<unsigned>> groups,
+                                          ArrayRef<double> bytes) const {
   // Binary tree in heap order, pipelined: a reduce up the tree and a
   // broadcast down it, each bounded by the busiest edge plus one latency
   // per extra level for the pipeline to fill (NCCL's tree algorithm).
   constexpr CollectiveAlgorithm tree = CollectiveAlgorithm::Tree;
-  size_t n = group.size();
   std::vector<Transfer> up, down;
-  for (size_t i = 1; i < n; ++i) {
-    up.push_back({group[i], group[(i - 1) / 2], bytes});
-    down.push_back({group[(i - 1) / 2], group[i], bytes});
+  double depth = 0;
+  for (auto [group, size] : llvm::zip(groups, bytes)) {
+    size_t n = group.size();
+    for (size_t i = 1; i < n; ++i) {
+      up.push_back({group[i], group[(i - 1) / 2], size});
+      down.push_back({group[(i - 1) / 2], group[i], size});
+    }
+    if (n > 0)
+      depth = std::max(depth, std::floor(std::log2(static_cast<double>(n))));
   }
-  double depth = std::floor(std::log2(static_cast<double>(n)));
   Times maxLatency{0, 0, 0};
   for (const Transfer &t : up)
     maxLatency = largest(maxLatency, stepLatencies(path(t.from, t.to), tree));
@@ -414,40 +427,118 @@ CommModel::Times CommModel::treeAllReduce(ArrayRef<unsigned> group,
               scaled(fill, 2));
 }
 
-CommModel::Times CommModel::hierarchicalAllReduce(ArrayRef<unsigned> group,
-                                                  double bytes) const {
+CommModel::Times
+CommModel::hierarchicalAllReduce(ArrayRef<std::vector<unsigned>> groups,
+                                 ArrayRef<double> bytes) const {
   constexpr CollectiveAlgorithm hier = CollectiveAlgorithm::Hierarchical;
-  // Parts: members grouped by their innermost topology group (a node),
-  // in order of first appearance.
-  llvm::MapVector<int, std::vector<unsigned>> parts;
-  for (unsigned chip : group)
-    parts[view.chips()[chip].group].push_back(chip);
-  if (parts.size() < 2 || parts.size() == group.size())
-    return {kInfinity, kInfinity, kInfinity};
-  size_t smallest = group.size();
-  for (auto &part : parts)
-    smallest = std::min(smallest, part.second.size());
-  // 1. Reduce-scatter inside every part (parts run at once on disjoint
-  //    links), 3. all-gather inside every part: (k-1) ring steps each.
-  Times intra{0, 0, 0};
-  for (auto &part : parts) {
-    double k = part.second.size();
-    intra = largest(intra, ringTime(part.second, bytes / k,
-                                    static_cast<unsigned>(k - 1), hier));
-  }
-  // 2. All-reduce across parts on `smallest` rails at once (local rank r of
-  //    every part), each rail carrying 1/smallest of the buffer; rails
-  //    share whatever NICs and switches they have in common.
-  size_t p = parts.size();
-  double railBytes = bytes / static_cast<double>(smallest);
+  // Per node: the parts of every group inside it (they reduce-scatter and
+  // all-gather at once, sharing the node's links), and the rail flows of
+  // every group across nodes (sharing the NICs and switches).
+  llvm::MapVector<int, std::pair<std::vector<std::vector<unsigned>>, std::vector<double>>>
+      nodes;
+  llvm::MapVector<int, unsigned> nodeSteps;
   std::vector<Transfer> flows;
-  for (size_t r = 0; r < smallest; ++r)
-    for (size_t j = 0; j < p; ++j)
-      flows.push_back({(parts.begin() + j)->second[r],
-                       (parts.begin() + (j + 1) % p)->second[r],
-                       railBytes / static_cast<double>(p)});
-  Times inter = scaled(collectiveStep(flows, hier), 2.0 * (p - 1));
+  size_t mostParts = 0;
+  for (auto [group, size] : llvm::zip(groups, bytes)) {
+    // Parts: members grouped by their innermost topology group (a node),
+    // in order of first appearance.
+    llvm::MapVector<int, std::vector<unsigned>> parts;
+    for (unsigned chip : group)
+      parts[view.chips()[chip].group].push_back(chip);
+    if (parts.size() < 2 || parts.size() == group.size())
+      return {kInfinity, kInfinity, kInfinity};
+    size_t smallest = group.size();
+    for (auto &part : parts)
+      smallest = std::min(smallest, part.second.size());
+    // 1. Reduce-scatter inside every part, 3. all-gather inside every
+    //    part: (k-1) ring steps each.
+    for (auto &part : parts) {
+      double k = part.second.size();
+      auto &node = nodes[part.first];
+      node.first.push_back(part.second);
+      node.second.push_back(size / k);
+      unsigned &steps = nodeSteps[part.first];
+      steps = std::max(steps, static_cast<unsigned>(k - 1));
+    }
+    // 2. All-reduce across parts on `smallest` rails at once (local rank r
+    //    of every part), each rail carrying 1/smallest of the buffer.
+    size_t p = parts.size();
+    mostParts = std::max(mostParts, p);
+    double railBytes = size / static_cast<double>(smallest);
+    for (size_t r = 0; r < smallest; ++r)
+      for (size_t j = 0; j < p; ++j)
+        flows.push_back({(parts.begin() + j)->second[r],
+                         (parts.begin() + (j + 1) % p)->second[r],
+                         railBytes / static_cast<double>(p)});
+  }
+  Times intra{0, 0, 0};
+  for (auto &[node, members] : nodes)
+    intra = largest(intra, ringTime(members.first, members.second,
+                                    nodeSteps[node], hier));
+  Times inter = scaled(collectiveStep(flows, hier), 2.0 * (mostParts - 1));
   return plus(scaled(intra, 2.0), inter);
+}
+
+CommModel::Times CommModel::meshStep(ArrayRef<std::vector<unsigned>> groups,
+                                     ArrayRef<double> slices,
+                                     CollectiveAlgorithm algorithm) const {
+  // Direct (HCCL's "mesh" algorithm): on a full mesh every member sends
+  // its slice to all peers at once over its own links, so a reduce-
+  // scatter or all-gather is one concurrent step. Only where each group is
+  // one full-mesh group: on a switch every member's single port would
+  // carry all the slices, and NCCL rings instead.
+  std::vector<Transfer> flows;
+  for (auto [group, slice] : llvm::zip(groups, slices)) {
+    int node = view.chips()[group[0]].group;
+    if (node < 0 ||
+        view.groups()[node].interconnect != topo::Interconnect::full_mesh)
+      return {kInfinity, kInfinity, kInfinity};
+    for (unsigned c : group)
+      if (view.chips()[c].group != node)
+        return {kInfinity, kInfinity, kInfinity};
+    size_t n = group.size();
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = 0; j < n; ++j)
+        if (i != j)
+          flows.push_back({group[i], group[j], slice});
+  }
+  return collectiveStep(flows, algorithm);
+}
+
+CommModel::Times CommModel::reductionTimes(CollectiveKind kind,
+                                           CollectiveAlgorithm algorithm,
+                                           ArrayRef<std::vector<unsigned>> groups,
+                                           ArrayRef<double> most) const {
+  // Groups of one size (their steps agree); `most` is each group's largest
+  // buffer (all-reduce) or shard (all-gather, reduce-scatter).
+  const Times never{kInfinity, kInfinity, kInfinity};
+  size_t n = groups.front().size();
+  unsigned steps = static_cast<unsigned>(n - 1);
+  std::vector<double> perMember;
+  for (double m : most)
+    perMember.push_back(m / static_cast<double>(n));
+  switch (kind) {
+  case CollectiveKind::AllReduce:
+    if (algorithm == CollectiveAlgorithm::Direct)
+      return scaled(meshStep(groups, perMember, algorithm), 2);
+    if (algorithm == CollectiveAlgorithm::Ring)
+      return ringTime(groups, perMember, 2 * steps, algorithm);
+    if (algorithm == CollectiveAlgorithm::Tree)
+      return treeAllReduce(groups, most);
+    if (algorithm == CollectiveAlgorithm::Hierarchical)
+      return hierarchicalAllReduce(groups, most);
+    return never;
+  case CollectiveKind::AllGather:
+  case CollectiveKind::ReduceScatter:
+    // Every step moves one shard per member; the largest shard sets it.
+    if (algorithm == CollectiveAlgorithm::Ring)
+      return ringTime(groups, most, steps, algorithm);
+    if (algorithm == CollectiveAlgorithm::Direct)
+      return meshStep(groups, most, algorithm);
+    return never;
+  default:
+    return never;
+  }
 }
 
 double CommModel::algorithmTime(CollectiveKind kind,
@@ -472,46 +563,13 @@ CommModel::Times CommModel::algorithmTimes(CollectiveKind kind,
     most = std::max(most, b);
   if (most <= 0)
     return {0, 0, 0};
-  unsigned steps = static_cast<unsigned>(n - 1);
-  // Direct (HCCL's "mesh" algorithm): on a full mesh every member sends
-  // its 1/n slice to all peers at once over its own links, so a
-  // reduce-scatter or all-gather is one concurrent step. Only where the
-  // group is one full-mesh group: on a switch every member's single port
-  // would carry all the slices, and NCCL rings instead.
-  auto meshStep = [&](double slice) -> Times {
-    int node = view.chips()[group[0]].group;
-    if (node < 0 ||
-        view.groups()[node].interconnect != topo::Interconnect::full_mesh)
-      return never;
-    for (unsigned c : group)
-      if (view.chips()[c].group != node)
-        return never;
-    std::vector<Transfer> flows;
-    for (size_t i = 0; i < n; ++i)
-      for (size_t j = 0; j < n; ++j)
-        if (i != j)
-          flows.push_back({group[i], group[j], slice});
-    return collectiveStep(flows, algorithm);
-  };
   switch (kind) {
   case CollectiveKind::AllReduce:
-    if (algorithm == CollectiveAlgorithm::Direct)
-      return scaled(meshStep(most / n), 2);
-    if (algorithm == CollectiveAlgorithm::Ring)
-      return ringTime(group, most / n, 2 * steps, algorithm);
-    if (algorithm == CollectiveAlgorithm::Tree)
-      return treeAllReduce(group, most);
-    if (algorithm == CollectiveAlgorithm::Hierarchical)
-      return hierarchicalAllReduce(group, most);
-    return never;
   case CollectiveKind::AllGather:
-  case CollectiveKind::ReduceScatter:
-    // Every step moves one shard per member; the largest shard sets it.
-    if (algorithm == CollectiveAlgorithm::Ring)
-      return ringTime(group, most, steps, algorithm);
-    if (algorithm == CollectiveAlgorithm::Direct)
-      return meshStep(most);
-    return never;
+  case CollectiveKind::ReduceScatter: {
+    std::vector<unsigned> members(group.begin(), group.end());
+    return reductionTimes(kind, algorithm, {members}, {most});
+  }
   case CollectiveKind::AllToAll: {
     auto share = [&](size_t i) {
       return (i < bytes.size() ? bytes[i] : bytes.back()) / n;
@@ -604,6 +662,83 @@ CollectiveCost CommModel::collective(CollectiveKind kind,
   std::lock_guard<std::mutex> lock(collectiveMutex);
   collectiveCache.emplace(std::move(key), best);
   return best;
+}
+
+CollectiveCost
+CommModel::concurrentCollectives(CollectiveKind kind,
+                                 ArrayRef<std::vector<unsigned>> groups,
+                                 ArrayRef<std::vector<double>> bytes) const {
+  // Groups that have a peer to talk to, by size (their step counts agree);
+  // one alone is collective() itself.
+  std::map<size_t, std::vector<size_t>> bySize;
+  for (size_t i = 0; i < groups.size(); ++i)
+    if (groups[i].size() >= 2 && i < bytes.size() && !bytes[i].empty())
+      bySize[groups[i].size()].push_back(i);
+  bool reduction = kind == CollectiveKind::AllReduce ||
+                   kind == CollectiveKind::AllGather ||
+                   kind == CollectiveKind::ReduceScatter;
+  CollectiveCost slowest{0, CollectiveAlgorithm::Direct, Protocol::Simple};
+  for (auto &[size, members] : bySize) {
+    CollectiveCost cost;
+    if (members.size() == 1 || !reduction) {
+      for (size_t i : members) {
+        CollectiveCost one = collective(kind, groups[i], bytes[i]);
+        if (one.seconds > cost.seconds)
+          cost = one;
+      }
+    } else {
+      std::vector<std::vector<unsigned>> set;
+      std::vector<double> most;
+      std::vector<int64_t> shape;
+      std::vector<double> keyBytes;
+      std::vector<unsigned> all;
+      for (size_t i : members) {
+        set.push_back(groups[i]);
+        double m = 0;
+        for (double b : bytes[i])
+          m = std::max(m, b);
+        most.push_back(m);
+        keyBytes.push_back(m);
+        all.insert(all.end(), groups[i].begin(), groups[i].end());
+      }
+      // The set's shape: every member's as one group, plus the group size
+      // (the members of one symmetric set map onto another's).
+      shape = groupShape(all);
+      shape.push_back(-2);
+      shape.push_back(static_cast<int64_t>(size));
+      auto key = std::make_tuple(kind, std::move(shape), std::move(keyBytes));
+      {
+        std::lock_guard<std::mutex> lock(collectiveMutex);
+        auto it = collectiveCache.find(key);
+        if (it != collectiveCache.end())
+          cost = it->second;
+      }
+      if (!(cost.seconds > 0)) {
+        CollectiveCost best{kInfinity, CollectiveAlgorithm::Ring, Protocol::Simple};
+        for (CollectiveAlgorithm algorithm :
+             {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
+              CollectiveAlgorithm::Hierarchical, CollectiveAlgorithm::Direct}) {
+          Times times = reductionTimes(kind, algorithm, set, most);
+          for (Protocol protocol : {Protocol::LL, Protocol::LL128, Protocol::Simple}) {
+            double t = times[static_cast<unsigned>(protocol)];
+            if (!(t > 0) || t == kInfinity)
+              continue;
+            t += baseLatency(algorithm, protocol);
+            if (t < best.seconds)
+              best = {t, algorithm, protocol};
+          }
+        }
+        if (best.seconds == kInfinity)
+          best = {0, CollectiveAlgorithm::Direct, Protocol::Simple};
+        cost = best;
+        std::lock_guard<std::mutex> lock(collectiveMutex);
+        collectiveCache.emplace(std::move(key), best);
+      }
+    }
+    if (cost.seconds > slowest.seconds)
+      slowest = cost;
+  }
+  return slowest;
 }
 
 CollectiveCost CommModel::collective(CollectiveKind kind,

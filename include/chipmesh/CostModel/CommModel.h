@@ -110,11 +110,36 @@ public:
                        llvm::ArrayRef<unsigned> group,
                        llvm::ArrayRef<double> bytes) const;
 
+  /// Several collectives of one kind started together (the data-parallel
+  /// groups of a stage, one per tensor rank): the slowest one's seconds
+  /// when their flows share every directed hop they have in common (a
+  /// node's shared NICs), groups of one size running the algorithm and
+  /// protocol best for all of them together. `bytes[i]` is as
+  /// collective()'s for `groups[i]`. All-reduce, all-gather and reduce-
+  /// scatter; other kinds are priced one group at a time.
+  CollectiveCost concurrentCollectives(CollectiveKind kind,
+                                       llvm::ArrayRef<std::vector<unsigned>> groups,
+                                       llvm::ArrayRef<std::vector<double>> bytes) const;
+
 private:
-  Times ringTime(llvm::ArrayRef<unsigned> order, double chunkBytes,
-                 unsigned steps, CollectiveAlgorithm algorithm) const;
-  Times treeAllReduce(llvm::ArrayRef<unsigned> group, double bytes) const;
-  Times hierarchicalAllReduce(llvm::ArrayRef<unsigned> group, double bytes) const;
+  /// One ring's flows over `order` (NCCL's channels across nodes).
+  void appendRingFlows(llvm::ArrayRef<unsigned> order, double chunkBytes,
+                       std::vector<Transfer> &flows) const;
+  /// `steps` synchronous steps of the rings over all `orders` at once.
+  Times ringTime(llvm::ArrayRef<std::vector<unsigned>> orders,
+                 llvm::ArrayRef<double> chunkBytes, unsigned steps,
+                 CollectiveAlgorithm algorithm) const;
+  Times treeAllReduce(llvm::ArrayRef<std::vector<unsigned>> groups,
+                      llvm::ArrayRef<double> bytes) const;
+  Times hierarchicalAllReduce(llvm::ArrayRef<std::vector<unsigned>> groups,
+                              llvm::ArrayRef<double> bytes) const;
+  Times meshStep(llvm::ArrayRef<std::vector<unsigned>> groups,
+                 llvm::ArrayRef<double> slices, CollectiveAlgorithm algorithm) const;
+  /// All-reduce, all-gather or reduce-scatter over groups of one size at
+  /// once; `most`: each group's largest buffer or shard.
+  Times reductionTimes(CollectiveKind kind, CollectiveAlgorithm algorithm,
+                       llvm::ArrayRef<std::vector<unsigned>> groups,
+                       llvm::ArrayRef<double> most) const;
   Times stepLatencies(const MeshPath &path, CollectiveAlgorithm algorithm) const;
   Times collectiveStep(llvm::ArrayRef<Transfer> transfers,
                        CollectiveAlgorithm algorithm) const;
