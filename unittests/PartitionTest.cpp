@@ -1267,6 +1267,45 @@ TEST_F(PartitionTest, TensorGroupsRunTheOpsBetweenRegionsWhole) {
   EXPECT_GT(split->devices[0].commS, 0);
 }
 
+TEST_F(PartitionTest, DataParallelGroupsShareANodesNic) {
+  // dp=2 tp=2 over two nodes of two A100s on 25 Gb/s Ethernet: the two
+  // tensor ranks' gradient all-reduces run at once across the nodes. With
+  // a port per chip they use different NICs; with one NIC per node
+  // (`ports 1`) they share it, and the bandwidth-bound sync takes twice as
+  // long. Compute is the same.
+  auto eight = parse(kEightBlocks);
+  ASSERT_TRUE(eight);
+  CostOptions cost;
+  cost.microBatch = 1;
+  FailureOr<ModelProfile> profile = profileModel(first<func::FuncOp>(*eight), cost);
+  ASSERT_TRUE(succeeded(profile));
+  std::vector<Plan> plans;
+  for (const char *ports : {"", " ports 1"}) {
+    auto mesh = buildMesh(std::string(R"(
+      topo.mesh @pair {
+        topo.chip_kind @a100 catalog "a100-sxm-80gb"
+        topo.link_kind @nv3 catalog "nvlink3"
+        topo.link_kind @eth catalog "ethernet-25g"
+        topo.group "cluster" switched via @eth {
+          topo.group "node" x 2 switched via @nv3)") + ports + R"( { topo.chips @a100 x 2 }
+        }
+      })");
+    ASSERT_TRUE(mesh);
+    PartitionOptions options;
+    std::optional<Plan> plan =
+        evaluatePlan(*profile, *mesh->mesh, *mesh->comm, mesh->kinds, options,
+                     {2, 1, 2}, ReplicaLayout::Blocked, {}, 2);
+    ASSERT_TRUE(plan);
+    // The data-parallel groups are {0, 2} and {1, 3}: across the nodes.
+    EXPECT_EQ(plan->devices[0].replica, 0u);
+    EXPECT_EQ(plan->devices[2].replica, 1u);
+    plans.push_back(*plan);
+  }
+  EXPECT_DOUBLE_EQ(plans[0].pipelineS, plans[1].pipelineS);
+  ASSERT_GT(plans[0].gradientSyncS, 0);
+  EXPECT_NEAR(plans[1].gradientSyncS / plans[0].gradientSyncS, 2.0, 0.05);
+}
+
 namespace {
 constexpr const char *kTwoH100 = R"(
   topo.mesh @pair {

@@ -761,6 +761,10 @@ public:
         dataGroups[st].push_back(std::move(g));
       }
     }
+    dataGroupChips.resize(layout.numStages());
+    for (size_t st = 0; st < layout.numStages(); ++st)
+      for (const DataGroup &g : dataGroups[st])
+        dataGroupChips[st].push_back(g.chips);
     memberFraction.resize(layout.groups.size());
     for (size_t r = 0; r < layout.groups.size(); ++r)
       for (size_t st = 0; st < layout.numStages(); ++st) {
@@ -782,20 +786,14 @@ public:
       for (size_t st = 0; st < layout.numStages(); ++st) {
         std::vector<double> gather(level.units.size(), 0.0),
             scatter(level.units.size(), 0.0);
-        for (const DataGroup &g : dataGroups[st]) {
-          if (g.chips.size() < 2)
+        for (size_t u = 0; u < level.units.size(); ++u) {
+          const UnitCosts &c = level.units[u];
+          if (c.parameterBytes <= 0)
             continue;
-          for (size_t u = 0; u < level.units.size(); ++u) {
-            const UnitCosts &c = level.units[u];
-            if (c.parameterBytes <= 0)
-              continue;
-            double grads = gradientBytes(c.parameters, c.parameterBytes);
-            scatter[u] = std::max(scatter[u], g.collective(ctx.comm, CollectiveKind::ReduceScatter,
-                                                           grads));
-            if (layout.zero >= 3)
-              gather[u] = std::max(gather[u], g.collective(ctx.comm, CollectiveKind::AllGather,
-                                                           c.parameterBytes));
-          }
+          double grads = gradientBytes(c.parameters, c.parameterBytes);
+          scatter[u] = dataGroupsTogether(st, CollectiveKind::ReduceScatter, grads);
+          if (layout.zero >= 3)
+            gather[u] = dataGroupsTogether(st, CollectiveKind::AllGather, c.parameterBytes);
         }
         zeroGather[st].assign(n + 1, 0.0);
         zeroScatter[st].assign(n + 1, 0.0);
@@ -1382,21 +1380,18 @@ public:
         // (Megatron's distributed optimizer); stage 2 has reduce-scattered
         // them micro-batch by micro-batch and gathers the updated weights;
         // stage 3 keeps the weights sharded and has nothing left to do.
+        // The tensor ranks' groups reduce at once and share whatever links
+        // they have in common (a node's NICs): priced together.
+        if (layout.zero == 0)
+          stageSync = dataGroupsTogether(s, CollectiveKind::AllReduce, grads);
+        else if (layout.zero == 1)
+          stageSync = dataGroupsTogether(s, CollectiveKind::ReduceScatter, grads) +
+                      dataGroupsTogether(s, CollectiveKind::AllGather, weights);
+        else if (layout.zero == 2)
+          stageSync = dataGroupsTogether(s, CollectiveKind::AllGather, weights);
         for (const DataGroup &g : dataGroups[s]) {
           const std::vector<unsigned> &group = g.chips;
-          double seconds = 0;
-          if (group.size() > 1) {
-            if (layout.zero == 0)
-              seconds = ctx.comm
-                            .collective(CollectiveKind::AllReduce, group, grads * g.share)
-                            .seconds;
-            else if (layout.zero == 1)
-              seconds = g.collective(ctx.comm, CollectiveKind::ReduceScatter, grads) +
-                        g.collective(ctx.comm, CollectiveKind::AllGather, weights);
-            else if (layout.zero == 2)
-              seconds = g.collective(ctx.comm, CollectiveKind::AllGather, weights);
-          }
-          stageSync = std::max(stageSync, seconds);
+          double seconds = group.size() > 1 ? stageSync : 0.0;
           for (auto [m, chip] : llvm::enumerate(group)) {
             DevicePlan &d = plan.devices[chip];
             d.commS += seconds;
@@ -1596,16 +1591,28 @@ private:
     double share = 0;
     /// Each member's part of a ZeRO shard (sums to 1).
     std::vector<double> fractions;
-    /// Seconds of a reduce-scatter or all-gather of `bytes` (a whole
-    /// buffer of one tensor rank) split into the members' shards.
-    double collective(const CommModel &comm, CollectiveKind kind, double bytes) const {
-      std::vector<double> shards;
-      for (double f : fractions)
-        shards.push_back(bytes * share * f);
-      return comm.collective(kind, chips, shards).seconds;
-    }
   };
   std::vector<std::vector<DataGroup>> dataGroups;
+  /// dataGroupChips[s]: the chips of each of dataGroups[s].
+  std::vector<std::vector<std::vector<unsigned>>> dataGroupChips;
+
+  /// Seconds of one collective over all of stage s's data-parallel groups
+  /// at once, of `bytes` (a whole buffer of one tensor rank): all-reduce
+  /// of each rank's part, or reduce-scatter / all-gather into each
+  /// member's ZeRO shard of it.
+  double dataGroupsTogether(unsigned s, CollectiveKind kind, double bytes) const {
+    std::vector<std::vector<double>> sizes;
+    for (const DataGroup &g : dataGroups[s]) {
+      std::vector<double> each;
+      if (kind == CollectiveKind::AllReduce)
+        each.assign(g.chips.size(), bytes * g.share);
+      else
+        for (double f : g.fractions)
+          each.push_back(bytes * g.share * f);
+      sizes.push_back(std::move(each));
+    }
+    return ctx.comm.concurrentCollectives(kind, dataGroupChips[s], sizes).seconds;
+  }
   /// memberFraction[r][s][t]: the ZeRO shard fraction of that member.
   std::vector<std::vector<std::vector<double>>> memberFraction;
   /// ZeRO-2/3: prefix sums over layers of one micro-batch's weight gathers
