@@ -176,8 +176,9 @@ struct Level {
   /// holds whole on every member.
   std::vector<double> prefixSavedReplicated;
   RangeMax largestRebuiltReplicated;
-  /// Whole-model seconds per micro-batch on each kind.
-  std::vector<double> modelS;
+  /// Whole-model seconds per micro-batch on each kind, and the part of it
+  /// a tensor group runs whole on every member.
+  std::vector<double> modelS, modelReplicatedS;
 };
 
 /// Score per second of step: 1, or the summed price or power of the chips
@@ -286,8 +287,10 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
     level.prefixSaved[l + 1] = level.prefixSaved[l] + c.savedBytes;
     level.prefixCache[l + 1] = level.prefixCache[l] + c.cacheBytes;
   }
-  for (size_t k = 0; k < nk; ++k)
+  for (size_t k = 0; k < nk; ++k) {
     level.modelS.push_back(level.prefix[k][n]);
+    level.modelReplicatedS.push_back(level.prefixReplicated[k][n]);
+  }
   std::vector<double> results(n), rebuilt(n), rebuiltReplicated(n);
   for (size_t l = 0; l < n; ++l) {
     const UnitCosts &c = level.units[level.layers[l].unit];
@@ -1545,12 +1548,28 @@ public:
     for (unsigned r = 0; r < layout.groups.size(); ++r) {
       double speed = 0;
       // The first pp groups: further model chunks repeat the same chips.
-      for (unsigned st = 0; st < layout.strategy.pp; ++st)
+      size_t narrowest = SIZE_MAX;
+      int kind = -1;
+      bool oneKind = true;
+      for (unsigned st = 0; st < layout.strategy.pp; ++st) {
+        narrowest = std::min(narrowest, layout.groups[r][st].size());
         for (unsigned c : layout.groups[r][st]) {
-          double t = level.modelS[ctx.mesh.chips()[c].kind];
+          int k = static_cast<int>(ctx.mesh.chips()[c].kind);
+          oneKind &= kind < 0 || kind == k;
+          kind = k;
+          double t = level.modelS[k];
           speed += t > 0 ? 1 / t : 0;
         }
-      worst = std::max(worst, layout.microBatches[r] / speed);
+      }
+      // A replica of one kind whose tensor groups run the ops between
+      // their regions whole does that work once per member: at least
+      // (narrowest - 1) times more of it in all.
+      double work = 1;
+      if (oneKind && kind >= 0 && narrowest > 1 && !ctx.options.sequenceParallel &&
+          level.modelS[kind] > 0)
+        work += (static_cast<double>(narrowest) - 1) * level.modelReplicatedS[kind] /
+                level.modelS[kind];
+      worst = std::max(worst, layout.microBatches[r] * work / speed);
     }
     return worst;
   }

@@ -112,6 +112,11 @@ public:
     // Switch vertices come after every chip, so chip i is vertex i.
     for (const GroupInstance &group : view.groupList)
       joinMembers(group);
+    if (portBudgetExceeded)
+      return mesh.emitOpError()
+             << "shared ports ('ports') expand to more than " << kMaxPortWork
+             << " port steps over its chips and levels; share ports at fewer "
+                "levels or split the mesh";
     for (Operation &op : mesh.getBodyBlock())
       if (auto link = dyn_cast<LinkOp>(op))
         if (failed(addIrregularLink(link)))
@@ -174,8 +179,10 @@ private:
     instance.interconnect = group.getInterconnect();
     if (group.getLink())
       instance.linkKind = linkIndex.lookup(group.getLinkAttr().getAttr());
-    if (std::optional<int64_t> ports = group.getPorts())
+    if (std::optional<int64_t> ports = group.getPorts()) {
       instance.ports = static_cast<unsigned>(std::clamp<int64_t>(*ports, 1, MeshView::kMaxChips));
+      anyPorts = true;
+    }
     instance.firstChip = view.chipList.size();
     int self = view.groupList.size();
     view.groupList.push_back(instance);
@@ -223,10 +230,18 @@ private:
   void joinToSwitch(unsigned chip, unsigned sw, int level, unsigned link,
                     double latency) {
     llvm::SmallVector<std::pair<int, unsigned>, 4> through; // (group, port)
-    for (int g = view.chipList[chip].group; g >= 0 && g != level;
-         g = view.groupList[g].parent)
-      if (view.groupList[g].ports > 0)
-        through.push_back({g, view.groupList[g].portOf(chip)});
+    if (anyPorts) {
+      for (int g = view.chipList[chip].group; g >= 0 && g != level;
+           g = view.groupList[g].parent) {
+        if (view.groupList[g].ports > 0)
+          through.push_back({g, view.groupList[g].portOf(chip)});
+        // Bounded work: deep hierarchies of shared ports over many chips.
+        if (++portWork > kMaxPortWork) {
+          portBudgetExceeded = true;
+          return;
+        }
+      }
+    }
     if (through.empty()) {
       view.addEdge(chip, sw, link, latency / 2);
       return;
@@ -315,6 +330,10 @@ private:
   llvm::DenseMap<Attribute, unsigned> kindIndex, linkIndex;
   std::vector<Operation *> chipOrigin;
   std::map<std::tuple<int, int, unsigned, bool>, unsigned> portVertices;
+  bool anyPorts = false, portBudgetExceeded = false;
+  /// Ancestor steps walked to find shared ports (chips x levels x depth).
+  uint64_t portWork = 0;
+  static constexpr uint64_t kMaxPortWork = uint64_t(1) << 24;
 };
 } // namespace chipmesh
 
