@@ -9,6 +9,11 @@
 // RUN: chipmesh-opt %t/model.mlir --chipmesh-partition="mesh=%t/rails.mlir strategy=dp=2,pp=1,tp=4 batch=64 micro-batch=8 table" -o /dev/null | FileCheck %s --check-prefix=RAILS-TP
 // RUN: chipmesh-opt %t/model.mlir --chipmesh-partition="mesh=%t/one-nic.mlir strategy=dp=2,pp=1,tp=4 batch=64 micro-batch=8 table" -o /dev/null | FileCheck %s --check-prefix=NIC-TP
 
+// Shared ports at every level of a deep hierarchy over 2^20 chips would
+// take more work to expand than a real mesh needs: refused by name.
+// RUN: not chipmesh-opt %t/model.mlir --chipmesh-estimate="mesh=%t/deep.mlir" -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEEP
+// DEEP: error: 'topo.mesh' op shared ports ('ports') expand to more than 16777216 port steps over its chips and levels; share ports at fewer levels or split the mesh
+
 // RAILS-DP: step 2.63 ms (pipeline 1.08 ms, gradient sync 1.40 ms
 // NIC-DP: step 5.99 ms (pipeline 1.08 ms, gradient sync 4.75 ms
 // RAILS-TP: step 4.85 ms (pipeline 3.64 ms, gradient sync 1.17 ms
@@ -41,5 +46,29 @@ topo.mesh @cloud {
   topo.link_kind @eth catalog "ethernet-100g"
   topo.group "cluster" switched via @eth {
     topo.group "node" x 2 switched via @nv3 ports 1 { topo.chips @g x 4 }
+  }
+}
+
+//--- deep.mlir
+topo.mesh @deep {
+  topo.chip_kind @g catalog "h100-sxm"
+  topo.link_kind @l catalog "nvlink4"
+  topo.link_kind @e catalog "ethernet-100g"
+  topo.group "top" switched via @e {
+    topo.group "g0" x 2 switched via @e ports 1 {
+      topo.group "g1" x 2 switched via @e ports 1 {
+        topo.group "g2" x 2 switched via @e ports 1 {
+          topo.group "g3" x 2 switched via @e ports 1 {
+            topo.group "g4" x 2 switched via @e ports 1 {
+              topo.group "g5" x 2 switched via @e ports 1 {
+                topo.group "g6" x 2 switched via @e ports 1 {
+                  topo.chips @g x 8192
+                }
+              }
+            }
+          }
+        }
+      }
+    }
   }
 }
