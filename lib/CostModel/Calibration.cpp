@@ -134,15 +134,23 @@ double technologyEfficiency(topo::LinkTechnology technology) {
 }
 
 // Latency one step of a collective pays per link traversal under NCCL's
-// LL ring protocol (src/graph/tuning.cc): 0.6 us for NVLink, 1.0 us for
-// PCIe and 2.7 us for RDMA networks; the other protocols and trees scale
-// this by NCCL's own ratios (CommModel::hopLatency). Kernel TCP Ethernet
-// (NCCL's socket transport) is bound by the kernel stack: 20 us, the low
-// end of the 20-50 us one-way small-message range in
-// shared/reference/links.tsv (malgukke.de, WWT). Other fabrics: ASSUMED
-// NVLink-class (0.6 us).
+// LL ring protocol; the other protocols and trees scale this by NCCL's own
+// ratios (CommModel::hopLatency). NVLink: 2.0 us, measured: nccl-tests
+// on a DGX-A100 with NCCL_ALGO=Ring NCCL_MAX_NCHANNELS=1, 8-128 B, 2..8
+// GPUs take 10, 13.76, 16.88, 20.8, 25.2, 29.5, 33.7 us for 2(n-1) = 2..14
+// steps (NVIDIA/nccl-tests issue 123): a least-squares slope of 1.98 us
+// per step over a 5.6 us call (NCCL's tuner says 0.6 us per step and 6.6
+// per call; its figures rank algorithms, they are not wall-clock). PCIe
+// 1.0 us and RDMA networks 2.7 us: the tuner's (src/graph/tuning.cc), no
+// equally clean measurement found. Kernel TCP Ethernet (NCCL's socket
+// transport) is bound by the kernel stack: 20 us, the low end of the
+// 20-50 us one-way small-message range in shared/reference/links.tsv
+// (malgukke.de, WWT). Other scale-up fabrics (HCCS, xGMI): ASSUMED
+// NVLink-class.
 double technologyStepLatency(topo::LinkTechnology technology) {
   switch (technology) {
+  case topo::LinkTechnology::nvlink:
+    return 2.0e-6;
   case topo::LinkTechnology::pcie:
   case topo::LinkTechnology::host_bridge:
     return 1.0e-6;
@@ -152,7 +160,7 @@ double technologyStepLatency(topo::LinkTechnology technology) {
   case topo::LinkTechnology::roce:
     return 2.7e-6;
   default:
-    return 0.6e-6;
+    return 2.0e-6;
   }
 }
 

@@ -14,10 +14,10 @@
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-estimate="mesh=%t/deep.mlir" -o /dev/null 2>&1 | FileCheck %s --check-prefix=DEEP
 // DEEP: error: 'topo.mesh' op shared ports ('ports') expand to more than 16777216 port steps over its chips and levels; share ports at fewer levels or split the mesh
 
-// RAILS-DP: step 2.63 ms (pipeline 1.08 ms, gradient sync 1.40 ms
-// NIC-DP: step 5.99 ms (pipeline 1.08 ms, gradient sync 4.75 ms
-// RAILS-TP: step 4.85 ms (pipeline 3.64 ms, gradient sync 1.17 ms
-// NIC-TP: step 8.20 ms (pipeline 3.64 ms, gradient sync 4.52 ms
+// RAILS-DP: step 2.68 ms (pipeline 1.08 ms, gradient sync 1.44 ms
+// NIC-DP: step 6.03 ms (pipeline 1.08 ms, gradient sync 4.80 ms
+// RAILS-TP: step 5.40 ms (pipeline 4.19 ms, gradient sync 1.17 ms
+// NIC-TP: step 8.76 ms (pipeline 4.19 ms, gradient sync 4.52 ms
 
 //--- model.mlir
 func.func @forward(%x: tensor<8x512x1024xbf16>) -> tensor<8x512x1024xbf16> {

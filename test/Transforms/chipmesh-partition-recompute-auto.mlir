@@ -24,10 +24,10 @@
 // RUN: not chipmesh-opt %t/no-stage-policy.mlir --chipmesh-materialize -o /dev/null 2>&1 | FileCheck %s --check-prefix=SPEC
 
 // FULL: dp=2 pp=8 tp=2 (strided replicas), 1f1b, micro-batch 1, 32/32 micro-batches per replica
-// FULL: step 9.88 s
+// FULL: step 9.91 s
 // AUTO-COUNT-7: recompute full
 // AUTO: stage 7: layers {{.*}}, recompute none
-// AUTO: step 9.54 s
+// AUTO: step 9.57 s
 // REPORT: "recompute": "full"
 // REPORT: "recompute": "none"
 // ATTR: recompute = "auto"

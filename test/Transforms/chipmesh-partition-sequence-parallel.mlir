@@ -19,7 +19,7 @@
 // BOTH: "compute_s": 0.00026055{{[78]}}
 // BOTH: "memory_bytes": 1216364544,
 // DP: "compute_s": 0.00032597{{[01]}}
-// DP: "step_time_s": 0.000434401,
+// DP: "step_time_s": 0.00045026{{[67]}}
 
 topo.mesh @pair {
   topo.chip_kind @g catalog "h100-sxm"

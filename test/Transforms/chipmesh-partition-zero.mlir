@@ -3,7 +3,7 @@
 // RUN: split-file %s %t
 // LLaMA-2-13B on one DGX H100, batch 64 of 4096 tokens: replicated Adam
 // state does not fit data parallelism, so without sharding the search
-// pipelines and splits tensors; with every stage offered, FSDP full sharding over all eight
+// pipelines; with every stage offered, FSDP full sharding over all eight
 // (the plan FSDP users run) is fastest.
 // RUN: chipmesh-translate --import-hf-config %examples/models/llama-2-13b.json --hf-batch 64 --hf-seq-len 4096 --hf-flash-attention --hf-dtype=bf16 -o %t/llama.mlir
 // RUN: chipmesh-opt %t/llama.mlir --chipmesh-partition="mesh=%examples/meshes/h100-node.mlir table" -o /dev/null | FileCheck %s --check-prefix=PLAIN
@@ -26,7 +26,7 @@
 // RUN: not chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/even.json zero=1" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BOTH
 // RUN: chipmesh-opt %t/model.mlir --chipmesh-partition="plan=%t/even.json report=-" -o /dev/null | FileCheck %s --check-prefix=EVEN
 
-// PLAIN: dp=2 pp=2 tp=2 (blocked replicas), 1f1b, micro-batch 1, 32/32 micro-batches per replica
+// PLAIN: dp=1 pp=8 tp=1 (blocked replicas), 1f1b, micro-batch 1, 64 micro-batches per replica
 // PLAIN-NOT: ZeRO
 // AUTO: dp=8 pp=1 tp=1 (blocked replicas), 1f1b, micro-batch 1, 8/8/8/8/8/8/8/8 micro-batches per replica, ZeRO-3
 // Stage 3 leaves nothing to reduce after the last backward.
