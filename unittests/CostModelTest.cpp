@@ -466,6 +466,36 @@ TEST_F(CostModelTest, TensorParallelRegionsMatchKorthikanti2022) {
   EXPECT_LT(t.replicatedForwardS, t.forwardS);
 }
 
+TEST_F(CostModelTest, AnMoEBlockClosesItsOwnTensorRegion) {
+  // A norm, an MoE block (router, expert up/gate and down: a column/row
+  // pair of its own, all-reduced once under tensor parallelism) and a
+  // residual add: the MoE's output is whole, so the add runs whole too.
+  auto m = parse(R"(
+    func.func @block(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xf32> {
+      %g = graph.param "ln.w" : tensor<8xf32>
+      %b = graph.param "ln.b" : tensor<8xf32>
+      %n = graph.layer_norm %x, %g, %b : tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>
+      %r = graph.param "router" : tensor<8x4xf32>
+      %u = graph.param "up" : tensor<4x8x16xf32>
+      %d = graph.param "down" : tensor<4x16x8xf32>
+      %w = graph.param "gate" : tensor<4x8x16xf32>
+      %y = graph.moe %n, %r, %u, %d gate %w {top_k = 2 : i64, activation = #graph.activation<silu>} : tensor<2x3x8xf32>, tensor<8x4xf32>, tensor<4x8x16xf32>, tensor<4x16x8xf32>, tensor<4x8x16xf32>
+      %o = graph.add %x, %y : tensor<2x3x8xf32>, tensor<2x3x8xf32>
+      return %o : tensor<2x3x8xf32>
+    })");
+  ASSERT_TRUE(m);
+  FailureOr<ModelProfile> p = profileModel(first<func::FuncOp>(*m), CostOptions());
+  ASSERT_TRUE(succeeded(p));
+  unsigned rowParallel = 0, replicated = 0;
+  for (const ModelUnit &unit : p->units) {
+    rowParallel += unit.rowParallelProducts;
+    for (const UnitKernel &k : unit.kernels)
+      replicated += k.tensorReplicated;
+  }
+  EXPECT_EQ(rowParallel, 1u); // the MoE block
+  EXPECT_EQ(replicated, 2u);  // the norm and the add
+}
+
 TEST_F(CostModelTest, MicroBatchScalesActivationsNotWeights) {
   auto m = parse(test::korthikantiGptLayers(64, 2, 128, 4, 2));
   func::FuncOp f = first<func::FuncOp>(*m);

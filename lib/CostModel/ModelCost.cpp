@@ -54,12 +54,14 @@ static std::string opName(Operation *op) {
 /// region (column-parallel: its output is split over the group); ops fed
 /// by split values stay inside it (attention by heads, the MLP's
 /// activation); a product with a weight fed by a split value closes it
-/// (row-parallel: its output is all-reduced and whole on every member).
-/// Every other op (norms, residual adds and dropouts, embeddings) runs
-/// whole on every member of the group.
+/// (row-parallel: its output is all-reduced and whole on every member),
+/// as does a product with a weight that holds a whole column/row pair of
+/// its own (several products in one op: an MoE block). Every other op
+/// (norms, residual adds and dropouts, embeddings) runs whole on every
+/// member of the group.
 struct TensorRegions {
   llvm::DenseSet<Value> split;
-  llvm::DenseSet<Operation *> replicated;
+  llvm::DenseSet<Operation *> replicated, rowParallel;
 };
 
 static void classifyTensorRegions(Block &block, TensorRegions &regions) {
@@ -79,11 +81,16 @@ static void classifyTensorRegions(Block &block, TensorRegions &regions) {
       else if (regions.split.count(operand))
         fedSplit = true;
     }
-    bool product = !KernelCost::of(cost).matmuls.empty();
+    size_t products = KernelCost::of(cost).matmuls.size();
+    bool product = products > 0;
     bool splitResults;
-    if (product && hasWeight)
-      splitResults = !fedSplit; // column-parallel opens, row-parallel closes
-    else if (product || fedSplit)
+    if (product && hasWeight) {
+      // Column-parallel opens; row-parallel (or a whole pair) closes.
+      bool closes = fedSplit || products >= 2;
+      splitResults = !closes;
+      if (closes)
+        regions.rowParallel.insert(&op);
+    } else if (product || fedSplit)
       splitResults = true;      // inside a region (attention: by heads)
     else {
       splitResults = false;
@@ -97,14 +104,7 @@ static void classifyTensorRegions(Block &block, TensorRegions &regions) {
 }
 
 static bool isRowParallel(Operation &op, const TensorRegions &regions) {
-  bool fedSplit = false, hasWeight = false;
-  for (Value operand : op.getOperands()) {
-    if (isParameter(operand))
-      hasWeight = true;
-    else if (regions.split.count(operand))
-      fedSplit = true;
-  }
-  return hasWeight && fedSplit;
+  return regions.rowParallel.count(&op) > 0;
 }
 
 /// Saved bytes of the values a tensor-parallel group holds whole, each

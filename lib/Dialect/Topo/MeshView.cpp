@@ -5,6 +5,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include <limits>
 #include <map>
+#include <set>
 #include <tuple>
 #include <queue>
 
@@ -246,38 +247,40 @@ private:
       view.addEdge(chip, sw, link, latency / 2);
       return;
     }
-    // The chip's own arcs to its first port; a port's arcs onward once,
-    // when the port is made.
+    // The chip's own arcs to its first port and back; the arcs between
+    // ports and on to the switch once each.
     double half = latency / 2;
+    auto arcOnce = [&](unsigned from, unsigned to, double arcLatency) {
+      if (portArcs.insert({from, to}).second)
+        view.addArc(from, to, link, arcLatency);
+    };
     unsigned up = chip;
-    bool upFresh = true;
     for (auto [g, port] : through) {
-      auto [vertex, fresh] = portVertex(g, level, port, /*uplink=*/true);
-      if (upFresh)
-        view.addArc(up, vertex, link, up == chip ? half : 0.0);
+      unsigned vertex = portVertex(g, level, port, /*uplink=*/true);
+      if (up == chip)
+        view.addArc(up, vertex, link, half);
+      else
+        arcOnce(up, vertex, 0.0);
       up = vertex;
-      upFresh = fresh;
     }
-    if (upFresh)
-      view.addArc(up, sw, link, 0.0);
+    arcOnce(up, sw, 0.0);
     unsigned down = sw;
     for (auto [g, port] : llvm::reverse(through)) {
-      auto [vertex, fresh] = portVertex(g, level, port, /*uplink=*/false);
-      if (fresh)
-        view.addArc(down, vertex, link, down == sw ? half : 0.0);
+      unsigned vertex = portVertex(g, level, port, /*uplink=*/false);
+      arcOnce(down, vertex, down == sw ? half : 0.0);
       down = vertex;
     }
     view.addArc(down, chip, link, 0.0);
   }
 
   /// The vertex of one direction of port `port` of group `g` towards the
-  /// switch of group `level`, made once (its arcs onward are added then).
-  std::pair<unsigned, bool> portVertex(int g, int level, unsigned port, bool uplink) {
+  /// switch of group `level`, made once.
+  unsigned portVertex(int g, int level, unsigned port, bool uplink) {
     auto key = std::make_tuple(g, level, port, uplink);
     auto [it, fresh] = portVertices.try_emplace(key, 0u);
     if (fresh)
       it->second = view.addVertex();
-    return {it->second, fresh};
+    return it->second;
   }
 
   LogicalResult addIrregularLink(LinkOp link) {
@@ -330,6 +333,7 @@ private:
   llvm::DenseMap<Attribute, unsigned> kindIndex, linkIndex;
   std::vector<Operation *> chipOrigin;
   std::map<std::tuple<int, int, unsigned, bool>, unsigned> portVertices;
+  std::set<std::pair<unsigned, unsigned>> portArcs;
   bool anyPorts = false, portBudgetExceeded = false;
   /// Ancestor steps walked to find shared ports (chips x levels x depth).
   uint64_t portWork = 0;
