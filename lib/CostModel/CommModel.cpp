@@ -626,6 +626,30 @@ CommModel::Times CommModel::algorithmTimes(CollectiveKind kind,
   return never;
 }
 
+/// Every algorithm under every protocol, each with its base latency, as
+/// NCCL's tuner does; ties keep the earlier (simpler) one: deterministic.
+/// Nothing applicable costs 0 (a group with nothing to exchange).
+static CollectiveCost
+cheapest(llvm::function_ref<CommModel::Times(CollectiveAlgorithm)> timesOf) {
+  CollectiveCost best{kInfinity, CollectiveAlgorithm::Ring, Protocol::Simple};
+  for (CollectiveAlgorithm algorithm :
+       {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
+        CollectiveAlgorithm::Hierarchical, CollectiveAlgorithm::Direct}) {
+    CommModel::Times times = timesOf(algorithm);
+    for (Protocol protocol : {Protocol::LL, Protocol::LL128, Protocol::Simple}) {
+      double t = times[static_cast<unsigned>(protocol)];
+      if (!(t > 0) || t == kInfinity)
+        continue;
+      t += CommModel::baseLatency(algorithm, protocol);
+      if (t < best.seconds)
+        best = {t, algorithm, protocol};
+    }
+  }
+  if (best.seconds == kInfinity)
+    best = {0, CollectiveAlgorithm::Direct, Protocol::Simple};
+  return best;
+}
+
 CollectiveCost CommModel::collective(CollectiveKind kind,
                                      ArrayRef<unsigned> group,
                                      ArrayRef<double> bytes) const {
@@ -641,24 +665,9 @@ CollectiveCost CommModel::collective(CollectiveKind kind,
     if (it != collectiveCache.end())
       return it->second;
   }
-  // Every algorithm under every protocol, each with its base latency, as
-  // NCCL's tuner does; ties keep the earlier (simpler) one: deterministic.
-  for (CollectiveAlgorithm algorithm :
-       {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
-        CollectiveAlgorithm::Hierarchical, CollectiveAlgorithm::Direct})
-  {
-    Times times = algorithmTimes(kind, algorithm, group, bytes);
-    for (Protocol protocol : {Protocol::LL, Protocol::LL128, Protocol::Simple}) {
-      double t = times[static_cast<unsigned>(protocol)];
-      if (!(t > 0) || t == kInfinity)
-        continue;
-      t += baseLatency(algorithm, protocol);
-      if (t < best.seconds)
-        best = {t, algorithm, protocol};
-    }
-  }
-  if (best.seconds == kInfinity)
-    best = {0, CollectiveAlgorithm::Direct, Protocol::Simple};
+  best = cheapest([&](CollectiveAlgorithm algorithm) {
+    return algorithmTimes(kind, algorithm, group, bytes);
+  });
   std::lock_guard<std::mutex> lock(collectiveMutex);
   collectiveCache.emplace(std::move(key), best);
   return best;
@@ -714,22 +723,9 @@ CommModel::concurrentCollectives(CollectiveKind kind,
           cost = it->second;
       }
       if (!(cost.seconds > 0)) {
-        CollectiveCost best{kInfinity, CollectiveAlgorithm::Ring, Protocol::Simple};
-        for (CollectiveAlgorithm algorithm :
-             {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
-              CollectiveAlgorithm::Hierarchical, CollectiveAlgorithm::Direct}) {
-          Times times = reductionTimes(kind, algorithm, set, most);
-          for (Protocol protocol : {Protocol::LL, Protocol::LL128, Protocol::Simple}) {
-            double t = times[static_cast<unsigned>(protocol)];
-            if (!(t > 0) || t == kInfinity)
-              continue;
-            t += baseLatency(algorithm, protocol);
-            if (t < best.seconds)
-              best = {t, algorithm, protocol};
-          }
-        }
-        if (best.seconds == kInfinity)
-          best = {0, CollectiveAlgorithm::Direct, Protocol::Simple};
+        CollectiveCost best = cheapest([&](CollectiveAlgorithm algorithm) {
+          return reductionTimes(kind, algorithm, set, most);
+        });
         cost = best;
         std::lock_guard<std::mutex> lock(collectiveMutex);
         collectiveCache.emplace(std::move(key), best);
