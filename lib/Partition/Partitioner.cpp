@@ -1334,6 +1334,22 @@ public:
       double busiest = 0;
       for (double t : perDevice)
         busiest = std::max(busiest, layout.microBatches[r] * t);
+      if (layout.chunks == 1) {
+        // Nor can stage s start before micro-batch 0 reaches it, or the
+        // step end before its last backward returns through the stages
+        // before it (GPipe and 1F1B alike); inference: the last forward
+        // still has the stages after s to pass.
+        double before = 0, after = 0;
+        if (!training)
+          for (unsigned s = 0; s < p; ++s)
+            after += fwd[s] + (s + 1 < p ? sendF[s] : 0.0);
+        for (unsigned s = 0; s < p; ++s) {
+          double own = layout.microBatches[r] * (fwd[s] + bwd[s]);
+          busiest = std::max(busiest, training ? before + own
+                                               : after - fwd[s] + own);
+          before += fwd[s] + bwd[s] + (s + 1 < p ? sendF[s] + sendB[s] : 0.0);
+        }
+      }
       if (busiest * scoreFactor() > cutoff)
         return std::nullopt;
       // Replicas of the same kinds have the same pipeline: play it once.
@@ -1441,7 +1457,7 @@ public:
   /// step improves.
   std::optional<Plan> bestPlan(uint64_t limit) const {
     unsigned p = layout.numStages(), n = numLayers();
-    if (p > n)
+    if (p > n || !stateCanFit())
       return std::nullopt;
     // C(n - 1, p - 1), saturating at limit + 1.
     uint64_t count = 1;
@@ -1509,6 +1525,135 @@ public:
         break;
     }
     return best;
+  }
+
+  /// No split of this layout's layers gives a shorter step (a valid lower
+  /// bound on stepS, tighter than lowerBound(): it counts each group's
+  /// work outside its tensor regions and its exposed tensor-parallel
+  /// communication as stage() prices them). Training only; 0 otherwise.
+  /// For replica r and device d (its chunks share its chips), c[d][l] is
+  /// what layer l adds to d's seconds per micro-batch at least: its
+  /// members' mean work (stage() takes the largest) plus the group's
+  /// all-reduces unless they overlap. Whatever the split L_d, the busiest
+  /// device takes max_d C_d >= sum_d w_d C_d >= sum_l min_d w_d c[d][l]
+  /// per micro-batch, for any weights w_d >= 0 summing to 1; w_d in
+  /// proportion to 1 / G_d (G_d = sum_l c[d][l], d's time for the whole
+  /// model) gives the classic m / sum(1 / G_d) when layers weigh alike on
+  /// every device.
+  double workBound() const {
+    if (!ctx.training())
+      return 0;
+    const Level &fastest = *policies[0];
+    size_t n = numLayers();
+    unsigned depth = layout.strategy.pp;
+    double worst = 0;
+    std::vector<std::vector<double>> cost(depth, std::vector<double>(n, 0.0));
+    for (unsigned r : distinct) {
+      std::vector<double> whole(depth, 0.0);
+      for (unsigned d = 0; d < depth; ++d) {
+        const auto &group = layout.groups[r][d];
+        const auto &share = layout.shares[r][d];
+        bool repl = replicatesOutsideRegions(group.size());
+        const std::vector<double> &tc = tensorComm[r][d];
+        for (size_t l = 0; l < n; ++l) {
+          double mean = 0;
+          for (size_t m = 0; m < group.size(); ++m) {
+            unsigned k = ctx.mesh.chips()[group[m]].kind;
+            double all = fastest.prefix[k][l + 1] - fastest.prefix[k][l];
+            double rep = fastest.prefixReplicated[k][l + 1] - fastest.prefixReplicated[k][l];
+            mean += share[m] * (all - rep) + (repl ? rep : share[m] * rep);
+          }
+          mean /= static_cast<double>(group.size());
+          double comm = tc.empty() || ctx.options.overlapTensorComm ? 0.0 : 2 * (tc[l + 1] - tc[l]);
+          cost[d][l] = mean + comm;
+          whole[d] += cost[d][l];
+        }
+      }
+      double inverse = 0;
+      for (double g : whole)
+        inverse += g > 0 ? 1 / g : kInf;
+      if (!(inverse < kInf))
+        continue; // a device that costs nothing: no bound from this replica
+      double perMicroBatch = 0;
+      for (size_t l = 0; l < n; ++l) {
+        double least = kInf;
+        for (unsigned d = 0; d < depth; ++d)
+          least = std::min(least, cost[d][l] / (whole[d] * inverse));
+        perMicroBatch += least;
+      }
+      // Layers are whole: among the (j - 1) depth + 1 layers that cost
+      // most on their cheapest device, some device holds j, and takes at
+      // least the j cheapest of them.
+      std::vector<double> cheapest(n, kInf);
+      for (size_t l = 0; l < n; ++l)
+        for (unsigned d = 0; d < depth; ++d)
+          cheapest[l] = std::min(cheapest[l], cost[d][l]);
+      llvm::sort(cheapest, std::greater<double>());
+      double granular = 0;
+      for (size_t j = 1; (j - 1) * depth + 1 <= n; ++j) {
+        size_t top = (j - 1) * depth + 1;
+        double sum = 0;
+        for (size_t l = top - j; l < top; ++l)
+          sum += cheapest[l];
+        granular = std::max(granular, sum);
+      }
+      perMicroBatch = std::max(perMicroBatch, granular);
+      worst = std::max(worst, layout.microBatches[r] * perMicroBatch);
+    }
+    // Summed in another order than stage() sums: keep clear of rounding.
+    return worst * (1 - 1e-9);
+  }
+
+  /// False when no split of the layers lets every member hold its part of
+  /// the model's state (a necessary condition, so a layout it rejects has
+  /// no feasible plan; checked before any split is priced). Each member k
+  /// of device d holds share_k x c_k bytes per weight byte of d's layers
+  /// (c_k: weights, gradients and Adam states under the ZeRO stage, at the
+  /// member's shard fraction), which bounds the weight bytes d can take;
+  /// the devices together must take all of them. Activations, workspace
+  /// and the layer gathered whole are left out: they only add.
+  bool stateCanFit() const {
+    size_t nl = level.prefixParamBytes.size() - 1;
+    double total = level.prefixParamBytes[nl];
+    if (total <= 0)
+      return true;
+    // Adam bytes per weight byte, at least: n (master + 8) over the
+    // range's bytes, smallest where parameters are widest.
+    double widest = 0;
+    for (size_t l = 0; l < nl; ++l) {
+      double params = level.prefixParams[l + 1] - level.prefixParams[l];
+      double bytes = level.prefixParamBytes[l + 1] - level.prefixParamBytes[l];
+      if (params > 0 && bytes > 0)
+        widest = std::max(widest, bytes / params);
+    }
+    bool training = ctx.training();
+    double adam = training && widest > 0 ? (widest < 4.0 ? 12.0 : 8.0) / widest : 0.0;
+    for (unsigned r = 0; r < layout.groups.size(); ++r) {
+      double takes = 0;
+      for (unsigned d = 0; d < layout.strategy.pp && takes < total; ++d) {
+        double most = kInf;
+        for (size_t k = 0; k < layout.groups[r][d].size(); ++k) {
+          double f = memberFraction[r][d][k];
+          double perByte = 1;
+          if (training)
+            switch (layout.zero) {
+            case 0: perByte = 2 + adam; break;
+            case 1: perByte = 2 + adam * f; break;
+            case 2: perByte = 1 + f + adam * f; break;
+            default: perByte = (2 + adam) * f; break;
+            }
+          double weight = layout.shares[r][d][k] * perByte;
+          unsigned chip = layout.groups[r][d][k];
+          double room = std::max(0.0, usable(chip) - reservedOf(chip));
+          if (weight > 0)
+            most = std::min(most, room / weight);
+        }
+        takes += most;
+      }
+      if (takes < total)
+        return false;
+    }
+    return true;
   }
 
   /// Boundaries giving virtual stage k a share of the layers proportional
@@ -2389,6 +2534,13 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
       Evaluator eval(ctx, levels[cand.level], *layouts[index],
                      perStage ? llvm::ArrayRef<Level>(alternatives[cand.level])
                               : llvm::ArrayRef<Level>());
+      // The evaluator's own bound counts what lowerBound() cannot see.
+      // (Kept as the candidate's bound: the idle-chips report quotes it.)
+      bounds[index] = std::max(bounds[index], eval.workBound() * ctx.scoreFactor);
+      if (bounds[index] > threshold) {
+        skipped[index] = 1;
+        return;
+      }
       plans[index] = eval.bestPlan(options.exhaustiveSplits);
     });
     for (size_t k = first; k < last; ++k)

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Partition/Partitioner.h"
+#include <algorithm>
 #include <limits>
 
 using namespace chipmesh;
@@ -61,6 +62,81 @@ PipeOp chipmesh::interleavedOpAt(size_t p, size_t v, size_t s, uint64_t m,
   return at((total - warmup) + (i - warmup - steady), true);
 }
 
+/// GPipe and 1F1B without interleaving, each op computed once in an order
+/// that has its two inputs (the device's previous op, the same
+/// micro-batch's op on the neighbouring stage) ready: the same sums and
+/// maxima as playing the devices in turn (simulatePipeline's general
+/// loop), in a fraction of the time (the search plays thousands).
+static double playInOrder(Schedule schedule, llvm::ArrayRef<double> forward,
+                          llvm::ArrayRef<double> backward,
+                          llvm::ArrayRef<double> sendForward,
+                          llvm::ArrayRef<double> sendBackward, uint64_t m,
+                          bool training, std::vector<double> *stageEnd) {
+  size_t p = forward.size();
+  // Each op's input from the neighbouring stage is that stage's latest
+  // op of its direction when the order below reaches it, so one end time
+  // per stage and direction is kept (and, under GPipe, the last stage's
+  // forwards, which its backwards read after all of them have run).
+  std::vector<double> lastForward(p, 0.0), lastBackward(p, 0.0), free(p, 0.0);
+  std::vector<double> lastStageForward;
+  bool keepLast = training && schedule == Schedule::GPipe;
+  if (keepLast)
+    lastStageForward.resize(m);
+  auto runForward = [&](size_t s, uint64_t mb) {
+    double ready = s == 0 ? 0.0 : lastForward[s - 1] + sendForward[s - 1];
+    free[s] = lastForward[s] = std::max(ready, free[s]) + forward[s];
+    if (keepLast && s + 1 == p)
+      lastStageForward[mb] = free[s];
+  };
+  auto runBackward = [&](size_t s, uint64_t mb) {
+    double ready = s + 1 < p ? lastBackward[s + 1] + sendBackward[s]
+                   : keepLast ? lastStageForward[mb]
+                              : lastForward[s];
+    free[s] = lastBackward[s] = std::max(ready, free[s]) + backward[s];
+  };
+  if (!training || schedule == Schedule::GPipe) {
+    // Every forward, then (training) every backward; each device in
+    // micro-batch order.
+    for (uint64_t mb = 0; mb < m; ++mb)
+      for (size_t s = 0; s < p; ++s)
+        runForward(s, mb);
+    if (training)
+      for (uint64_t mb = 0; mb < m; ++mb)
+        for (size_t s = p; s-- > 0;)
+          runBackward(s, mb);
+  } else {
+    // 1F1B: device s runs w_s = min(p - s - 1, m) warm-up forwards, then
+    // forward w_s + k and backward k for k = 0, 1, ... while forwards
+    // remain, then the remaining backwards (pipelineOpAt). Step k runs,
+    // from the last stage down, forward w_s + k (its input, forward
+    // w_{s-1} + k - 1 = w_s + k of stage s - 1, is that stage's latest:
+    // it ran in step k - 1 or the warm-up), then, from the last stage up
+    // the pipeline, backward k (its input, backward k of stage s + 1, ran
+    // just before).
+    // The warm-up micro-batch by micro-batch, down the pipeline (stage
+    // s - 1 warms up with more than s).
+    std::vector<uint64_t> warmup(p);
+    for (size_t s = 0; s < p; ++s)
+      warmup[s] = std::min<uint64_t>(p - s - 1, m);
+    for (uint64_t mb = 0; mb < warmup[0]; ++mb)
+      for (size_t s = 0; s < p && mb < warmup[s]; ++s)
+        runForward(s, mb);
+    for (uint64_t k = 0; k < m; ++k) {
+      for (size_t s = p; s-- > 0;)
+        if (warmup[s] + k < m)
+          runForward(s, warmup[s] + k);
+      for (size_t s = p; s-- > 0;)
+        runBackward(s, k);
+    }
+  }
+  double makespan = 0;
+  for (double t : free)
+    makespan = std::max(makespan, t);
+  if (stageEnd)
+    *stageEnd = free;
+  return makespan;
+}
+
 double chipmesh::simulatePipeline(Schedule schedule,
                                   llvm::ArrayRef<double> forward,
                                   llvm::ArrayRef<double> backward,
@@ -92,6 +168,9 @@ double chipmesh::simulatePipeline(Schedule schedule,
   if (v > 1 && (!training || m % p != 0))
     return kNever;
   bool interleaved = v > 1;
+  if (!interleaved && !events)
+    return playInOrder(schedule, forward, backward, sendForward, sendBackward,
+                       m, training, stageEnd);
   uint64_t opsPerDevice = (training ? 2 : 1) * m * v;
   // End times of forward and backward (k, mb) at [k * m + mb]; -1 = not run.
   std::vector<double> fEnd(stages * m, -1.0), bEnd(training ? stages * m : 0, -1.0);
