@@ -688,12 +688,22 @@ public:
   /// `alternatives`: the same micro-batch's levels under further
   /// recomputation policies, slowest last (recompute=auto: each stage takes
   /// the fastest that fits); `level` is the fastest.
+  /// With `prepareNow` false only the memory check (memoryCanFit()) may
+  /// be asked before prepare(), which prices the links.
   Evaluator(const Context &ctx, const Level &level, const Layout &layout,
-            llvm::ArrayRef<Level> alternatives = {})
+            llvm::ArrayRef<Level> alternatives = {}, bool prepareNow = true)
       : ctx(ctx), level(level), layout(layout) {
     policies.push_back(&level);
     for (const Level &other : alternatives)
       policies.push_back(&other);
+    shardGroups();
+    if (prepareNow)
+      prepare();
+  }
+
+  /// The link-dependent costs: sends, tensor-parallel and ZeRO
+  /// collectives, and which replicas price alike.
+  void prepare() {
     // Pipeline sends between consecutive stages: an alone-on-the-mesh
     // transfer is affine in its bytes.
     sendCost.resize(layout.groups.size());
@@ -739,46 +749,6 @@ public:
         }
         tensorComm[r].push_back(std::move(prefix));
       }
-    // Data-parallel groups: tensor rank t of stage s over the replicas that
-    // have one (by-kind groups may be narrower than tp).
-    dataGroups.resize(layout.numStages());
-    for (size_t st = 0; st < layout.numStages(); ++st) {
-      size_t width = 0;
-      for (const auto &replica : layout.groups)
-        width = std::max(width, replica[st].size());
-      for (size_t t = 0; t < width; ++t) {
-        DataGroup g;
-        double room = 0;
-        for (size_t r = 0; r < layout.groups.size(); ++r)
-          if (t < layout.groups[r][st].size()) {
-            unsigned chip = layout.groups[r][st][t];
-            g.chips.push_back(chip);
-            g.share = std::max(g.share, layout.shares[r][st][t]);
-            g.fractions.push_back(std::max(0.0, usable(chip) - reservedOf(chip)));
-            room += g.fractions.back();
-          }
-        // ZeRO shards in proportion to each member's memory (even shards
-        // on chips alike, or when heterogeneity is ignored).
-        for (double &f : g.fractions)
-          f = ctx.options.homogeneous || !(room > 0) ? 1.0 / g.chips.size() : f / room;
-        dataGroups[st].push_back(std::move(g));
-      }
-    }
-    dataGroupChips.resize(layout.numStages());
-    for (size_t st = 0; st < layout.numStages(); ++st)
-      for (const DataGroup &g : dataGroups[st])
-        dataGroupChips[st].push_back(g.chips);
-    memberFraction.resize(layout.groups.size());
-    for (size_t r = 0; r < layout.groups.size(); ++r)
-      for (size_t st = 0; st < layout.numStages(); ++st) {
-        std::vector<double> fractions;
-        for (size_t t = 0; t < layout.groups[r][st].size(); ++t) {
-          const DataGroup &g = dataGroups[st][t];
-          auto at = llvm::find(g.chips, layout.groups[r][st][t]);
-          fractions.push_back(g.fractions[at - g.chips.begin()]);
-        }
-        memberFraction[r].push_back(std::move(fractions));
-      }
     // ZeRO-2 reduce-scatters every micro-batch's gradients, ZeRO-3 also
     // gathers the weights for its forward and its backward: one collective
     // per layer (FSDP's per-block units; DeepSpeed's buckets), prefix sums
@@ -820,6 +790,51 @@ public:
       if (!seen)
         distinct.push_back(r);
     }
+  }
+
+  /// Data-parallel groups and each member's ZeRO shard fraction (no link
+  /// is priced).
+  void shardGroups() {
+    // Data-parallel groups: tensor rank t of stage s over the replicas that
+    // have one (by-kind groups may be narrower than tp).
+    dataGroups.resize(layout.numStages());
+    for (size_t st = 0; st < layout.numStages(); ++st) {
+      size_t width = 0;
+      for (const auto &replica : layout.groups)
+        width = std::max(width, replica[st].size());
+      for (size_t t = 0; t < width; ++t) {
+        DataGroup g;
+        double room = 0;
+        for (size_t r = 0; r < layout.groups.size(); ++r)
+          if (t < layout.groups[r][st].size()) {
+            unsigned chip = layout.groups[r][st][t];
+            g.chips.push_back(chip);
+            g.share = std::max(g.share, layout.shares[r][st][t]);
+            g.fractions.push_back(std::max(0.0, usable(chip) - reservedOf(chip)));
+            room += g.fractions.back();
+          }
+        // ZeRO shards in proportion to each member's memory (even shards
+        // on chips alike, or when heterogeneity is ignored).
+        for (double &f : g.fractions)
+          f = ctx.options.homogeneous || !(room > 0) ? 1.0 / g.chips.size() : f / room;
+        dataGroups[st].push_back(std::move(g));
+      }
+    }
+    dataGroupChips.resize(layout.numStages());
+    for (size_t st = 0; st < layout.numStages(); ++st)
+      for (const DataGroup &g : dataGroups[st])
+        dataGroupChips[st].push_back(g.chips);
+    memberFraction.resize(layout.groups.size());
+    for (size_t r = 0; r < layout.groups.size(); ++r)
+      for (size_t st = 0; st < layout.numStages(); ++st) {
+        std::vector<double> fractions;
+        for (size_t t = 0; t < layout.groups[r][st].size(); ++t) {
+          const DataGroup &g = dataGroups[st][t];
+          auto at = llvm::find(g.chips, layout.groups[r][st][t]);
+          fractions.push_back(g.fractions[at - g.chips.begin()]);
+        }
+        memberFraction[r].push_back(std::move(fractions));
+      }
   }
 
   /// True when replicas a and b have the same inputs to stage(), send()
@@ -1457,7 +1472,7 @@ public:
   /// step improves.
   std::optional<Plan> bestPlan(uint64_t limit) const {
     unsigned p = layout.numStages(), n = numLayers();
-    if (p > n || !stateCanFit())
+    if (p > n || !memoryCanFit())
       return std::nullopt;
     // C(n - 1, p - 1), saturating at limit + 1.
     uint64_t count = 1;
@@ -1604,19 +1619,23 @@ public:
     return worst * (1 - 1e-9);
   }
 
-  /// False when no split of the layers lets every member hold its part of
-  /// the model's state (a necessary condition, so a layout it rejects has
-  /// no feasible plan; checked before any split is priced). Each member k
-  /// of device d holds share_k x c_k bytes per weight byte of d's layers
-  /// (c_k: weights, gradients and Adam states under the ZeRO stage, at the
-  /// member's shard fraction), which bounds the weight bytes d can take;
-  /// the devices together must take all of them. Activations, workspace
-  /// and the layer gathered whole are left out: they only add.
-  bool stateCanFit() const {
-    size_t nl = level.prefixParamBytes.size() - 1;
-    double total = level.prefixParamBytes[nl];
-    if (total <= 0)
-      return true;
+  /// False when no split of the layers lets every member hold what it
+  /// must (a necessary condition, so a layout it rejects has no feasible
+  /// plan; checked before any link is priced). Layer l on device d needs
+  /// a[d][l] of d's room at least: over d's members, the largest fraction
+  /// of the member's room taken by its share of the layer's weights,
+  /// gradients and Adam states (at its ZeRO shard) and, without
+  /// interleaving, of the activations it keeps for the micro-batches in
+  /// flight there, under the policy that keeps the least. Workspace,
+  /// rebuilt layers and gathered weights are left out: they only add. A
+  /// split that fits has sum_l a[d][l] <= 1 on every device, so for any
+  /// weights y_d >= 0, sum_l min_d y_d a[d][l] <= sum_d y_d; y_d = 1 / A_d
+  /// (A_d = sum_l a[d][l]) makes the test exact when layers weigh alike
+  /// on every device.
+  bool memoryCanFit() const {
+    size_t nl = numLayers();
+    unsigned depth = layout.strategy.pp;
+    bool training = ctx.training();
     // Adam bytes per weight byte, at least: n (master + 8) over the
     // range's bytes, smallest where parameters are widest.
     double widest = 0;
@@ -1626,14 +1645,20 @@ public:
       if (params > 0 && bytes > 0)
         widest = std::max(widest, bytes / params);
     }
-    bool training = ctx.training();
     double adam = training && widest > 0 ? (widest < 4.0 ? 12.0 : 8.0) / widest : 0.0;
+    auto delta = [](const std::vector<double> &prefix, size_t l) {
+      return prefix[l + 1] - prefix[l];
+    };
+    std::vector<std::vector<double>> need(depth, std::vector<double>(nl, 0.0));
     for (unsigned r = 0; r < layout.groups.size(); ++r) {
-      double takes = 0;
-      for (unsigned d = 0; d < layout.strategy.pp && takes < total; ++d) {
-        double most = kInf;
-        for (size_t k = 0; k < layout.groups[r][d].size(); ++k) {
-          double f = memberFraction[r][d][k];
+      std::vector<double> whole(depth, 0.0);
+      for (unsigned d = 0; d < depth; ++d) {
+        const auto &group = layout.groups[r][d];
+        bool repl = replicatesOutsideRegions(group.size());
+        double flight = training && layout.chunks == 1 ? inFlight(r, d) : 0.0;
+        std::fill(need[d].begin(), need[d].end(), 0.0);
+        for (size_t k = 0; k < group.size(); ++k) {
+          double share = layout.shares[r][d][k], f = memberFraction[r][d][k];
           double perByte = 1;
           if (training)
             switch (layout.zero) {
@@ -1642,15 +1667,42 @@ public:
             case 2: perByte = 1 + f + adam * f; break;
             default: perByte = (2 + adam) * f; break;
             }
-          double weight = layout.shares[r][d][k] * perByte;
-          unsigned chip = layout.groups[r][d][k];
-          double room = std::max(0.0, usable(chip) - reservedOf(chip));
-          if (weight > 0)
-            most = std::min(most, room / weight);
+          double room = std::max(0.0, usable(group[k]) - reservedOf(group[k]));
+          for (size_t l = 0; l < nl; ++l) {
+            double kept = kInf;
+            if (training) {
+              for (const Level *policy : policies)
+                kept = std::min(kept, share * delta(policy->prefixSaved, l) +
+                                          (repl ? (1 - share) *
+                                                      delta(policy->prefixSavedReplicated, l)
+                                                : 0.0));
+              kept *= flight;
+            } else {
+              kept = share * delta(level.prefixCache, l);
+            }
+            double bytes = share * perByte * delta(level.prefixParamBytes, l) + kept;
+            double fraction = bytes <= 0 ? 0.0 : room > 0 ? bytes / room : kInf;
+            need[d][l] = std::max(need[d][l], fraction);
+          }
         }
-        takes += most;
+        for (double a : need[d])
+          whole[d] += a;
       }
-      if (takes < total)
+      double budget = 0;
+      for (double a : whole)
+        budget += a > 0 ? 1 / a : kInf;
+      if (!(budget < kInf))
+        continue; // a device that holds anything for free
+      double used = 0;
+      for (size_t l = 0; l < nl; ++l) {
+        double least = kInf;
+        for (unsigned d = 0; d < depth; ++d)
+          least = std::min(least, need[d][l] / whole[d]);
+        used += least;
+      }
+      // Summed in another order than memberMemory() sums: keep clear of
+      // rounding.
+      if (used > budget * (1 + 1e-9))
         return false;
     }
     return true;
@@ -2533,7 +2585,11 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
                   subsetMaxTensor[cand.subset], gradientBytes};
       Evaluator eval(ctx, levels[cand.level], *layouts[index],
                      perStage ? llvm::ArrayRef<Level>(alternatives[cand.level])
-                              : llvm::ArrayRef<Level>());
+                              : llvm::ArrayRef<Level>(),
+                     /*prepareNow=*/false);
+      if (!eval.memoryCanFit())
+        return;
+      eval.prepare();
       // The evaluator's own bound counts what lowerBound() cannot see.
       // (Kept as the candidate's bound: the idle-chips report quotes it.)
       bounds[index] = std::max(bounds[index], eval.workBound() * ctx.scoreFactor);
