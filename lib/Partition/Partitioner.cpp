@@ -1817,6 +1817,11 @@ private:
   /// of each rank's part, or reduce-scatter / all-gather into each
   /// member's ZeRO shard of it.
   double dataGroupsTogether(unsigned s, CollectiveKind kind, double bytes) const {
+    // A split search moves one boundary at a time: most stages ask again
+    // for the bytes they asked for before.
+    auto [slot, fresh] = togetherCache.try_emplace({s, static_cast<int>(kind), bytes}, 0.0);
+    if (!fresh)
+      return slot->second;
     std::vector<std::vector<double>> sizes;
     for (const DataGroup &g : dataGroups[s]) {
       std::vector<double> each;
@@ -1827,8 +1832,12 @@ private:
           each.push_back(bytes * g.share * f);
       sizes.push_back(std::move(each));
     }
-    return ctx.comm.concurrentCollectives(kind, dataGroupChips[s], sizes).seconds;
+    return slot->second =
+               ctx.comm.concurrentCollectives(kind, dataGroupChips[s], sizes).seconds;
   }
+  /// dataGroupsTogether()'s answers by (stage, kind, bytes); an Evaluator
+  /// serves one thread.
+  mutable std::map<std::tuple<unsigned, int, double>, double> togetherCache;
   /// memberFraction[r][s][t]: the ZeRO shard fraction of that member.
   std::vector<std::vector<std::vector<double>>> memberFraction;
   /// ZeRO-2/3: prefix sums over layers of one micro-batch's weight gathers
