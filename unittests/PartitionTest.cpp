@@ -65,7 +65,8 @@ protected:
   double bruteForce(const PartitionOptions &options, uint64_t globalBatch,
                     unsigned &evaluated, const MeshView *over = nullptr,
                     const CommModel *overComm = nullptr,
-                    const std::vector<ComputeModel> *overKinds = nullptr) {
+                    const std::vector<ComputeModel> *overKinds = nullptr,
+                    unsigned *feasible = nullptr) {
     const MeshView &mesh = over ? *over : *this->mesh;
     const CommModel &comm = overComm ? *overComm : *this->comm;
     const std::vector<ComputeModel> &kinds = overKinds ? *overKinds : this->kinds;
@@ -109,6 +110,8 @@ protected:
                                    {dp, pp, tp}, layout, b, globalBatch, zero);
                   if (plan)
                     best = std::min(best, plan->score);
+                  if (plan && feasible)
+                    ++*feasible;
                 }
                 return;
               }
@@ -244,6 +247,44 @@ TEST_F(PartitionTest, SearchFindsTheBruteForceOptimum) {
       ASSERT_TRUE(succeeded(found)) << why;
       EXPECT_LE(found->plan.score, optimum * 1.10);
     }
+}
+
+TEST_F(PartitionTest, MemoryTightSearchFindsTheBruteForceOptimum) {
+  // The search refuses layouts whose state and activations cannot fit
+  // under any split before pricing them, and prunes by bounds that count
+  // tensor communication and whole layers. Where memory rules most plans
+  // out, it must still find the brute-force optimum (or say none fits).
+  unsigned tight = 0;
+  for (Mode mode : {Mode::Train, Mode::Infer})
+    for (unsigned step = 0; step <= 40; ++step) {
+      // From 90% to 99% held back: the chips' reserve is then most of
+      // what is left, and the largest plans stop fitting one by one.
+      double headroom = 0.90 + 0.09 * step / 40;
+      PartitionOptions options;
+      options.mode = mode;
+      options.globalBatch = 16;
+      options.useAllChips = true;
+      options.memoryHeadroom = headroom;
+      options.zeroStages = kAllZeroStages;
+      unsigned evaluated = 0, feasible = 0;
+      double optimum = bruteForce(options, 16, evaluated, nullptr, nullptr,
+                                  nullptr, &feasible);
+      std::string why;
+      FailureOr<PartitionResult> found = partitionModel(
+          first<func::FuncOp>(*model), *mesh, calibration, options, why);
+      std::string where = llvm::formatv("{0}, headroom {1}",
+                                        stringifyMode(mode), headroom).str();
+      if (!std::isfinite(optimum)) {
+        EXPECT_TRUE(failed(found)) << where;
+        continue;
+      }
+      ASSERT_TRUE(succeeded(found)) << where << ": " << why;
+      EXPECT_DOUBLE_EQ(found->plan.score, optimum) << where;
+      if (feasible < evaluated / 2)
+        ++tight;
+    }
+  // Some settings left fewer than half the plans feasible, and still one.
+  EXPECT_GT(tight, 0u);
 }
 
 // The two H100s alone and the two V100s alone, as meshes of their own: the
@@ -1620,8 +1661,9 @@ TEST_F(PartitionTest, RecomputePerStageIsTheBestOfEveryAssignment) {
     options.recompute = r;
     FailureOr<PartitionResult> uniform =
         partitionModel(func, *pair->mesh, calibration, options, why);
-    if (succeeded(uniform))
+    if (succeeded(uniform)) {
       EXPECT_LE(found->plan.score, uniform->plan.score) << stringifyRecompute(r).str();
+    }
   }
   // The memory the plan reports follows each stage's policy. State: 1 GiB
   // over 8 layers; a layer keeps 9 GiB per micro-batch whole, or its 1 GiB
