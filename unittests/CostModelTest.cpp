@@ -723,6 +723,37 @@ TEST_F(CostModelTest, SmallRingAllReduceMatchesMeasuredNVLinkLatency) {
   }
 }
 
+TEST_F(CostModelTest, AmdGroupsPayRcclsFixedCostPerCall) {
+  // The same 8-GPU xGMI board with MI300X (AMD: RCCL) and with A100
+  // chips put on it (NVIDIA: NCCL): an 8 B all-reduce takes the same
+  // algorithm, protocol and steps, and RCCL's fixed cost (tuning.cc
+  // baseLat 12.0 us for LL, against NCCL's ring 6.6 us) on top.
+  auto board = [&](const char *chip) {
+    return std::string(R"(
+      topo.mesh @m {
+        topo.chip_kind @x catalog ")") + chip + R"("
+        topo.link_kind @fabric catalog "xgmi"
+        topo.group "board" full_mesh via @fabric { topo.chips @x x 8 }
+      })";
+  };
+  const MeshView &amd = view(board("mi300x"));
+  CommModel rccl(amd, Calibration());
+  EXPECT_EQ(rccl.libraryOf(iota(8)), CollectiveLibrary::RCCL);
+  CollectiveCost onAmd = rccl.collective(CollectiveKind::AllReduce, iota(8), 8.0);
+  const MeshView &nvidia = view(board("a100-sxm-80gb"));
+  CommModel nccl(nvidia, Calibration());
+  EXPECT_EQ(nccl.libraryOf(iota(8)), CollectiveLibrary::NCCL);
+  CollectiveCost onNvidia = nccl.collective(CollectiveKind::AllReduce, iota(8), 8.0);
+  ASSERT_EQ(onAmd.algorithm, onNvidia.algorithm);
+  ASSERT_EQ(onAmd.protocol, Protocol::LL);
+  ASSERT_EQ(onNvidia.protocol, Protocol::LL);
+  double ncclBase = CommModel::baseLatency(onNvidia.algorithm, Protocol::LL);
+  EXPECT_NEAR(onAmd.seconds - onNvidia.seconds, 12.0e-6 - ncclBase, 1e-12);
+  EXPECT_DOUBLE_EQ(CommModel::baseLatency(CollectiveAlgorithm::Tree, Protocol::Simple,
+                                          CollectiveLibrary::RCCL),
+                   17.0e-6);
+}
+
 TEST_F(CostModelTest, EightByteAllReduceAcrossNodesPaysNetworkLatency) {
   // Two nodes of 4 chips on NVLink, every chip with a RoCE port on the
   // cluster switch: NVLink 240 GB/s and NCCL's tuner 0.6 us per LL ring

@@ -1,6 +1,7 @@
 //===- CommModel.cpp - Seconds of transfers and collectives ---------------===//
 
 #include "chipmesh/CostModel/CommModel.h"
+#include "chipmesh/Dialect/Topo/Catalog.h"
 #include <map>
 #include "llvm/ADT/MapVector.h"
 #include <cmath>
@@ -16,6 +17,15 @@ static constexpr double kInfinity = std::numeric_limits<double>::infinity();
 // {LL, LL128, Simple}. Base latency of one call, tree and ring:
 static constexpr double kBaseLatencyUs[2][3] = {{6.8, 14.0, 8.4},
                                                 {6.6, 14.0, 8.4}};
+// RCCL's (ROCm/rccl src/graph/tuning.cc baseLat at 0cbce2a, 2024-10), the
+// same for trees and rings: AMD GPUs pay about twice NCCL's fixed cost
+// per call.
+static constexpr double kRcclBaseLatencyUs[2][3] = {{12.0, 12.0, 17.0},
+                                                    {12.0, 12.0, 17.0}};
+
+static const double (&baseLatencyTable(CollectiveLibrary library))[2][3] {
+  return library == CollectiveLibrary::RCCL ? kRcclBaseLatencyUs : kBaseLatencyUs;
+}
 // Per-step hardware latency, [link class][tree, ring][protocol], for
 // NVLink, PCI and the network.
 static constexpr double kHwLatencyUs[3][2][3] = {
@@ -29,9 +39,20 @@ static unsigned latencyRow(CollectiveAlgorithm algorithm) {
   return algorithm == CollectiveAlgorithm::Tree ? 0 : 1;
 }
 
-double CommModel::baseLatency(CollectiveAlgorithm algorithm, Protocol protocol) {
-  return kBaseLatencyUs[latencyRow(algorithm)][static_cast<unsigned>(protocol)] *
+double CommModel::baseLatency(CollectiveAlgorithm algorithm, Protocol protocol,
+                              CollectiveLibrary library) {
+  return baseLatencyTable(library)[latencyRow(algorithm)]
+                                  [static_cast<unsigned>(protocol)] *
          1e-6;
+}
+
+CollectiveLibrary CommModel::libraryOf(ArrayRef<unsigned> group) const {
+  // A group with an AMD member runs RCCL (a mixed-vendor group cannot run
+  // one library; the slower fixed cost is the honest one).
+  for (unsigned c : group)
+    if (kindLibrary[view.chips()[c].kind] == CollectiveLibrary::RCCL)
+      return CollectiveLibrary::RCCL;
+  return CollectiveLibrary::NCCL;
 }
 
 double CommModel::protocolBandwidth(CollectiveAlgorithm algorithm,
@@ -109,6 +130,14 @@ llvm::StringRef chipmesh::stringifyCollectiveAlgorithm(CollectiveAlgorithm a) {
 
 CommModel::CommModel(const MeshView &mesh, const Calibration &calibration)
     : view(mesh) {
+  // The collective library of each chip kind, by its catalog vendor (a
+  // kind given by numbers: NCCL-class).
+  for (const ChipKindSpec &kind : mesh.chipKinds()) {
+    const CatalogChip *entry =
+        kind.catalogId.empty() ? nullptr : lookupCatalogChip(kind.catalogId);
+    kindLibrary.push_back(entry && entry->vendor == "AMD" ? CollectiveLibrary::RCCL
+                                                          : CollectiveLibrary::NCCL);
+  }
   for (const LinkKindSpec &link : mesh.linkKinds()) {
     LinkCalibration calib = calibration.link(link);
     linkBandwidth.push_back(link.bytesPerS * calib.bandwidthEfficiency);
@@ -630,7 +659,8 @@ CommModel::Times CommModel::algorithmTimes(CollectiveKind kind,
 /// NCCL's tuner does; ties keep the earlier (simpler) one: deterministic.
 /// Nothing applicable costs 0 (a group with nothing to exchange).
 static CollectiveCost
-cheapest(llvm::function_ref<CommModel::Times(CollectiveAlgorithm)> timesOf) {
+cheapest(llvm::function_ref<CommModel::Times(CollectiveAlgorithm)> timesOf,
+         CollectiveLibrary library) {
   CollectiveCost best{kInfinity, CollectiveAlgorithm::Ring, Protocol::Simple};
   for (CollectiveAlgorithm algorithm :
        {CollectiveAlgorithm::Ring, CollectiveAlgorithm::Tree,
@@ -640,7 +670,7 @@ cheapest(llvm::function_ref<CommModel::Times(CollectiveAlgorithm)> timesOf) {
       double t = times[static_cast<unsigned>(protocol)];
       if (!(t > 0) || t == kInfinity)
         continue;
-      t += CommModel::baseLatency(algorithm, protocol);
+      t += CommModel::baseLatency(algorithm, protocol, library);
       if (t < best.seconds)
         best = {t, algorithm, protocol};
     }
@@ -665,9 +695,11 @@ CollectiveCost CommModel::collective(CollectiveKind kind,
     if (it != collectiveCache.end())
       return it->second;
   }
-  best = cheapest([&](CollectiveAlgorithm algorithm) {
-    return algorithmTimes(kind, algorithm, group, bytes);
-  });
+  best = cheapest(
+      [&](CollectiveAlgorithm algorithm) {
+        return algorithmTimes(kind, algorithm, group, bytes);
+      },
+      libraryOf(group));
   std::lock_guard<std::mutex> lock(collectiveMutex);
   collectiveCache.emplace(std::move(key), best);
   return best;
@@ -723,9 +755,11 @@ CommModel::concurrentCollectives(CollectiveKind kind,
           cost = it->second;
       }
       if (!(cost.seconds > 0)) {
-        CollectiveCost best = cheapest([&](CollectiveAlgorithm algorithm) {
-          return reductionTimes(kind, algorithm, set, most);
-        });
+        CollectiveCost best = cheapest(
+            [&](CollectiveAlgorithm algorithm) {
+              return reductionTimes(kind, algorithm, set, most);
+            },
+            libraryOf(all));
         cost = best;
         std::lock_guard<std::mutex> lock(collectiveMutex);
         collectiveCache.emplace(std::move(key), best);

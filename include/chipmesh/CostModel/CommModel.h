@@ -28,6 +28,8 @@ enum class CollectiveAlgorithm { Direct, Ring, Tree, Hierarchical };
 /// payload) and Simple (bulk copies with fences: full bandwidth, highest
 /// latency). The cheapest is chosen per call and message size.
 enum class Protocol { LL, LL128, Simple };
+/// The collective library a group runs (its fixed per-call cost).
+enum class CollectiveLibrary { NCCL, RCCL };
 llvm::StringRef stringifyCollectiveKind(CollectiveKind kind);
 llvm::StringRef stringifyCollectiveAlgorithm(CollectiveAlgorithm algorithm);
 llvm::StringRef stringifyProtocol(Protocol protocol);
@@ -83,8 +85,14 @@ public:
                        llvm::ArrayRef<unsigned> group,
                        llvm::ArrayRef<double> bytes,
                        Protocol protocol = Protocol::Simple) const;
-  /// NCCL's fixed cost of one call of an algorithm and protocol.
-  static double baseLatency(CollectiveAlgorithm algorithm, Protocol protocol);
+  /// The library's fixed cost of one call of an algorithm and protocol
+  /// (its tuner's baseLat: NCCL's, or RCCL's on AMD GPUs).
+  static double baseLatency(CollectiveAlgorithm algorithm, Protocol protocol,
+                            CollectiveLibrary library = CollectiveLibrary::NCCL);
+  /// The library a group's collectives run in: RCCL when a member is an
+  /// AMD GPU, else NCCL (HCCL and the others publish no tuner constants;
+  /// NCCL's stand in).
+  CollectiveLibrary libraryOf(llvm::ArrayRef<unsigned> group) const;
   /// Fraction of a link's achieved bandwidth a protocol moves as payload.
   static double protocolBandwidth(CollectiveAlgorithm algorithm,
                                   Protocol protocol);
@@ -147,6 +155,7 @@ private:
   const MeshView &view;
   std::vector<double> linkBandwidth, linkLatency;
   std::vector<LinkClass> linkClass;
+  std::vector<CollectiveLibrary> kindLibrary; ///< per chip kind
   mutable std::mutex cacheMutex, collectiveMutex;
   /// Results of collective(), keyed by kind, the group's shape and bytes.
   mutable std::map<std::tuple<CollectiveKind, std::vector<int64_t>,
