@@ -224,26 +224,42 @@ std::vector<int64_t> CommModel::groupShape(ArrayRef<unsigned> group) const {
 }
 
 const MeshPath &CommModel::path(unsigned from, unsigned to) const {
-  std::lock_guard<std::mutex> lock(cacheMutex);
-  std::unique_ptr<MeshPath> &slot = pathCache[{from, to}];
-  if (slot)
-    return *slot;
   // A source asked for a few times gets all its routes computed at once
   // (two Dijkstra passes per source instead of two per pair), within a
-  // memory budget; the answer is the same either way.
+  // memory budget; the answer is the same either way. The searches run
+  // outside the lock (threads asking for other pairs do not wait), and
+  // the first answer stored for a pair is the one every caller gets.
   constexpr size_t kRouteBudgetBytes = size_t(256) << 20;
-  auto routes = routeCache.find(from);
-  if (routes == routeCache.end() && ++sourceMisses[from] >= 4 &&
-      routeCacheBytes < kRouteBudgetBytes) {
-    auto computed = std::make_unique<MeshView::Routes>(view.routesFrom(from));
+  const MeshView::Routes *routes = nullptr;
+  bool computeRoutes = false;
+  {
+    std::lock_guard<std::mutex> lock(cacheMutex);
+    auto found = pathCache.find({from, to});
+    if (found != pathCache.end())
+      return *found->second;
+    auto cached = routeCache.find(from);
+    if (cached != routeCache.end())
+      routes = cached->second.get();
+    else
+      computeRoutes = ++sourceMisses[from] >= 4 && routeCacheBytes < kRouteBudgetBytes;
+  }
+  std::unique_ptr<MeshView::Routes> computed;
+  if (computeRoutes) {
+    computed = std::make_unique<MeshView::Routes>(view.routesFrom(from));
+    routes = computed.get();
+  }
+  auto answer = std::make_unique<MeshPath>(routes ? view.routeTo(*routes, to)
+                                                  : view.path(from, to));
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  if (computed && !routeCache.count(from)) {
     routeCacheBytes += computed->widest.size() *
                        (sizeof(double) + computed->classes.size() *
                                              (2 * sizeof(unsigned) + sizeof(double)));
-    routes = routeCache.try_emplace(from, std::move(computed)).first;
+    routeCache.try_emplace(from, std::move(computed));
   }
-  slot = std::make_unique<MeshPath>(routes != routeCache.end()
-                                        ? view.routeTo(*routes->second, to)
-                                        : view.path(from, to));
+  std::unique_ptr<MeshPath> &slot = pathCache[{from, to}];
+  if (!slot)
+    slot = std::move(answer);
   return *slot;
 }
 
