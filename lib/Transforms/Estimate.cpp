@@ -34,8 +34,8 @@ static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 namespace {
 struct ChipMeshEstimatePass
-    : public chipmesh::impl::ChipMeshEstimateBase<ChipMeshEstimatePass> {
-  using ChipMeshEstimateBase::ChipMeshEstimateBase;
+    : public ListsOptionsOnError<chipmesh::impl::ChipMeshEstimateBase<ChipMeshEstimatePass>> {
+  using ListsOptionsOnError::ListsOptionsOnError;
 
   void runOnOperation() override;
 

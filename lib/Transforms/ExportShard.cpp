@@ -11,6 +11,7 @@
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Support/Output.h"
 #include "chipmesh/Transforms/Passes.h"
+#include "chipmesh/Transforms/PassSupport.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Support/FileUtilities.h"
@@ -203,8 +204,8 @@ private:
 };
 
 struct ExportShardPass
-    : public chipmesh::impl::ChipMeshExportShardBase<ExportShardPass> {
-  using ChipMeshExportShardBase::ChipMeshExportShardBase;
+    : public ListsOptionsOnError<chipmesh::impl::ChipMeshExportShardBase<ExportShardPass>> {
+  using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
 };
 

@@ -21,6 +21,7 @@
 
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Transforms/Passes.h"
+#include "chipmesh/Transforms/PassSupport.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/DLTI/DLTI.h"
 #include "mlir/Dialect/MPI/IR/MPI.h"
@@ -651,8 +652,8 @@ private:
 };
 
 struct LowerToMPIPass
-    : public chipmesh::impl::ChipMeshLowerToMPIBase<LowerToMPIPass> {
-  using ChipMeshLowerToMPIBase::ChipMeshLowerToMPIBase;
+    : public ListsOptionsOnError<chipmesh::impl::ChipMeshLowerToMPIBase<LowerToMPIPass>> {
+  using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
 };
 
@@ -801,7 +802,7 @@ void LowerToMPIPass::runOnOperation() {
                                           StringAttr::get(ctx, "MPICH"))}));
 }
 
-struct DropDLTIPass : public chipmesh::impl::ChipMeshDropDLTIBase<DropDLTIPass> {
+struct DropDLTIPass : public ListsOptionsOnError<chipmesh::impl::ChipMeshDropDLTIBase<DropDLTIPass>> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     for (NamedAttribute attr : llvm::to_vector(module->getAttrs()))

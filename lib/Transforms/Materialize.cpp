@@ -802,8 +802,8 @@ RankedTensorType withLeading(Type type, int64_t leading) {
 }
 
 struct MaterializePass
-    : public chipmesh::impl::ChipMeshMaterializeBase<MaterializePass> {
-  using ChipMeshMaterializeBase::ChipMeshMaterializeBase;
+    : public ListsOptionsOnError<chipmesh::impl::ChipMeshMaterializeBase<MaterializePass>> {
+  using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
 };
 

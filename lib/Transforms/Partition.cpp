@@ -41,8 +41,8 @@ double round6(double value) { return roundToSixDigits(value); }
 std::string seconds(double s) { return formatSeconds(s); }
 
 struct ChipMeshPartitionPass
-    : public chipmesh::impl::ChipMeshPartitionBase<ChipMeshPartitionPass> {
-  using ChipMeshPartitionBase::ChipMeshPartitionBase;
+    : public ListsOptionsOnError<chipmesh::impl::ChipMeshPartitionBase<ChipMeshPartitionPass>> {
+  using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
 
 private:

@@ -60,3 +60,39 @@ std::string chipmesh::formatCount(double value) {
     return std::to_string(static_cast<int64_t>(value));
   return llvm::formatv("{0:F2}", value).str();
 }
+
+std::vector<std::string> chipmesh::passOptionNames(mlir::Pass &pass) {
+  // "name{a=1 b={x,y} c="text with spaces"}": the keys at brace depth 1.
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  pass.printAsTextualPipeline(os);
+  std::vector<std::string> names;
+  int depth = 0;
+  bool quoted = false, inKey = false;
+  std::string key;
+  for (char c : text) {
+    if (quoted) {
+      quoted = c != '"';
+      continue;
+    }
+    if (c == '"') {
+      quoted = true;
+    } else if (c == '{') {
+      if (++depth == 1)
+        inKey = true;
+    } else if (c == '}') {
+      --depth;
+    } else if (depth == 1 && c == ' ') {
+      inKey = true;
+    } else if (depth == 1 && inKey) {
+      if (c == '=') {
+        names.push_back(key);
+        key.clear();
+        inKey = false;
+      } else {
+        key += c;
+      }
+    }
+  }
+  return names;
+}

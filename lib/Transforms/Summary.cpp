@@ -4,6 +4,7 @@
 #include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include "chipmesh/Transforms/Passes.h"
+#include "chipmesh/Transforms/PassSupport.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -18,8 +19,8 @@ using namespace chipmesh;
 
 namespace {
 struct ChipMeshSummaryPass
-    : public chipmesh::impl::ChipMeshSummaryBase<ChipMeshSummaryPass> {
-  using ChipMeshSummaryBase::ChipMeshSummaryBase;
+    : public ListsOptionsOnError<chipmesh::impl::ChipMeshSummaryBase<ChipMeshSummaryPass>> {
+  using ListsOptionsOnError::ListsOptionsOnError;
 
   void runOnOperation() override {
     FailureOr<func::FuncOp> model = findModelFunction(getOperation(), funcName);

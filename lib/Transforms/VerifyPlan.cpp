@@ -10,6 +10,7 @@
 
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Transforms/Passes.h"
+#include "chipmesh/Transforms/PassSupport.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
@@ -93,8 +94,8 @@ double functionFlops(Block &block, bool backward, double groupSize) {
 }
 
 struct VerifyPlanPass
-    : public chipmesh::impl::ChipMeshVerifyPlanBase<VerifyPlanPass> {
-  using ChipMeshVerifyPlanBase::ChipMeshVerifyPlanBase;
+    : public ListsOptionsOnError<chipmesh::impl::ChipMeshVerifyPlanBase<VerifyPlanPass>> {
+  using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
 };
 

@@ -5,7 +5,9 @@
 #include "chipmesh/CostModel/ModelCost.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
 #include <string>
+#include <vector>
 
 namespace chipmesh {
 
@@ -46,6 +48,35 @@ std::string formatCount(double value);
 /// Six significant digits: stable, readable figures in attributes and
 /// reports (an exact double prints as hex in MLIR).
 double roundToSixDigits(double value);
+
+/// The option names `pass` takes, as its textual pipeline form lists them
+/// (alphabetically; the one place MLIR lists them).
+std::vector<std::string> passOptionNames(mlir::Pass &pass);
+
+/// A ChipMesh pass whose option errors also list the options it takes
+/// ("no such option bogus; chipmesh-partition takes: mesh, batch, ...").
+/// Wraps the ODS-generated base: `struct P : ListsOptionsOnError<impl::PBase<P>>`.
+template <typename Base>
+class ListsOptionsOnError : public Base {
+public:
+  using Base::Base;
+  mlir::LogicalResult initializeOptions(
+      llvm::StringRef options,
+      llvm::function_ref<mlir::LogicalResult(const llvm::Twine &)> errorHandler) override {
+    return Base::initializeOptions(options, [&](const llvm::Twine &message) {
+      std::string list;
+      for (const std::string &name : passOptionNames(*this))
+        list += (list.empty() ? "" : ", ") + name;
+      std::string text = llvm::StringRef(message.str()).rtrim().str();
+      // A value llvm::cl rejects is reported on the line before, by it.
+      if (text.empty())
+        return errorHandler("invalid value for an option of " + this->getArgument() +
+                            " (the message above names it)");
+      return errorHandler(text + "; " + this->getArgument() +
+                          (list.empty() ? " takes no options" : " takes: " + list));
+    });
+  }
+};
 
 } // namespace chipmesh
 
