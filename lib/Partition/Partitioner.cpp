@@ -2,6 +2,7 @@
 
 #include "chipmesh/Partition/Partitioner.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
@@ -2261,6 +2262,17 @@ chipmesh::partitionModel(func::FuncOp func, const MeshView &mesh,
   // Necessary condition first: the model's state must fit the mesh's
   // memory in aggregate.
   StateNeed need = stateNeed(levels.front(), mesh, kinds, options);
+  if (need.state > need.usable && !(need.largest > 0)) {
+    // No chip has room left: no count of any kind would help.
+    std::string headroom;
+    llvm::raw_string_ostream(headroom) << llvm::format("%.9g", options.memoryHeadroom);
+    whyNot = llvm::formatv("no plan fits in memory: with headroom {0} no chip "
+                           "has memory left after its reserve (the model's "
+                           "state takes {1:F1} GiB); lower headroom=",
+                           headroom, need.state / kGiB)
+                 .str();
+    return failure();
+  }
   if (need.state > need.usable) {
     whyNot = llvm::formatv(
                  "no plan fits in memory: the model's {0} alone take {1:F1} "

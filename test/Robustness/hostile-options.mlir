@@ -8,6 +8,7 @@
 // RUN: not chipmesh-opt %s --chipmesh-partition="allow= mode=infer" 2>&1 | FileCheck %s --check-prefix=NONE
 // RUN: not chipmesh-opt %s --chipmesh-estimate="micro-batches=9999999999" 2>&1 | FileCheck %s --check-prefix=MICROS
 // RUN: not chipmesh-opt %s --chipmesh-estimate="micro-batch=2000000000000" 2>&1 | FileCheck %s --check-prefix=RESIZE
+// RUN: not chipmesh-opt %s --chipmesh-partition="headroom=0.999999999" 2>&1 | FileCheck %s --check-prefix=ROOM
 // RUN: not chipmesh-opt %s --chipmesh-partition="batch=4" -o %t.mlir 2>&1 | FileCheck %s --check-prefix=FIT
 // RUN: not test -s %t.mlir
 
@@ -19,6 +20,7 @@
 // NONE: error: cannot partition @forward over @tiny: no strategy fits: the 2 chips must split as dp x pp x tp with pp <= 1 layers, tp <= 2 (chips in a node), dp <= the micro-batches of a step (2 at most) and pp x micro-batches per replica <= 2^24, using only the kinds allow= permits
 // MICROS: error: micro-batches must be in [1, 2^32], got 9999999999
 // RESIZE: error: micro-batch must be in [1, 2^40], got 2000000000000.00
+// ROOM: error: cannot partition @forward over @tiny: no plan fits in memory: with headroom 0.999999999 no chip has memory left after its reserve (the model's state takes 256.0 GiB); lower headroom=
 // FIT: error: cannot partition @forward over @tiny: no plan fits in memory: the model's weights, gradients and optimizer states alone take 256.0 GiB but the 2 chips hold 62.0 GiB usable (short by 194.0 GiB); at least 9 chips of kind 'v' would hold it
 
 topo.mesh @tiny {
