@@ -30,6 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # Catalog ids a row may name; others (consumer cards, GH200) are skipped
 # with the reason, not guessed.
 CATALOG = {"h100-sxm", "h100-pcie", "h800-sxm", "h20", "a100-sxm-80gb",
+           "a100-sxm-40gb",
            "a100-pcie-80gb", "a800-sxm-80gb", "l40s", "v100-sxm2-32gb",
            "rtx-4090", "ascend-910", "ascend-910b", "mtt-s4000", "mi300x",
            "mi250x", "gaudi2", "h200", "b200", "l20"}
@@ -42,9 +43,11 @@ LINKS = {"nvlink2", "nvlink3", "nvlink3-a800", "nvlink4", "nvlink4-h800",
 LINK_ALIASES = {"roce-1600g-per-node": "roce-200g",
                 "rdma-400g-per-gpu": "roce-400g",
                 "hccs": "hccs-910b"}
-DEFAULT_INTRA = {"a100-sxm-80gb": "nvlink3", "h100-sxm": "nvlink4",
+DEFAULT_INTRA = {"a100-sxm-80gb": "nvlink3", "a100-sxm-40gb": "nvlink3",
+                 "h100-sxm": "nvlink4",
                  "h200": "nvlink4", "ascend-910b": "hccs-910b"}
-DEFAULT_INTER = {"a100-sxm-80gb": "infiniband-hdr", "h100-sxm": "infiniband-ndr",
+DEFAULT_INTER = {"a100-sxm-80gb": "infiniband-hdr", "a100-sxm-40gb": "infiniband-hdr",
+                 "h100-sxm": "infiniband-ndr",
                  "h200": "infiniband-ndr", "ascend-910b": "roce-200g"}
 
 

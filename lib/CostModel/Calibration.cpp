@@ -85,6 +85,7 @@ const ChipDefault kChipDefaults[] = {
     {"h200",                 132, 0.803, 0.38, 0.33, 0.86, kTile},
     {"b200",                 148, 0.776, 0.65, 0.45, 0.86, kTile}, // attn, mem ASSUMED
     {"a100-sxm-80gb",        108, 0.869, 0.72, 0.62, 0.83, kTile},
+    {"a100-sxm-40gb",        108, 0.869, 0.72, 0.62, 0.83, kTile}, // as the 80 GB SXM4 (same die and clocks); mem ASSUMED
     {"a100-pcie-80gb",       108, 0.811, 0.72, 0.62, 0.83, kTile},
     {"a800-sxm-80gb",        108, 0.854, 0.72, 0.62, 0.83, kTile},
     {"l40s",                 142, 0.743, 0.60, 0.50, 0.85, kTile}, // attn, mem ASSUMED
