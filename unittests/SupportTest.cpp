@@ -1,5 +1,6 @@
-//===- SupportTest.cpp - Bounded JSON reading, finite JSON writing --------===//
+//===- SupportTest.cpp - JSON reading and writing, apportioning -----------===//
 
+#include "chipmesh/Support/Apportion.h"
 #include "chipmesh/Support/JSON.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "gtest/gtest.h"
@@ -44,4 +45,37 @@ TEST(SupportJSON, NonFiniteNumbersBecomeNull) {
   EXPECT_TRUE(static_cast<bool>(back));
   if (!back)
     llvm::consumeError(back.takeError());
+}
+
+using Parts = std::vector<uint64_t>;
+
+TEST(SupportApportion, OneRuleForMicroBatchesAndFeatures) {
+  // Quotas 1, 1, 8: exact, so no remainder moves (the partitioner's old
+  // rule gave one each first and split the other 7: [2, 2, 6]).
+  EXPECT_EQ(*apportionLargestRemainder(10, {1, 1, 8}), Parts({1, 1, 8}));
+  // Quotas 3.33 each: floors 3, 3, 3; the one left goes to the lowest
+  // index among equal remainders.
+  EXPECT_EQ(*apportionLargestRemainder(10, {1, 1, 1}), Parts({4, 3, 3}));
+  // Quotas 7.5, 2.5: floors 7, 2; remainders tie, the lower index wins.
+  EXPECT_EQ(*apportionLargestRemainder(10, {3, 1}), Parts({8, 2}));
+  // Quotas 2.97, 0.03: floors 2 and (lifted to the minimum) 1 already
+  // sum to 3.
+  EXPECT_EQ(*apportionLargestRemainder(3, {99, 1}), Parts({2, 1}));
+  // Quotas 4.9, 0.05, 0.05: floors 4, 1, 1 overshoot by one; only the
+  // first may give a part without dropping below one: [3, 1, 1].
+  EXPECT_EQ(*apportionLargestRemainder(5, {0.98, 0.01, 0.01}), Parts({3, 1, 1}));
+}
+
+TEST(SupportApportion, RefusesFewerUnitsThanMembersAndStaysExactWhenLarge) {
+  EXPECT_FALSE(apportionLargestRemainder(2, {1, 1, 1}));
+  EXPECT_FALSE(apportionLargestRemainder(0, {}));
+  EXPECT_EQ(*apportionLargestRemainder(3, {1, 1, 1}), Parts({1, 1, 1}));
+  // 2^40 split 1:3 is exact in doubles and sums to the total.
+  uint64_t big = uint64_t(1) << 40;
+  EXPECT_EQ(*apportionLargestRemainder(big, {1, 3}), Parts({big / 4, 3 * (big / 4)}));
+  // 4,096 members, one unit each plus one: the extra goes to index 0.
+  std::vector<double> even(4096, 1.0);
+  auto parts = *apportionLargestRemainder(4097, even);
+  EXPECT_EQ(parts[0], 2u);
+  EXPECT_EQ(parts[4095], 1u);
 }

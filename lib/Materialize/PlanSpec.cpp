@@ -1,6 +1,7 @@
 //===- PlanSpec.cpp - The chipmesh.plan attribute, read back --------------===//
 
 #include "chipmesh/Materialize/PlanSpec.h"
+#include "chipmesh/Support/Apportion.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/SymbolTable.h"
@@ -176,40 +177,13 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
 std::optional<SmallVector<int64_t>>
 chipmesh::apportionShares(int64_t total, int64_t granule,
                           ArrayRef<double> shares) {
-  size_t n = shares.size();
-  if (n == 0 || granule <= 0 || total % granule != 0 ||
-      total / granule < static_cast<int64_t>(n))
+  if (shares.empty() || granule <= 0 || total < 0 || total % granule != 0)
     return std::nullopt;
-  int64_t units = total / granule;
-  double sum = 0;
-  for (double s : shares)
-    sum += s;
-  SmallVector<double> quota(n);
-  SmallVector<int64_t> base(n);
-  int64_t assigned = 0;
-  for (size_t r = 0; r < n; ++r) {
-    quota[r] = units * shares[r] / sum;
-    base[r] = std::max<int64_t>(1, static_cast<int64_t>(quota[r]));
-    assigned += base[r];
-  }
-  while (assigned > units) { // the minimum of one pushed past the total
-    size_t pick = n;
-    for (size_t r = 0; r < n; ++r)
-      if (base[r] > 1 &&
-          (pick == n || base[r] - quota[r] > base[pick] - quota[pick]))
-        pick = r;
-    --base[pick];
-    --assigned;
-  }
-  while (assigned < units) {
-    size_t pick = 0;
-    for (size_t r = 1; r < n; ++r)
-      if (quota[r] - base[r] > quota[pick] - base[pick])
-        pick = r;
-    ++base[pick];
-    ++assigned;
-  }
-  for (int64_t &b : base)
-    b *= granule;
-  return base;
+  auto parts = apportionLargestRemainder(total / granule, shares);
+  if (!parts)
+    return std::nullopt;
+  SmallVector<int64_t> sizes;
+  for (uint64_t p : *parts)
+    sizes.push_back(static_cast<int64_t>(p) * granule);
+  return sizes;
 }

@@ -1,6 +1,7 @@
 //===- Partitioner.cpp - Heterogeneous data x pipeline x tensor plans -----===//
 
 #include "chipmesh/Partition/Partitioner.h"
+#include "chipmesh/Support/Apportion.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -503,34 +504,6 @@ bool withinOneNode(const MeshView &mesh, llvm::ArrayRef<unsigned> chips) {
   return true;
 }
 
-/// Splits `total` into parts proportional to `weights`, each at least 1,
-/// by largest remainder (ties to the lower index: deterministic).
-std::optional<std::vector<uint64_t>> apportion(uint64_t total,
-                                               llvm::ArrayRef<double> weights) {
-  size_t n = weights.size();
-  if (total < n)
-    return std::nullopt;
-  double sum = 0;
-  for (double w : weights)
-    sum += w;
-  std::vector<uint64_t> parts(n, 1);
-  uint64_t left = total - n;
-  std::vector<std::pair<double, size_t>> remainders;
-  uint64_t given = 0;
-  for (size_t i = 0; i < n; ++i) {
-    double exact = left * weights[i] / sum;
-    uint64_t whole = static_cast<uint64_t>(std::floor(exact));
-    parts[i] += whole;
-    given += whole;
-    remainders.push_back({exact - whole, i});
-  }
-  std::stable_sort(remainders.begin(), remainders.end(),
-                   [](auto &a, auto &b) { return a.first > b.first; });
-  for (size_t i = 0; given < left; ++i, ++given)
-    parts[remainders[i % n].second] += 1;
-  return parts;
-}
-
 /// The layout of `strategy` over the chips `active` (ascending; the others
 /// stay idle).
 std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
@@ -597,7 +570,7 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
   }
   if (ctx.options.homogeneous)
     std::fill(replicaSpeed.begin(), replicaSpeed.end(), 1.0);
-  auto split = apportion(microBatchesTotal, replicaSpeed);
+  auto split = apportionLargestRemainder(microBatchesTotal, replicaSpeed);
   if (!split)
     return std::nullopt;
   layout.microBatches = *split;
@@ -665,7 +638,7 @@ std::optional<Layout> makeLayoutByKind(const Context &ctx, const Level &level,
     }
   unsigned pp = layout.groups[0].size();
   layout.strategy = {dp, pp, widest};
-  auto split = apportion(microBatchesTotal, replicaSpeed);
+  auto split = apportionLargestRemainder(microBatchesTotal, replicaSpeed);
   if (!split)
     return std::nullopt;
   layout.microBatches = *split;

@@ -53,7 +53,7 @@ struct PlanSpec {
 mlir::FailureOr<PlanSpec> readPlanSpec(mlir::ModuleOp module);
 
 /// Splits `total` into whole `granule`s in proportion to `shares`, at least
-/// one granule each (largest remainders; ties to the lower rank). Fails
+/// one granule each (apportionLargestRemainder's rule). Fails
 /// when `granule` does not divide `total` or there are fewer granules than
 /// members.
 std::optional<llvm::SmallVector<int64_t>>
