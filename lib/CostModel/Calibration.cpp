@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/CostModel/Calibration.h"
+#include "chipmesh/Support/Units.h"
 #include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include "llvm/Support/Format.h"
@@ -19,7 +20,7 @@ using llvm::StringRef;
 
 namespace {
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+using units::kGiB;
 
 struct ChipDefault {
   StringRef id;

@@ -1,6 +1,7 @@
 //===- CommModel.cpp - Seconds of transfers and collectives ---------------===//
 
 #include "chipmesh/CostModel/CommModel.h"
+#include "chipmesh/Support/Units.h"
 #include "chipmesh/Dialect/Topo/Catalog.h"
 #include <map>
 #include "llvm/ADT/MapVector.h"
@@ -10,7 +11,7 @@
 using namespace chipmesh;
 using llvm::ArrayRef;
 
-static constexpr double kInfinity = std::numeric_limits<double>::infinity();
+static constexpr double kInfinity = units::kInf;
 
 // NCCL's tuner constants (src/graph/tuning.cc, ncclTunerConstantsDefaults,
 // NVIDIA/nccl at 5067397, 2026-06), in microseconds, per protocol

@@ -1,6 +1,7 @@
 //===- Partitioner.cpp - Heterogeneous data x pipeline x tensor plans -----===//
 
 #include "chipmesh/Partition/Partitioner.h"
+#include "chipmesh/Support/Units.h"
 #include "chipmesh/Support/Apportion.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
@@ -16,8 +17,8 @@
 using namespace mlir;
 using namespace chipmesh;
 
-static constexpr double kInf = std::numeric_limits<double>::infinity();
-static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+using units::kGiB;
+using units::kInf;
 
 llvm::StringRef chipmesh::stringifySchedule(Schedule s) {
   return s == Schedule::GPipe ? "gpipe" : "1f1b";

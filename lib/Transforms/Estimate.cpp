@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/Units.h"
 #include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include "chipmesh/CostModel/ModelCost.h"
@@ -30,7 +31,7 @@ namespace chipmesh {
 using namespace mlir;
 using namespace chipmesh;
 
-static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+using units::kGiB;
 
 namespace {
 struct ChipMeshEstimatePass

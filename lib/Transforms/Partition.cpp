@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
+#include "chipmesh/Support/Units.h"
 #include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
 #include "chipmesh/Partition/Partitioner.h"
@@ -33,7 +34,7 @@ namespace chipmesh {
 using namespace mlir;
 using namespace chipmesh;
 
-static constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+using units::kGiB;
 
 namespace {
 

@@ -1,15 +1,13 @@
 //===- Catalog.cpp - Built-in catalog of real chips and links -------------===//
 
 #include "chipmesh/Dialect/Topo/Catalog.h"
+#include "chipmesh/Support/Units.h"
 #include "llvm/ADT/StringSwitch.h"
 
 using namespace chipmesh;
 
 namespace {
-constexpr double kTera = 1e12;
-constexpr double kGiga = 1e9;
-constexpr double kGiB = 1073741824.0;
-constexpr double kMicro = 1e-6;
+using namespace chipmesh::units;
 
 // The catalog stores vendor units (TFLOP/s, GiB, GB/s, us); convert once.
 const CatalogChip kChips[] = {
