@@ -38,13 +38,19 @@ void Evaluator::prepare() {
             // scatter into sequence shards and, before the next region,
             // an all-gather of them (Korthikanti et al. 2022, sec. 4.2.2).
             std::vector<double> shards;
-            for (double part : layout.shares[r][&group - layout.groups[r].data()])
+            for (double part :
+                 layout.shares[r][&group - layout.groups[r].data()])
               shards.push_back(c.outputBytes * part);
-            once = ctx.comm.collective(CollectiveKind::ReduceScatter, group, shards).seconds +
-                   ctx.comm.collective(CollectiveKind::AllGather, group, shards).seconds;
-          } else {
-            once = ctx.comm.collective(CollectiveKind::AllReduce, group, c.outputBytes)
+            once = ctx.comm
+                       .collective(CollectiveKind::ReduceScatter, group, shards)
+                       .seconds +
+                   ctx.comm.collective(CollectiveKind::AllGather, group, shards)
                        .seconds;
+          } else {
+            once =
+                ctx.comm
+                    .collective(CollectiveKind::AllReduce, group, c.outputBytes)
+                    .seconds;
           }
           perUnit[u] = c.tensorCollectives * once;
         }
@@ -69,15 +75,19 @@ void Evaluator::prepare() {
         if (c.parameterBytes <= 0)
           continue;
         double grads = gradientBytes(c.parameters, c.parameterBytes);
-        scatter[u] = dataGroupsTogether(st, CollectiveKind::ReduceScatter, grads);
+        scatter[u] =
+            dataGroupsTogether(st, CollectiveKind::ReduceScatter, grads);
         if (layout.zero >= 3)
-          gather[u] = dataGroupsTogether(st, CollectiveKind::AllGather, c.parameterBytes);
+          gather[u] = dataGroupsTogether(st, CollectiveKind::AllGather,
+                                         c.parameterBytes);
       }
       zeroGather[st].assign(n + 1, 0.0);
       zeroScatter[st].assign(n + 1, 0.0);
       for (size_t l = 0; l < n; ++l) {
-        zeroGather[st][l + 1] = zeroGather[st][l] + gather[level.layers[l].unit];
-        zeroScatter[st][l + 1] = zeroScatter[st][l] + scatter[level.layers[l].unit];
+        zeroGather[st][l + 1] =
+            zeroGather[st][l] + gather[level.layers[l].unit];
+        zeroScatter[st][l + 1] =
+            zeroScatter[st][l] + scatter[level.layers[l].unit];
       }
     }
   }
@@ -119,7 +129,8 @@ void Evaluator::shardGroups() {
       // ZeRO shards in proportion to each member's memory (even shards
       // on chips alike, or when heterogeneity is ignored).
       for (double &f : g.fractions)
-        f = ctx.options.homogeneous || !(room > 0) ? 1.0 / g.chips.size() : f / room;
+        f = ctx.options.homogeneous || !(room > 0) ? 1.0 / g.chips.size()
+                                                   : f / room;
       dataGroups[st].push_back(std::move(g));
     }
   }
@@ -160,7 +171,7 @@ bool Evaluator::pricesAlike(unsigned a, unsigned b) const {
 }
 
 StageCost Evaluator::stage(unsigned r, unsigned s, unsigned i, unsigned j,
-                bool wantMemory, unsigned policy) const {
+                           bool wantMemory, unsigned policy) const {
   const Level &level = *policies[policy];
   StageCost cost;
   const auto &group = layout.groups[r][s];
@@ -171,20 +182,22 @@ StageCost Evaluator::stage(unsigned r, unsigned s, unsigned i, unsigned j,
   // A member's share of the split work, plus the replicated work whole
   // (or its share of it under sequence parallelism).
   auto work = [&](const std::vector<std::vector<double>> &all,
-                  const std::vector<std::vector<double>> &replicated, unsigned k,
-                  double part) {
+                  const std::vector<std::vector<double>> &replicated,
+                  unsigned k, double part) {
     double total = all[k][j] - all[k][i];
     double repl = replicated[k][j] - replicated[k][i];
     return part * (total - repl) + (whole ? repl : part * repl);
   };
   for (size_t m = 0; m < group.size(); ++m) {
     unsigned k = ctx.mesh.chips()[group[m]].kind;
-    compute = std::max(compute, work(level.prefix, level.prefixReplicated, k, share[m]));
+    compute = std::max(compute,
+                       work(level.prefix, level.prefixReplicated, k, share[m]));
   }
   // Split compute into forward and backward by the kind of member 0.
   unsigned k0 = ctx.mesh.chips()[group[0]].kind;
   double all0 = work(level.prefix, level.prefixReplicated, k0, share[0]);
-  double fwd0 = work(level.prefixForward, level.prefixReplicatedForward, k0, share[0]);
+  double fwd0 =
+      work(level.prefixForward, level.prefixReplicatedForward, k0, share[0]);
   const std::vector<double> &tc = tensorComm[r][s];
   double comm = tc.empty() ? 0.0 : tc[j] - tc[i];
   forwardFraction = all0 > 0 ? fwd0 / all0 : 1.0;
@@ -225,7 +238,7 @@ StageCost Evaluator::stage(unsigned r, unsigned s, unsigned i, unsigned j,
 }
 
 double Evaluator::interleavedPeak(unsigned r, unsigned d,
-                       llvm::ArrayRef<double> saved) const {
+                                  llvm::ArrayRef<double> saved) const {
   uint64_t m = layout.microBatches[r], p = layout.strategy.pp,
            v = layout.chunks;
   double held = 0, peak = 0;
@@ -244,15 +257,17 @@ double Evaluator::interleavedPeak(unsigned r, unsigned d,
   return peak;
 }
 
-double Evaluator::deviceMemory(unsigned r, unsigned d, llvm::ArrayRef<unsigned> starts,
-                    size_t member, unsigned policy) const {
+double Evaluator::deviceMemory(unsigned r, unsigned d,
+                               llvm::ArrayRef<unsigned> starts, size_t member,
+                               unsigned policy) const {
   if (layout.chunks == 1)
     return memberMemory(r, d, starts[d], starts[d + 1], member, policy);
   const Level &level = *policies[policy];
   double params = 0, weights = 0, largest = 0, rebuilt = 0, layer = 0,
          rebuiltWhole = 0;
   double share = layout.shares[r][d][member];
-  bool whole = replicatesOutsideRegions(layout.groups[r][d].size()) && share > 0;
+  bool whole =
+      replicatesOutsideRegions(layout.groups[r][d].size()) && share > 0;
   std::vector<double> saved;
   for (unsigned k = d; k < layout.numStages(); k += layout.strategy.pp) {
     unsigned i = starts[k], j = starts[k + 1];
@@ -261,18 +276,21 @@ double Evaluator::deviceMemory(unsigned r, unsigned d, llvm::ArrayRef<unsigned> 
     // Held whole, the replicated part weighs 1/share against the
     // split part (the peak is linear in the bytes, scaled by the share
     // below).
-    double repl = level.prefixSavedReplicated[j] - level.prefixSavedReplicated[i];
+    double repl =
+        level.prefixSavedReplicated[j] - level.prefixSavedReplicated[i];
     saved.push_back(level.prefixSaved[j] - level.prefixSaved[i] +
                     (whole ? repl * (1 / share - 1) : 0.0));
     largest = std::max(largest, level.largestIn(i, j));
     rebuilt = std::max(rebuilt, level.largestRebuilt.of(i, j));
-    rebuiltWhole = std::max(rebuiltWhole, level.largestRebuiltReplicated.of(i, j));
+    rebuiltWhole =
+        std::max(rebuiltWhole, level.largestRebuiltReplicated.of(i, j));
     layer = std::max(layer, level.largestWeights.of(i, j));
   }
   // The peak depends on the replica only through its micro-batch count:
   // played once per (count, device) for one split and policy (simulate()
   // asks for every member of every replica).
-  if (llvm::ArrayRef<unsigned>(peakCache.starts) != starts || peakCache.policy != policy) {
+  if (llvm::ArrayRef<unsigned>(peakCache.starts) != starts ||
+      peakCache.policy != policy) {
     peakCache.starts.assign(starts.begin(), starts.end());
     peakCache.policy = policy;
     peakCache.peaks.clear();
@@ -285,12 +303,13 @@ double Evaluator::deviceMemory(unsigned r, unsigned d, llvm::ArrayRef<unsigned> 
   double bytes = trainingState(weights, params, layer, r, d, member) +
                  slot->second + rebuilt + rebuiltWhole + 2 * largest;
   unsigned chip = layout.groups[r][d][member];
-  double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
+  double reserved =
+      ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
   return share * bytes + (whole ? (1 - share) * rebuiltWhole : 0.0) + reserved;
 }
 
 double Evaluator::memberMemory(unsigned r, unsigned s, unsigned i, unsigned j,
-                    size_t member, unsigned policy) const {
+                               size_t member, unsigned policy) const {
   const Level &level = *policies[policy];
   double share = layout.shares[r][s][member];
   double params = level.prefixParams[j] - level.prefixParams[i];
@@ -300,8 +319,8 @@ double Evaluator::memberMemory(unsigned r, unsigned s, unsigned i, unsigned j,
   // Activations a tensor group holds whole on every member.
   double wholeBytes = 0;
   if (ctx.training()) {
-    bytes = trainingState(weights, params, level.largestWeights.of(i, j),
-                          r, s, member);
+    bytes = trainingState(weights, params, level.largestWeights.of(i, j), r, s,
+                          member);
     // Interleaving: one range is one chunk of a device that holds
     // others; only its state is a sure lower bound (simulate() checks
     // the device as a whole).
@@ -310,20 +329,22 @@ double Evaluator::memberMemory(unsigned r, unsigned s, unsigned i, unsigned j,
     bytes += (level.prefixSaved[j] - level.prefixSaved[i]) * flight +
              level.largestRebuilt.of(i, j) + rebuiltWhole;
     if (replicatesOutsideRegions(layout.groups[r][s].size()))
-      wholeBytes = (level.prefixSavedReplicated[j] - level.prefixSavedReplicated[i]) *
-                       flight +
-                   rebuiltWhole;
+      wholeBytes =
+          (level.prefixSavedReplicated[j] - level.prefixSavedReplicated[i]) *
+              flight +
+          rebuiltWhole;
   } else {
     bytes += level.prefixCache[j] - level.prefixCache[i];
   }
   bytes += 2 * largest;
   unsigned chip = layout.groups[r][s][member];
-  double reserved = ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
+  double reserved =
+      ctx.kinds[ctx.mesh.chips()[chip].kind].calibration().reservedBytes;
   return share * bytes + (1 - share) * wholeBytes + reserved;
 }
 
-double Evaluator::trainingState(double weights, double params, double layer, unsigned r,
-                     unsigned s, size_t member) const {
+double Evaluator::trainingState(double weights, double params, double layer,
+                                unsigned r, unsigned s, size_t member) const {
   double optimizer =
       params > 0 ? adamStateBytes(static_cast<uint64_t>(params), weights) : 0.0;
   double f = memberFraction[r][s][member];
@@ -340,10 +361,12 @@ double Evaluator::trainingState(double weights, double params, double layer, uns
   }
 }
 
-double Evaluator::dataGroupsTogether(unsigned s, CollectiveKind kind, double bytes) const {
+double Evaluator::dataGroupsTogether(unsigned s, CollectiveKind kind,
+                                     double bytes) const {
   // A split search moves one boundary at a time: most stages ask again
   // for the bytes they asked for before.
-  auto [slot, fresh] = togetherCache.try_emplace({s, static_cast<int>(kind), bytes}, 0.0);
+  auto [slot, fresh] =
+      togetherCache.try_emplace({s, static_cast<int>(kind), bytes}, 0.0);
   if (!fresh)
     return slot->second;
   std::vector<std::vector<double>> sizes;
@@ -357,7 +380,8 @@ double Evaluator::dataGroupsTogether(unsigned s, CollectiveKind kind, double byt
     sizes.push_back(std::move(each));
   }
   return slot->second =
-             ctx.comm.concurrentCollectives(kind, dataGroupChips[s], sizes).seconds;
+             ctx.comm.concurrentCollectives(kind, dataGroupChips[s], sizes)
+                 .seconds;
 }
 
 } // namespace chipmesh::search

@@ -67,7 +67,7 @@ std::optional<std::vector<unsigned>> Evaluator::bestBoundaries() const {
 }
 
 std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
-                             double cutoff) const {
+                                        double cutoff) const {
   unsigned p = layout.numStages(), n = numLayers();
   std::vector<unsigned> starts = {0};
   starts.insert(starts.end(), bounds.begin(), bounds.end());
@@ -85,8 +85,8 @@ std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
     unsigned depthHere = layout.strategy.pp;
     for (unsigned d = 0; d < (layout.chunks > 1 ? depthHere : p); ++d) {
       unsigned chosen = numPolicies();
-      for (unsigned policy = 0; policy < numPolicies() && chosen == numPolicies();
-           ++policy) {
+      for (unsigned policy = 0;
+           policy < numPolicies() && chosen == numPolicies(); ++policy) {
         bool ok = true;
         for (unsigned r = 0; r < layout.groups.size() && ok; ++r)
           for (size_t k = 0; k < layout.groups[r][d].size() && ok; ++k)
@@ -147,7 +147,8 @@ std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
   for (unsigned r = 0; r < layout.groups.size(); ++r) {
     std::vector<double> fwd, bwd, sendF, sendB;
     for (unsigned s = 0; s < p; ++s) {
-      StageCost c = stage(r, s, starts[s], starts[s + 1], false, stagePolicy[s]);
+      StageCost c =
+          stage(r, s, starts[s], starts[s + 1], false, stagePolicy[s]);
       fwd.push_back(c.forwardS);
       bwd.push_back(c.backwardS);
       if (s + 1 < p) {
@@ -177,14 +178,16 @@ std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
         const Level &costs = *policies[stagePolicy[s]];
         unsigned i = starts[s], j = starts[s + 1];
         double all = costs.prefix[kind][j] - costs.prefix[kind][i];
-        double repl = costs.prefixReplicated[kind][j] - costs.prefixReplicated[kind][i];
+        double repl =
+            costs.prefixReplicated[kind][j] - costs.prefixReplicated[kind][i];
         d.computeS += m * (d.share * (all - repl) +
                            (replicatesOutsideRegions(layout.groups[r][s].size())
                                 ? repl
                                 : d.share * repl));
         d.commS += m * (c.tensorCommS + c.zeroCommS);
         if (s + 1 < p)
-          d.commS += m * sendF.back() * (training ? 2 : 1) / layout.groups[r][s].size();
+          d.commS += m * sendF.back() * (training ? 2 : 1) /
+                     layout.groups[r][s].size();
       }
     }
     // No schedule beats the busiest stage running all its micro-batches
@@ -206,8 +209,8 @@ std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
           after += fwd[s] + (s + 1 < p ? sendF[s] : 0.0);
       for (unsigned s = 0; s < p; ++s) {
         double own = layout.microBatches[r] * (fwd[s] + bwd[s]);
-        busiest = std::max(busiest, training ? before + own
-                                             : after - fwd[s] + own);
+        busiest =
+            std::max(busiest, training ? before + own : after - fwd[s] + own);
         before += fwd[s] + bwd[s] + (s + 1 < p ? sendF[s] + sendB[s] : 0.0);
       }
     }
@@ -222,10 +225,9 @@ std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
         played = &seen;
     if (!played) {
       std::vector<double> ends;
-      double makespan =
-          simulatePipeline(ctx.options.schedule, fwd, bwd, sendF, sendB,
-                           layout.microBatches[r], training, nullptr, &ends,
-                           layout.chunks);
+      double makespan = simulatePipeline(
+          ctx.options.schedule, fwd, bwd, sendF, sendB, layout.microBatches[r],
+          training, nullptr, &ends, layout.chunks);
       simulated.push_back({layout.microBatches[r], fwd, bwd, sendF, sendB,
                            makespan, std::move(ends)});
       played = &simulated.back();
@@ -250,7 +252,8 @@ std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
       for (unsigned k = s; k < p; k += depth) {
         weights += level.prefixParamBytes[starts[k + 1]] -
                    level.prefixParamBytes[starts[k]];
-        params += level.prefixParams[starts[k + 1]] - level.prefixParams[starts[k]];
+        params +=
+            level.prefixParams[starts[k + 1]] - level.prefixParams[starts[k]];
       }
       double grads = gradientBytes(params, weights);
       double stageSync = 0;
@@ -265,8 +268,9 @@ std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
       if (layout.zero == 0)
         stageSync = dataGroupsTogether(s, CollectiveKind::AllReduce, grads);
       else if (layout.zero == 1)
-        stageSync = dataGroupsTogether(s, CollectiveKind::ReduceScatter, grads) +
-                    dataGroupsTogether(s, CollectiveKind::AllGather, weights);
+        stageSync =
+            dataGroupsTogether(s, CollectiveKind::ReduceScatter, grads) +
+            dataGroupsTogether(s, CollectiveKind::AllGather, weights);
       else if (layout.zero == 2)
         stageSync = dataGroupsTogether(s, CollectiveKind::AllGather, weights);
       for (const DataGroup &g : dataGroups[s]) {
@@ -279,8 +283,7 @@ std::optional<Plan> Evaluator::simulate(llvm::ArrayRef<unsigned> bounds,
           double part = layout.zero >= 1 ? g.fractions[m] : 1.0;
           double o = optimizerSeconds(
               static_cast<uint64_t>(params * d.share * part),
-              weights * d.share * part,
-              ctx.kinds[ctx.mesh.chips()[chip].kind]);
+              weights * d.share * part, ctx.kinds[ctx.mesh.chips()[chip].kind]);
           d.computeS += o;
           optimizer = std::max(optimizer, o);
         }
@@ -324,8 +327,7 @@ std::optional<Plan> Evaluator::bestPlan(uint64_t limit) const {
     for (unsigned k = 0; k + 1 < p; ++k)
       bounds[k] = k + 1;
     while (true) {
-      std::optional<Plan> plan =
-          simulate(bounds, best ? best->score : kInf);
+      std::optional<Plan> plan = simulate(bounds, best ? best->score : kInf);
       if (plan && (!best || plan->score < best->score))
         best = std::move(plan);
       // Next combination in lexicographic order.
@@ -402,11 +404,14 @@ double Evaluator::workBound() const {
         for (size_t m = 0; m < group.size(); ++m) {
           unsigned k = ctx.mesh.chips()[group[m]].kind;
           double all = fastest.prefix[k][l + 1] - fastest.prefix[k][l];
-          double rep = fastest.prefixReplicated[k][l + 1] - fastest.prefixReplicated[k][l];
+          double rep = fastest.prefixReplicated[k][l + 1] -
+                       fastest.prefixReplicated[k][l];
           mean += share[m] * (all - rep) + (repl ? rep : share[m] * rep);
         }
         mean /= static_cast<double>(group.size());
-        double comm = tc.empty() || ctx.options.overlapTensorComm ? 0.0 : 2 * (tc[l + 1] - tc[l]);
+        double comm = tc.empty() || ctx.options.overlapTensorComm
+                          ? 0.0
+                          : 2 * (tc[l + 1] - tc[l]);
         cost[d][l] = mean + comm;
         whole[d] += cost[d][l];
       }
@@ -459,7 +464,8 @@ bool Evaluator::memoryCanFit() const {
     if (params > 0 && bytes > 0)
       widest = std::max(widest, bytes / params);
   }
-  double adam = training && widest > 0 ? (widest < 4.0 ? 12.0 : 8.0) / widest : 0.0;
+  double adam =
+      training && widest > 0 ? (widest < 4.0 ? 12.0 : 8.0) / widest : 0.0;
   auto delta = [](const std::vector<double> &prefix, size_t l) {
     return prefix[l + 1] - prefix[l];
   };
@@ -476,25 +482,35 @@ bool Evaluator::memoryCanFit() const {
         double perByte = 1;
         if (training)
           switch (layout.zero) {
-          case 0: perByte = 2 + adam; break;
-          case 1: perByte = 2 + adam * f; break;
-          case 2: perByte = 1 + f + adam * f; break;
-          default: perByte = (2 + adam) * f; break;
+          case 0:
+            perByte = 2 + adam;
+            break;
+          case 1:
+            perByte = 2 + adam * f;
+            break;
+          case 2:
+            perByte = 1 + f + adam * f;
+            break;
+          default:
+            perByte = (2 + adam) * f;
+            break;
           }
         double room = std::max(0.0, usable(group[k]) - reservedOf(group[k]));
         for (size_t l = 0; l < nl; ++l) {
           double kept = kInf;
           if (training) {
             for (const Level *policy : policies)
-              kept = std::min(kept, share * delta(policy->prefixSaved, l) +
-                                        (repl ? (1 - share) *
-                                                    delta(policy->prefixSavedReplicated, l)
-                                              : 0.0));
+              kept = std::min(
+                  kept, share * delta(policy->prefixSaved, l) +
+                            (repl ? (1 - share) *
+                                        delta(policy->prefixSavedReplicated, l)
+                                  : 0.0));
             kept *= flight;
           } else {
             kept = share * delta(level.prefixCache, l);
           }
-          double bytes = share * perByte * delta(level.prefixParamBytes, l) + kept;
+          double bytes =
+              share * perByte * delta(level.prefixParamBytes, l) + kept;
           double fraction = bytes <= 0 ? 0.0 : room > 0 ? bytes / room : kInf;
           need[d][l] = std::max(need[d][l], fraction);
         }
@@ -538,8 +554,8 @@ std::vector<unsigned> Evaluator::proportionalBoundaries() const {
   unsigned previous = 0;
   for (unsigned k = 0; k + 1 < stages; ++k) {
     // Chips of no measurable speed: equal chunks.
-    cumulative += total > 0 ? speed[k % p] / (total * layout.chunks)
-                            : 1.0 / stages;
+    cumulative +=
+        total > 0 ? speed[k % p] / (total * layout.chunks) : 1.0 / stages;
     unsigned at = static_cast<unsigned>(std::lround(cumulative * n));
     // Leave at least one layer to this and every later stage.
     at = std::clamp(at, previous + 1, n - (stages - 1 - k));
@@ -550,7 +566,7 @@ std::vector<unsigned> Evaluator::proportionalBoundaries() const {
 }
 
 double Evaluator::lowerBound(const Context &ctx, const Level &level,
-                         const Layout &layout) {
+                             const Layout &layout) {
   double worst = 0;
   for (unsigned r = 0; r < layout.groups.size(); ++r) {
     double speed = 0;
@@ -572,10 +588,10 @@ double Evaluator::lowerBound(const Context &ctx, const Level &level,
     // their regions whole does that work once per member: at least
     // (narrowest - 1) times more of it in all.
     double work = 1;
-    if (oneKind && kind >= 0 && narrowest > 1 && !ctx.options.sequenceParallel &&
-        level.modelS[kind] > 0)
-      work += (static_cast<double>(narrowest) - 1) * level.modelReplicatedS[kind] /
-              level.modelS[kind];
+    if (oneKind && kind >= 0 && narrowest > 1 &&
+        !ctx.options.sequenceParallel && level.modelS[kind] > 0)
+      work += (static_cast<double>(narrowest) - 1) *
+              level.modelReplicatedS[kind] / level.modelS[kind];
     worst = std::max(worst, layout.microBatches[r] * work / speed);
   }
   return worst;

@@ -12,9 +12,8 @@ using namespace mlir;
 
 namespace chipmesh::search {
 
-std::vector<std::vector<unsigned>> replicaChips(unsigned n, unsigned dp,
-                                                unsigned tp,
-                                                ReplicaLayout layout) {
+std::vector<std::vector<unsigned>>
+replicaChips(unsigned n, unsigned dp, unsigned tp, ReplicaLayout layout) {
   std::vector<std::vector<unsigned>> replicas(dp);
   unsigned per = n / dp;
   for (unsigned i = 0; i < n; ++i) {
@@ -40,8 +39,8 @@ unsigned largestNode(const MeshView &mesh, llvm::ArrayRef<unsigned> chips) {
   return largest;
 }
 
-std::vector<std::vector<unsigned>> chipSubsets(const MeshView &mesh,
-                                               const PartitionOptions &options) {
+std::vector<std::vector<unsigned>>
+chipSubsets(const MeshView &mesh, const PartitionOptions &options) {
   unsigned n = mesh.numChips();
   std::vector<unsigned> all(n);
   for (unsigned c = 0; c < n; ++c)
@@ -132,9 +131,12 @@ std::vector<std::vector<unsigned>> chipSubsets(const MeshView &mesh,
             else if (!inIndex)
               parent += ch;
           }
-          parent += llvm::formatv("|{0}", mesh.groups()[group.parent].linkKind).str();
+          parent +=
+              llvm::formatv("|{0}", mesh.groups()[group.parent].linkKind).str();
         }
-        key += llvm::formatv("|{0}|{1}|{2}", parent, group.linkKind, group.numChips).str();
+        key += llvm::formatv("|{0}|{1}|{2}", parent, group.linkKind,
+                             group.numChips)
+                   .str();
       }
       auto [it, inserted] = lastOfClass.try_emplace(key, node);
       if (!inserted && firstChip[node] > firstChip[it->second])
@@ -210,7 +212,8 @@ std::optional<Layout> makeLayout(const Context &ctx, const Level &level,
       std::reverse(shares.begin(), shares.end());
     }
     // Interleaving: the same groups again for every further model chunk.
-    unsigned chunks = strategy.pp > 1 ? std::max(1u, ctx.options.virtualStages) : 1;
+    unsigned chunks =
+        strategy.pp > 1 ? std::max(1u, ctx.options.virtualStages) : 1;
     for (unsigned c = 1; c < chunks; ++c)
       for (unsigned st = 0; st < strategy.pp; ++st) {
         stages.push_back(stages[st]);

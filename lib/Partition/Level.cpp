@@ -58,7 +58,8 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
       ModelUnit one = unit;
       one.repeat = 1;
       c.savedBytes = savedActivationBytes({one}, options.recompute);
-      c.replicatedSavedBytes = std::min(c.savedBytes, unit.tensorReplicatedSavedBytes);
+      c.replicatedSavedBytes =
+          std::min(c.savedBytes, unit.tensorReplicatedSavedBytes);
     }
     c.outputBytes = unit.outputBytes;
     c.cacheBytes = training ? 0.0 : unit.cacheBytes;
@@ -82,16 +83,19 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
   for (size_t l = 0; l < n; ++l) {
     const UnitCosts &c = level.units[level.layers[l].unit];
     for (size_t k = 0; k < nk; ++k) {
-      level.prefix[k][l + 1] = level.prefix[k][l] + c.forwardS[k] + c.backwardS[k];
+      level.prefix[k][l + 1] =
+          level.prefix[k][l] + c.forwardS[k] + c.backwardS[k];
       level.prefixForward[k][l + 1] = level.prefixForward[k][l] + c.forwardS[k];
-      level.prefixReplicated[k][l + 1] = level.prefixReplicated[k][l] + c.replicatedS[k];
+      level.prefixReplicated[k][l + 1] =
+          level.prefixReplicated[k][l] + c.replicatedS[k];
       level.prefixReplicatedForward[k][l + 1] =
           level.prefixReplicatedForward[k][l] + c.replicatedForwardS[k];
     }
     level.prefixSavedReplicated[l + 1] =
         level.prefixSavedReplicated[l] + c.replicatedSavedBytes;
     level.prefixParams[l + 1] = level.prefixParams[l] + c.parameters;
-    level.prefixParamBytes[l + 1] = level.prefixParamBytes[l] + c.parameterBytes;
+    level.prefixParamBytes[l + 1] =
+        level.prefixParamBytes[l] + c.parameterBytes;
     level.prefixSaved[l + 1] = level.prefixSaved[l] + c.savedBytes;
     level.prefixCache[l + 1] = level.prefixCache[l] + c.cacheBytes;
   }
@@ -118,12 +122,14 @@ Level buildLevel(ModelProfile profile, const std::vector<ComputeModel> &kinds,
 
 double gradientElementBytes(const ModelProfile &profile,
                             const PartitionOptions &options) {
-  if (options.gradientReduce == GradientReduce::Weights || profile.parameters == 0)
+  if (options.gradientReduce == GradientReduce::Weights ||
+      profile.parameters == 0)
     return 0;
   if (options.gradientReduce == GradientReduce::FP32)
     return 4.0;
   // Megatron: BF16 weights accumulate and reduce their gradients in FP32.
-  double width = profile.parameterBytes / static_cast<double>(profile.parameters);
+  double width =
+      profile.parameterBytes / static_cast<double>(profile.parameters);
   return profile.computeType == DType::BF16 && width < 4 ? 4.0 : 0.0;
 }
 
@@ -133,11 +139,12 @@ StateNeed stateNeed(const Level &level, const MeshView &mesh,
   StateNeed need;
   size_t nl = level.layers.size();
   double weights = level.prefixParamBytes[nl];
-  need.state = options.mode == Mode::Train
-                   ? 2 * weights + adamStateBytes(
-                                       static_cast<uint64_t>(level.prefixParams[nl]),
-                                       weights)
-                   : weights + level.prefixCache[nl];
+  need.state =
+      options.mode == Mode::Train
+          ? 2 * weights +
+                adamStateBytes(static_cast<uint64_t>(level.prefixParams[nl]),
+                               weights)
+          : weights + level.prefixCache[nl];
   for (unsigned c = 0; c < mesh.numChips(); ++c) {
     double cap = mesh.kindOf(c).memoryBytes * (1 - options.memoryHeadroom) -
                  kinds[mesh.chips()[c].kind].calibration().reservedBytes;

@@ -57,8 +57,8 @@ struct RangeMax {
     for (unsigned p = 1; (size_t(1) << p) <= n; ++p) {
       table.emplace_back(n, 0.0);
       for (size_t l = 0; l + (size_t(1) << p) <= n; ++l)
-        table[p][l] = std::max(table[p - 1][l],
-                               table[p - 1][l + (size_t(1) << (p - 1))]);
+        table[p][l] =
+            std::max(table[p - 1][l], table[p - 1][l + (size_t(1) << (p - 1))]);
     }
   }
   double of(unsigned i, unsigned j) const {
@@ -144,9 +144,8 @@ struct Layout {
 /// (`strided`, Megatron's order: tensor innermost, then data, then
 /// pipeline), so a tensor group is the same set of chips either way and
 /// only which replica and stage it serves differs.
-std::vector<std::vector<unsigned>> replicaChips(unsigned n, unsigned dp,
-                                                unsigned tp,
-                                                ReplicaLayout layout);
+std::vector<std::vector<unsigned>>
+replicaChips(unsigned n, unsigned dp, unsigned tp, ReplicaLayout layout);
 
 /// Bytes per gradient element the data-parallel all-reduce moves.
 double gradientElementBytes(const ModelProfile &profile,
@@ -202,7 +201,7 @@ struct StageCost {
   double tensorCommS = 0;             ///< per micro-batch, both passes
   /// Per micro-batch, both passes: ZeRO-2/3's gathers and reduce-scatters.
   double zeroCommS = 0;
-  double worstMemoryOver = 0;         ///< bytes over usable capacity (<= 0 fits)
+  double worstMemoryOver = 0; ///< bytes over usable capacity (<= 0 fits)
 };
 
 class Evaluator {
@@ -312,7 +311,9 @@ public:
   }
 
   /// Recomputation policies tried (1, or 3 with recompute=auto).
-  unsigned numPolicies() const { return static_cast<unsigned>(policies.size()); }
+  unsigned numPolicies() const {
+    return static_cast<unsigned>(policies.size());
+  }
 
   double send(unsigned r, unsigned s, unsigned boundaryLayer) const {
     // The activation leaving stage s, rank 0 to rank 0 of stage s + 1:
@@ -337,7 +338,8 @@ public:
     return kInf;
   }
 
-  double weightUnder(unsigned s, unsigned i, unsigned j, unsigned policy) const {
+  double weightUnder(unsigned s, unsigned i, unsigned j,
+                     unsigned policy) const {
     double worst = 0;
     for (unsigned r : distinct) {
       StageCost c = stage(r, s, i, j, false, policy);
@@ -470,7 +472,8 @@ private:
   /// at once, of `bytes` (a whole buffer of one tensor rank): all-reduce
   /// of each rank's part, or reduce-scatter / all-gather into each
   /// member's ZeRO shard of it.
-  double dataGroupsTogether(unsigned s, CollectiveKind kind, double bytes) const;
+  double dataGroupsTogether(unsigned s, CollectiveKind kind,
+                            double bytes) const;
   /// dataGroupsTogether()'s answers by (stage, kind, bytes); an Evaluator
   /// serves one thread.
   mutable std::map<std::tuple<unsigned, int, double>, double> togetherCache;

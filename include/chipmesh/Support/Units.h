@@ -12,9 +12,10 @@
 
 namespace chipmesh::units {
 
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0; ///< bytes (binary: memory sizes)
-constexpr double kGiga = 1e9;  ///< decimal: GB/s, GFLOP/s
-constexpr double kTera = 1e12; ///< decimal: TFLOP/s, TB/s
+constexpr double kGiB =
+    1024.0 * 1024.0 * 1024.0;   ///< bytes (binary: memory sizes)
+constexpr double kGiga = 1e9;   ///< decimal: GB/s, GFLOP/s
+constexpr double kTera = 1e12;  ///< decimal: TFLOP/s, TB/s
 constexpr double kMicro = 1e-6; ///< microseconds to seconds
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
