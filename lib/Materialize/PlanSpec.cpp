@@ -2,6 +2,8 @@
 
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Support/Apportion.h"
+#include "chipmesh/Support/Units.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/SymbolTable.h"
@@ -186,4 +188,89 @@ chipmesh::apportionShares(int64_t total, int64_t granule,
   for (uint64_t p : *parts)
     sizes.push_back(static_cast<int64_t>(p) * granule);
   return sizes;
+}
+
+void chipmesh::writePlanAttributes(ModuleOp module, topo::MeshOp mesh,
+                                   func::FuncOp func,
+                                   const PartitionResult &result,
+                                   const PartitionOptions &options) {
+  const Plan &plan = result.plan;
+  // Placements on the top-level ops.
+  Builder b(module.getContext());
+  {
+    unsigned layer = 0;
+    for (const ModelUnit &unit : result.profile.units) {
+      llvm::SmallVector<int64_t> stages, repeats;
+      for (uint64_t r = 0; r < unit.repeat; ++r, ++layer) {
+        unsigned s = 0;
+        while (s + 1 < plan.stages.size() && plan.stages[s].endLayer <= layer)
+          ++s;
+        if (stages.empty() || stages.back() != s) {
+          stages.push_back(s);
+          repeats.push_back(0);
+        }
+        ++repeats.back();
+      }
+      unit.op->setAttr("chipmesh.placement",
+                       b.getDictionaryAttr(
+                           {b.getNamedAttr("stages", b.getDenseI64ArrayAttr(stages)),
+                            b.getNamedAttr("repeats",
+                                           b.getDenseI64ArrayAttr(repeats))}));
+    }
+  }
+  // Recomputation chosen per stage: each stage says its own, and the plan
+  // says "auto".
+  bool perStage = !plan.stageRecompute.empty();
+  SmallVector<Attribute> stageAttrs;
+  for (auto [s, stage] : llvm::enumerate(plan.stages)) {
+    SmallVector<Attribute> devices, shares;
+    for (size_t r = 0; r < stage.devices.size(); ++r) {
+      SmallVector<int64_t> chips(stage.devices[r].begin(), stage.devices[r].end());
+      devices.push_back(b.getDenseI64ArrayAttr(chips));
+      SmallVector<double> sh;
+      for (double x : stage.shares[r])
+        sh.push_back(roundToSixDigits(x));
+      shares.push_back(b.getDenseF64ArrayAttr(sh));
+    }
+    NamedAttrList stageDict;
+    stageDict.append("layers", b.getDenseI64ArrayAttr({stage.firstLayer, stage.endLayer}));
+    stageDict.append("devices", b.getArrayAttr(devices));
+    stageDict.append("shares", b.getArrayAttr(shares));
+    if (perStage)
+      stageDict.append("recompute",
+                       b.getStringAttr(stringifyRecompute(plan.stageRecompute[s])));
+    stageAttrs.push_back(stageDict.getDictionary(b.getContext()));
+  }
+  SmallVector<int64_t> replicaMicro(plan.replicaMicroBatches.begin(),
+                                    plan.replicaMicroBatches.end());
+  module->setAttr(
+      "chipmesh.plan",
+      b.getDictionaryAttr({
+          b.getNamedAttr("mesh", FlatSymbolRefAttr::get(mesh.getSymNameAttr())),
+          b.getNamedAttr("func", b.getStringAttr(func.getSymName())),
+          b.getNamedAttr("mode", b.getStringAttr(stringifyMode(options.mode))),
+          b.getNamedAttr("recompute",
+                         b.getStringAttr(perStage ? StringRef("auto")
+                                                  : stringifyRecompute(options.recompute))),
+          b.getNamedAttr("dp", b.getI64IntegerAttr(plan.strategy.dp)),
+          b.getNamedAttr("pp", b.getI64IntegerAttr(plan.strategy.pp)),
+          b.getNamedAttr("tp", b.getI64IntegerAttr(plan.strategy.tp)),
+          b.getNamedAttr("layout", b.getStringAttr(stringifyReplicaLayout(plan.layout))),
+          b.getNamedAttr("schedule", b.getStringAttr(stringifySchedule(plan.schedule))),
+          b.getNamedAttr("virtual_stages", b.getI64IntegerAttr(plan.virtualStages)),
+          b.getNamedAttr("zero", b.getI64IntegerAttr(plan.zero)),
+          b.getNamedAttr("micro_batch", b.getI64IntegerAttr(
+                                            static_cast<int64_t>(plan.microBatch))),
+          b.getNamedAttr("replica_micro_batches", b.getDenseI64ArrayAttr(replicaMicro)),
+          b.getNamedAttr("stages", b.getArrayAttr(stageAttrs)),
+          b.getNamedAttr("step_time_s", b.getF64FloatAttr(roundToSixDigits(plan.stepS))),
+      }));
+  if (!result.idleChips.empty()) {
+    // The chips no stage uses: they get no program.
+    SmallVector<int64_t> idle(result.idleChips.begin(), result.idleChips.end());
+    auto dict = module->getAttrOfType<DictionaryAttr>("chipmesh.plan");
+    NamedAttrList attrs(dict);
+    attrs.set("idle_chips", b.getDenseI64ArrayAttr(idle));
+    module->setAttr("chipmesh.plan", attrs.getDictionary(module.getContext()));
+  }
 }

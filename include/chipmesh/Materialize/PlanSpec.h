@@ -1,8 +1,9 @@
 //===- PlanSpec.h - The chipmesh.plan attribute, read back ------*- C++ -*-===//
 //
-// `--chipmesh-partition` records its plan on the module as a dictionary;
-// materialization and plan verification read it back through this one
-// parser, which checks every field and names the one that is wrong.
+// `--chipmesh-partition` records its plan on the module as a dictionary
+// (writePlanAttributes); materialization and plan verification read it back
+// through this one parser, which checks every field and names the one that
+// is wrong.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CHIPMESH_MATERIALIZE_PLANSPEC_H
@@ -46,6 +47,13 @@ struct PlanSpec {
     return total;
   }
 };
+
+/// Writes `result`'s plan onto `module`: `chipmesh.placement` (stages and
+/// repeats) on each top-level op of `func`, and `chipmesh.plan` (the
+/// dictionary readPlanSpec reads) naming `mesh` and `func`.
+void writePlanAttributes(mlir::ModuleOp module, topo::MeshOp mesh,
+                         mlir::func::FuncOp func, const PartitionResult &result,
+                         const PartitionOptions &options);
 
 /// Reads `chipmesh.plan` from `module` and finds the mesh and the model
 /// function it names; emits a located error naming the missing or

@@ -3,6 +3,7 @@
 #define CHIPMESH_TRANSFORMS_PASSSUPPORT_H
 
 #include "chipmesh/CostModel/ModelCost.h"
+#include "chipmesh/Support/Units.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
@@ -40,14 +41,6 @@ mlir::LogicalResult resolveWorkloadOptions(mlir::ModuleOp module,
 /// The built-in defaults, overridden by `path` when it is not empty.
 mlir::FailureOr<Calibration> loadCalibrationOption(mlir::ModuleOp module,
                                                    llvm::StringRef path);
-
-/// "1.23 s", "4.56 ms", "7.8 us".
-std::string formatSeconds(double seconds);
-/// A count held in a double: "8" rather than "8.00", else with decimals.
-std::string formatCount(double value);
-/// Six significant digits: stable, readable figures in attributes and
-/// reports (an exact double prints as hex in MLIR).
-double roundToSixDigits(double value);
 
 /// The option names `pass` takes, as its textual pipeline form lists them
 /// (alphabetically; the one place MLIR lists them).
