@@ -34,6 +34,16 @@ using namespace chipmesh;
 using units::kGiB;
 
 namespace {
+/// What the attribute and the report say.
+struct EstimateFacts {
+  llvm::StringRef func;
+  std::string meshLabel;
+  const CostOptions &options;
+  const ModelProfile &profile;
+  llvm::ArrayRef<ChipEstimate> estimates;
+  double stepFlops;
+};
+
 struct ChipMeshEstimatePass
     : public ListsOptionsOnError<chipmesh::impl::ChipMeshEstimateBase<ChipMeshEstimatePass>> {
   using ListsOptionsOnError::ListsOptionsOnError;
@@ -42,6 +52,13 @@ struct ChipMeshEstimatePass
 
 private:
   LogicalResult parseOptions(func::FuncOp func, CostOptions &options);
+  /// mesh=: the mesh's chip kinds; else every catalog chip.
+  LogicalResult chipKindsToPrice(std::vector<ChipKindSpec> &kinds,
+                                 std::string &meshLabel);
+  /// `chipmesh.estimate` on the module.
+  void writeEstimateAttribute(const EstimateFacts &facts);
+  /// output=FILE: the JSON report or the table.
+  LogicalResult writeEstimateReport(const EstimateFacts &facts);
   void annotateOps(func::FuncOp func, const ModelProfile &profile,
                 ArrayRef<ComputeModel> chips, double scale);
 };
@@ -135,63 +152,33 @@ static std::string gib(double bytes) {
   return llvm::formatv("{0:F1}", bytes / kGiB).str();
 }
 
-void ChipMeshEstimatePass::runOnOperation() {
+LogicalResult
+ChipMeshEstimatePass::chipKindsToPrice(std::vector<ChipKindSpec> &kinds,
+                                       std::string &meshLabel) {
   ModuleOp module = getOperation();
-  FailureOr<func::FuncOp> func = findModelFunction(module, funcName);
-  if (failed(func))
-    return signalPassFailure();
-  CostOptions options;
-  if (failed(parseOptions(*func, options)))
-    return signalPassFailure();
-
-  FailureOr<Calibration> loaded = loadCalibrationOption(module, calibrationFile);
-  if (failed(loaded))
-    return signalPassFailure();
-  Calibration calibration = std::move(*loaded);
-
-  // The chip kinds to price: the mesh's, or the whole catalog.
-  std::vector<ChipKindSpec> kinds;
-  std::string meshLabel = "catalog";
   OwningOpRef<ModuleOp> meshHolder;
   if (!meshName.empty()) {
     FailureOr<topo::MeshOp> mesh =
         resolveMeshOption(module, meshName, meshHolder);
     if (failed(mesh))
-      return signalPassFailure();
+      return failure();
     FailureOr<MeshView> view = MeshView::build(*mesh);
     if (failed(view))
-      return signalPassFailure();
+      return failure();
     kinds.assign(view->chipKinds().begin(), view->chipKinds().end());
     meshLabel = ("@" + mesh->getSymName()).str();
   } else {
     for (const CatalogChip &chip : catalogChips())
       kinds.push_back(MeshView::resolve(chip));
   }
+  return success();
+}
 
-  FailureOr<ModelProfile> profile = profileModel(*func, options);
-  if (failed(profile))
-    return signalPassFailure();
-  std::vector<ComputeModel> chips;
-  for (const ChipKindSpec &kind : kinds) {
-    chips.emplace_back(kind, calibration.chip(kind));
-    chips.back().setMathMode(mathMode);
-  }
-  std::vector<ChipEstimate> estimates;
-  for (const ComputeModel &chip : chips)
-    estimates.push_back(estimateOnChip(*profile, chip, options));
-
-  double scale = profile->microBatch / profile->tracedBatch;
-  if (annotate)
-    annotateOps(*func, *profile, chips, scale);
-
-  double micro = static_cast<double>(options.microBatches);
-  double stepFlops =
-      micro * (profile->forwardFlops +
-               (options.mode == Mode::Train ? profile->backwardFlops : 0.0));
+void ChipMeshEstimatePass::writeEstimateAttribute(const EstimateFacts &f) {
+  ModuleOp module = getOperation();
   Builder b(module.getContext());
   SmallVector<Attribute> chipAttrs;
-  llvm::json::Array chipJson;
-  for (const ChipEstimate &e : estimates) {
+  for (const ChipEstimate &e : f.estimates) {
     const MemoryBreakdown &m = e.memory;
     chipAttrs.push_back(b.getDictionaryAttr({
         b.getNamedAttr("kind", b.getStringAttr(e.kind)),
@@ -205,6 +192,30 @@ void ChipMeshEstimatePass::runOnOperation() {
         b.getNamedAttr("capacity_bytes", rounded(b, e.capacityBytes)),
         b.getNamedAttr("fits", b.getBoolAttr(e.fits())),
     }));
+  }
+  module->setAttr(
+      "chipmesh.estimate",
+      b.getDictionaryAttr({
+          b.getNamedAttr("func", b.getStringAttr(f.func)),
+          b.getNamedAttr("mesh", b.getStringAttr(f.meshLabel)),
+          b.getNamedAttr("mode", b.getStringAttr(stringifyMode(f.options.mode))),
+          b.getNamedAttr("micro_batch", rounded(b, f.profile.microBatch)),
+          b.getNamedAttr("micro_batches",
+                         b.getI64IntegerAttr(f.options.microBatches)),
+          b.getNamedAttr("parameters",
+                         b.getI64IntegerAttr(static_cast<int64_t>(std::min<uint64_t>(
+                             f.profile.parameters, INT64_MAX)))),
+          b.getNamedAttr("flops_per_step", rounded(b, f.stepFlops)),
+          b.getNamedAttr("chips", b.getArrayAttr(chipAttrs)),
+      }));
+}
+
+/// The report's per-chip entries.
+static llvm::json::Array
+estimateChipsJSON(llvm::ArrayRef<ChipEstimate> estimates) {
+  llvm::json::Array chipJson;
+  for (const ChipEstimate &e : estimates) {
+    const MemoryBreakdown &m = e.memory;
     chipJson.push_back(llvm::json::Object{
         {"kind", e.kind},
         {"catalog", e.catalogId},
@@ -227,57 +238,44 @@ void ChipMeshEstimatePass::runOnOperation() {
         {"shortfall_bytes", e.shortfallBytes()},
     });
   }
-  module->setAttr(
-      "chipmesh.estimate",
-      b.getDictionaryAttr({
-          b.getNamedAttr("func", b.getStringAttr(func->getSymName())),
-          b.getNamedAttr("mesh", b.getStringAttr(meshLabel)),
-          b.getNamedAttr("mode", b.getStringAttr(stringifyMode(options.mode))),
-          b.getNamedAttr("micro_batch", rounded(b, profile->microBatch)),
-          b.getNamedAttr("micro_batches",
-                         b.getI64IntegerAttr(options.microBatches)),
-          b.getNamedAttr("parameters",
-                         b.getI64IntegerAttr(static_cast<int64_t>(std::min<uint64_t>(
-                             profile->parameters, INT64_MAX)))),
-          b.getNamedAttr("flops_per_step", rounded(b, stepFlops)),
-          b.getNamedAttr("chips", b.getArrayAttr(chipAttrs)),
-      }));
+  return chipJson;
+}
 
-  if (outputFile.empty())
-    return markAllAnalysesPreserved();
+LogicalResult ChipMeshEstimatePass::writeEstimateReport(const EstimateFacts &f) {
+  ModuleOp module = getOperation();
   std::string error;
   std::unique_ptr<llvm::ToolOutputFile> out = openCommittedOutput(outputFile, &error);
   if (!out) {
     module.emitError() << "cannot open '" << outputFile << "': " << error;
-    return signalPassFailure();
+    return failure();
   }
   llvm::raw_ostream &os = out->os();
   if (format == "json") {
     llvm::json::Object root{
-        {"func", func->getSymName()},
-        {"mesh", meshLabel},
-        {"mode", stringifyMode(options.mode)},
-        {"recompute", stringifyRecompute(options.recompute)},
-        {"micro_batch", profile->microBatch},
-        {"micro_batches", static_cast<int64_t>(options.microBatches)},
+        {"func", f.func},
+        {"mesh", f.meshLabel},
+        {"mode", stringifyMode(f.options.mode)},
+        {"recompute", stringifyRecompute(f.options.recompute)},
+        {"micro_batch", f.profile.microBatch},
+        {"micro_batches", static_cast<int64_t>(f.options.microBatches)},
         {"parameters", static_cast<int64_t>(
-                           std::min<uint64_t>(profile->parameters, INT64_MAX))},
-        {"flops_per_step", stepFlops},
-        {"chips", std::move(chipJson)},
+                           std::min<uint64_t>(f.profile.parameters, INT64_MAX))},
+        {"flops_per_step", f.stepFlops},
+        {"chips", estimateChipsJSON(f.estimates)},
     };
     os << llvm::formatv("{0:2}", finiteJSON(llvm::json::Value(std::move(root)))) << "\n";
   } else {
     os << llvm::formatv(
         "@{0} on {1}: {2} parameters, {3:E2} FLOPs per step ({4}, "
         "micro-batch {5} x {6}, recompute {7})\n",
-        func->getSymName(), meshLabel, profile->parameters, stepFlops,
-        stringifyMode(options.mode), formatCount(profile->microBatch), options.microBatches,
-        stringifyRecompute(options.recompute));
+        f.func, f.meshLabel, f.profile.parameters, f.stepFlops,
+        stringifyMode(f.options.mode), formatCount(f.profile.microBatch), f.options.microBatches,
+        stringifyRecompute(f.options.recompute));
     os << llvm::formatv("{0,-22} {1,-20} {2,10} {3,10} {4,10} {5,10} {6,6} "
                         "{7,9} {8,9}  {9}\n",
                         "chip", "catalog", "step", "forward", "backward",
                         "optimizer", "MFU", "mem GiB", "cap GiB", "fits");
-    for (const ChipEstimate &e : estimates) {
+    for (const ChipEstimate &e : f.estimates) {
       std::string fits =
           e.fits() ? "yes"
                    : ("does not fit by " + gib(e.shortfallBytes()) + " GiB");
@@ -291,5 +289,55 @@ void ChipMeshEstimatePass::runOnOperation() {
     }
   }
   out->keep();
+  return success();
+}
+
+void ChipMeshEstimatePass::runOnOperation() {
+  ModuleOp module = getOperation();
+  FailureOr<func::FuncOp> func = findModelFunction(module, funcName);
+  if (failed(func))
+    return signalPassFailure();
+  CostOptions options;
+  if (failed(parseOptions(*func, options)))
+    return signalPassFailure();
+
+  FailureOr<Calibration> loaded = loadCalibrationOption(module, calibrationFile);
+  if (failed(loaded))
+    return signalPassFailure();
+  Calibration calibration = std::move(*loaded);
+
+  // The chip kinds to price: the mesh's, or the whole catalog.
+  std::vector<ChipKindSpec> kinds;
+  std::string meshLabel = "catalog";
+  if (failed(chipKindsToPrice(kinds, meshLabel)))
+    return signalPassFailure();
+
+  FailureOr<ModelProfile> profile = profileModel(*func, options);
+  if (failed(profile))
+    return signalPassFailure();
+  std::vector<ComputeModel> chips;
+  for (const ChipKindSpec &kind : kinds) {
+    chips.emplace_back(kind, calibration.chip(kind));
+    chips.back().setMathMode(mathMode);
+  }
+  std::vector<ChipEstimate> estimates;
+  for (const ComputeModel &chip : chips)
+    estimates.push_back(estimateOnChip(*profile, chip, options));
+
+  double scale = profile->microBatch / profile->tracedBatch;
+  if (annotate)
+    annotateOps(*func, *profile, chips, scale);
+
+  double micro = static_cast<double>(options.microBatches);
+  double stepFlops =
+      micro * (profile->forwardFlops +
+               (options.mode == Mode::Train ? profile->backwardFlops : 0.0));
+  EstimateFacts facts{func->getSymName(), meshLabel, options, *profile,
+                      estimates, stepFlops};
+  writeEstimateAttribute(facts);
+  if (outputFile.empty())
+    return markAllAnalysesPreserved();
+  if (failed(writeEstimateReport(facts)))
+    return signalPassFailure();
   markAllAnalysesPreserved();
 }

@@ -207,7 +207,114 @@ struct ExportShardPass
     : public ListsOptionsOnError<chipmesh::impl::ChipMeshExportShardBase<ExportShardPass>> {
   using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
+
+private:
+  LogicalResult exportStage(const PlanSpec &plan, size_t s,
+                            const StageSpec &stage, SymbolTable &symbols,
+                            SmallVector<Operation *> &exported);
 };
+
+/// Stage `s` as a shard-dialect function over a grid of its tensor group,
+/// appended to `exported`; stages without tensor parallelism, whose
+/// replicas split differently or with an op that has no linalg lowering
+/// are skipped (the last with a warning).
+LogicalResult ExportShardPass::exportStage(const PlanSpec &plan, size_t s,
+                                           const StageSpec &stage,
+                                           SymbolTable &symbols,
+                                           SmallVector<Operation *> &exported) {
+  ModuleOp module = getOperation();
+  func::FuncOp func = plan.model;
+  OpBuilder b(&getContext());
+  bool uniform = llvm::all_of(stage.shares, [&](const std::vector<double> &sh) {
+    return sh == stage.shares.front();
+  });
+  if (stage.shares.front().size() < 2 || !uniform)
+    return success(); // no tensor parallelism, or replicas split differently
+  // The stage's top-level ops (whole layers only: a layer cut between
+  // stages is exported with the repetitions this stage holds).
+  SmallVector<std::pair<Operation *, int64_t>> ops;
+  Operation *bad = nullptr;
+  for (Operation &op : func.getBody().front()) {
+    auto placement = op.getAttrOfType<DictionaryAttr>("chipmesh.placement");
+    if (!placement)
+      continue;
+    auto stages = placement.getAs<DenseI64ArrayAttr>("stages");
+    auto repeats = placement.getAs<DenseI64ArrayAttr>("repeats");
+    for (auto [st, rep] : llvm::zip(stages.asArrayRef(), repeats.asArrayRef()))
+      if (st == static_cast<int64_t>(s)) {
+        ops.push_back({&op, rep});
+        if (!bad)
+          bad = StageExporter::unsupported(&op);
+      }
+  }
+  if (bad) {
+    bad->emitWarning() << "stage " << s
+                       << " is not exported to the shard dialect: '"
+                       << bad->getName() << "' has no linalg lowering here";
+    return success();
+  }
+  std::string name = plan.func + "_stage" + std::to_string(s);
+  if (symbols.lookup(name + "_shard") || symbols.lookup(name + "_grid")) {
+    module.emitError() << "the module already has @" << name << "_shard or @"
+                       << name << "_grid";
+    return failure();
+  }
+  b.setInsertionPointToEnd(module.getBody());
+  auto grid = shard::GridOp::create(b, func.getLoc(), name + "_grid",
+      ArrayRef<int64_t>{static_cast<int64_t>(stage.shares.front().size())});
+  auto fn = func::FuncOp::create(b, func.getLoc(), name + "_shard",
+                                   b.getFunctionType({}, {}));
+  fn->setAttr("comm.stage", b.getI64IntegerAttr(static_cast<int64_t>(s)));
+  Block *entry = fn.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  StageExporter exporter(b, FlatSymbolRefAttr::get(grid.getSymNameAttr()),
+                         stage.shares.front());
+  IRMapping map;
+  SmallVector<std::pair<ParamOp, ShardSpec>> weights;
+  // Stage inputs: values defined outside the stage, replicated.
+  llvm::DenseSet<Operation *> inStage;
+  for (auto [op, rep] : ops)
+    inStage.insert(op);
+  SmallVector<Value> produced;
+  bool lowered = true;
+  for (auto [op, rep] : ops) {
+    for (Value operand : op->getOperands())
+      if (!map.contains(operand) && !operand.getDefiningOp<ParamOp>() &&
+          !inStage.contains(operand.getDefiningOp())) {
+        Value arg = entry->addArgument(operand.getType(), operand.getLoc());
+        map.map(operand, exporter.annotate(arg, ShardSpec{}, operand.getLoc()));
+      }
+    if (failed(exporter.emit(op, map, weights, entry, rep))) {
+      lowered = false;
+      break;
+    }
+    llvm::append_range(produced, op->getResults());
+  }
+  if (!lowered) {
+    fn.erase();
+    grid.erase();
+    return success();
+  }
+  // Results: what the stage produces for others, made replicated.
+  SmallVector<Value> results;
+  for (Value v : produced) {
+    bool external = llvm::any_of(v.getUsers(), [&](Operation *user) {
+      return !inStage.contains(user);
+    });
+    if (external)
+      results.push_back(exporter.annotate(map.lookup(v), ShardSpec{}, v.getLoc()));
+  }
+  func::ReturnOp::create(b, func.getLoc(), results);
+  fn.setType(b.getFunctionType(entry->getArgumentTypes(),
+                               ValueRange(results).getTypes()));
+  for (auto [i, weight] : llvm::enumerate(weights)) {
+    unsigned index = entry->getNumArguments() - weights.size() + i;
+    fn.setArgAttr(index, "chipmesh.param", weight.first.getNameAttr());
+  }
+  exported.push_back(grid);
+  exported.push_back(fn);
+  return success();
+}
 
 void ExportShardPass::runOnOperation() {
   ModuleOp module = getOperation();
@@ -215,100 +322,11 @@ void ExportShardPass::runOnOperation() {
   if (failed(planOr))
     return signalPassFailure();
   const PlanSpec &plan = *planOr;
-  func::FuncOp func = plan.model;
   SymbolTable symbols(module);
-  OpBuilder b(&getContext());
   SmallVector<Operation *> exported;
-  for (auto [s, stage] : llvm::enumerate(plan.stages)) {
-    bool uniform = llvm::all_of(stage.shares, [&](const std::vector<double> &sh) {
-      return sh == stage.shares.front();
-    });
-    if (stage.shares.front().size() < 2 || !uniform)
-      continue; // no tensor parallelism, or replicas split differently
-    // The stage's top-level ops (whole layers only: a layer cut between
-    // stages is exported with the repetitions this stage holds).
-    SmallVector<std::pair<Operation *, int64_t>> ops;
-    Operation *bad = nullptr;
-    for (Operation &op : func.getBody().front()) {
-      auto placement = op.getAttrOfType<DictionaryAttr>("chipmesh.placement");
-      if (!placement)
-        continue;
-      auto stages = placement.getAs<DenseI64ArrayAttr>("stages");
-      auto repeats = placement.getAs<DenseI64ArrayAttr>("repeats");
-      for (auto [st, rep] : llvm::zip(stages.asArrayRef(), repeats.asArrayRef()))
-        if (st == static_cast<int64_t>(s)) {
-          ops.push_back({&op, rep});
-          if (!bad)
-            bad = StageExporter::unsupported(&op);
-        }
-    }
-    if (bad) {
-      bad->emitWarning() << "stage " << s
-                         << " is not exported to the shard dialect: '"
-                         << bad->getName() << "' has no linalg lowering here";
-      continue;
-    }
-    std::string name = plan.func + "_stage" + std::to_string(s);
-    if (symbols.lookup(name + "_shard") || symbols.lookup(name + "_grid")) {
-      module.emitError() << "the module already has @" << name << "_shard or @"
-                         << name << "_grid";
+  for (auto [s, stage] : llvm::enumerate(plan.stages))
+    if (failed(exportStage(plan, s, stage, symbols, exported)))
       return signalPassFailure();
-    }
-    b.setInsertionPointToEnd(module.getBody());
-    auto grid = shard::GridOp::create(b, func.getLoc(), name + "_grid",
-        ArrayRef<int64_t>{static_cast<int64_t>(stage.shares.front().size())});
-    auto fn = func::FuncOp::create(b, func.getLoc(), name + "_shard",
-                                     b.getFunctionType({}, {}));
-    fn->setAttr("comm.stage", b.getI64IntegerAttr(static_cast<int64_t>(s)));
-    Block *entry = fn.addEntryBlock();
-    b.setInsertionPointToStart(entry);
-    StageExporter exporter(b, FlatSymbolRefAttr::get(grid.getSymNameAttr()),
-                           stage.shares.front());
-    IRMapping map;
-    SmallVector<std::pair<ParamOp, ShardSpec>> weights;
-    // Stage inputs: values defined outside the stage, replicated.
-    llvm::DenseSet<Operation *> inStage;
-    for (auto [op, rep] : ops)
-      inStage.insert(op);
-    SmallVector<Value> produced;
-    bool lowered = true;
-    for (auto [op, rep] : ops) {
-      for (Value operand : op->getOperands())
-        if (!map.contains(operand) && !operand.getDefiningOp<ParamOp>() &&
-            !inStage.contains(operand.getDefiningOp())) {
-          Value arg = entry->addArgument(operand.getType(), operand.getLoc());
-          map.map(operand, exporter.annotate(arg, ShardSpec{}, operand.getLoc()));
-        }
-      if (failed(exporter.emit(op, map, weights, entry, rep))) {
-        lowered = false;
-        break;
-      }
-      llvm::append_range(produced, op->getResults());
-    }
-    if (!lowered) {
-      fn.erase();
-      grid.erase();
-      continue;
-    }
-    // Results: what the stage produces for others, made replicated.
-    SmallVector<Value> results;
-    for (Value v : produced) {
-      bool external = llvm::any_of(v.getUsers(), [&](Operation *user) {
-        return !inStage.contains(user);
-      });
-      if (external)
-        results.push_back(exporter.annotate(map.lookup(v), ShardSpec{}, v.getLoc()));
-    }
-    func::ReturnOp::create(b, func.getLoc(), results);
-    fn.setType(b.getFunctionType(entry->getArgumentTypes(),
-                                 ValueRange(results).getTypes()));
-    for (auto [i, weight] : llvm::enumerate(weights)) {
-      unsigned index = entry->getNumArguments() - weights.size() + i;
-      fn.setArgAttr(index, "chipmesh.param", weight.first.getNameAttr());
-    }
-    exported.push_back(grid);
-    exported.push_back(fn);
-  }
   if (outputFile.empty())
     return;
   OwningOpRef<ModuleOp> standalone = ModuleOp::create(module.getLoc());

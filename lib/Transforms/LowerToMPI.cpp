@@ -655,7 +655,113 @@ struct LowerToMPIPass
     : public ListsOptionsOnError<chipmesh::impl::ChipMeshLowerToMPIBase<LowerToMPIPass>> {
   using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
+
+private:
+  LogicalResult collectSteps(std::map<int64_t, func::FuncOp> &steps);
+  LogicalResult emitRankDispatch(OpBuilder &b, ProgramEmitter &emitter,
+                                 const PlanSpec &plan,
+                                 const std::map<int64_t, func::FuncOp> &steps);
 };
+
+/// Every device's step function; devices must be 0..n-1 (MPI rank i
+/// runs device i).
+LogicalResult
+LowerToMPIPass::collectSteps(std::map<int64_t, func::FuncOp> &steps) {
+  ModuleOp module = getOperation();
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    auto device = fn->getAttrOfType<comm::DeviceAttr>(comm::CommDialect::getDeviceAttrName());
+    if (device && fn->hasAttr("comm.stage"))
+      steps[device.getIndex()] = fn;
+  }
+  if (steps.empty()) {
+    module.emitError() << "has no per-device step functions; run "
+                          "--chipmesh-materialize first";
+    return failure();
+  }
+  int64_t expected = 0;
+  for (auto [device, fn] : steps) {
+    if (device != expected) {
+      module.emitError() << "has no step function for device " << expected
+                         << "; MPI rank i runs device i, so devices must be "
+                            "0.." << steps.size() - 1;
+      return failure();
+    }
+    ++expected;
+  }
+  return success();
+}
+
+/// MPI set-up, one communicator per collective group, and a switch on the
+/// rank over the devices' programs.
+LogicalResult
+LowerToMPIPass::emitRankDispatch(OpBuilder &b, ProgramEmitter &emitter,
+                                 const PlanSpec &plan,
+                                 const std::map<int64_t, func::FuncOp> &steps) {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  Location loc = module.getLoc();
+  mpi::InitOp::create(b, loc, Type());
+  auto commType = mpi::CommType::get(ctx);
+  emitter.world = mpi::CommWorldOp::create(b, loc, commType);
+  Value rank = mpi::CommRankOp::create(b, loc, Type(), b.getI32Type(), emitter.world)
+                   .getRank();
+  // One communicator per collective group, split off the world by every
+  // rank in the same order (MPI_Comm_split is collective).
+  std::set<std::vector<int64_t>> groups;
+  for (auto fn : module.getOps<func::FuncOp>())
+    if (fn->hasAttr(comm::CommDialect::getDeviceAttrName()))
+      fn.walk([&](Operation *op) {
+        if (auto g = op->getAttrOfType<DenseI64ArrayAttr>("group"))
+          groups.insert(std::vector<int64_t>(g.asArrayRef().begin(),
+                                             g.asArrayRef().end()));
+      });
+  for (const std::vector<int64_t> &group : groups) {
+    Value inGroup = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+    for (int64_t member : group)
+      inGroup = arith::OrIOp::create(
+          b, loc, inGroup,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rank,
+                                emitter.i32(loc, member)));
+    Value color = arith::SelectOp::create(b, loc, inGroup, emitter.i32(loc, 0),
+                                          emitter.i32(loc, 1));
+    emitter.groups[group] =
+        mpi::CommSplitOp::create(b, loc, Type(), commType, emitter.world, color, rank)
+            .getNewcomm();
+  }
+  Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), rank);
+  SmallVector<int64_t> cases;
+  for (auto [device, fn] : steps)
+    cases.push_back(device);
+  auto dispatch = scf::IndexSwitchOp::create(b, loc, TypeRange{}, index, cases,
+                                             cases.size());
+  // Where each replica's samples start in the global batch.
+  std::vector<int64_t> replicaOffset{0};
+  for (int64_t m : plan.replicaMicroBatches)
+    replicaOffset.push_back(replicaOffset.back() + m * plan.microBatch);
+  for (auto [k, entryAndFn] : llvm::enumerate(steps)) {
+    auto [device, fn] = entryAndFn;
+    Block *block = b.createBlock(&dispatch.getCaseRegions()[k]);
+    b.setInsertionPointToStart(block);
+    emitter.device = device;
+    auto replica = fn->getAttrOfType<IntegerAttr>("comm.replica");
+    int64_t r = replica ? replica.getInt() : 0;
+    int64_t offset = r < static_cast<int64_t>(replicaOffset.size()) ? replicaOffset[r] : 0;
+    if (failed(emitter.emitProgram(fn, offset)))
+      return failure();
+    scf::YieldOp::create(b, loc);
+  }
+  // A rank beyond the plan says so and does nothing.
+  Block *fallback = b.createBlock(&dispatch.getDefaultRegion());
+  b.setInsertionPointToStart(fallback);
+  vector::PrintOp::create(b, loc, Value(), vector::PrintPunctuation::NewLine,
+                          b.getStringAttr("chipmesh-mpi error: this rank has no "
+                                          "device in the plan (it has " +
+                                          std::to_string(steps.size()) + ")\n"));
+  scf::YieldOp::create(b, loc);
+  b.setInsertionPointAfter(dispatch);
+  mpi::FinalizeOp::create(b, loc, Type());
+  return success();
+}
 
 void LowerToMPIPass::runOnOperation() {
   ModuleOp module = getOperation();
@@ -676,28 +782,8 @@ void LowerToMPIPass::runOnOperation() {
   }
   // Per-device step functions, by device.
   std::map<int64_t, func::FuncOp> steps;
-  if (!reference) {
-    for (auto fn : module.getOps<func::FuncOp>()) {
-      auto device = fn->getAttrOfType<comm::DeviceAttr>(comm::CommDialect::getDeviceAttrName());
-      if (device && fn->hasAttr("comm.stage"))
-        steps[device.getIndex()] = fn;
-    }
-    if (steps.empty()) {
-      module.emitError() << "has no per-device step functions; run "
-                            "--chipmesh-materialize first";
-      return signalPassFailure();
-    }
-    int64_t expected = 0;
-    for (auto [device, fn] : steps) {
-      if (device != expected) {
-        module.emitError() << "has no step function for device " << expected
-                           << "; MPI rank i runs device i, so devices must be "
-                              "0.." << steps.size() - 1;
-        return signalPassFailure();
-      }
-      ++expected;
-    }
-  }
+  if (!reference && failed(collectSteps(steps)))
+    return signalPassFailure();
 
   OpBuilder b(ctx);
   Location loc = module.getLoc();
@@ -717,68 +803,7 @@ void LowerToMPIPass::runOnOperation() {
   if (reference) {
     ok = succeeded(emitter.emitProgram(plan.model, 0));
   } else {
-    mpi::InitOp::create(b, loc, Type());
-    auto commType = mpi::CommType::get(ctx);
-    emitter.world = mpi::CommWorldOp::create(b, loc, commType);
-    Value rank = mpi::CommRankOp::create(b, loc, Type(), b.getI32Type(), emitter.world)
-                     .getRank();
-    // One communicator per collective group, split off the world by every
-    // rank in the same order (MPI_Comm_split is collective).
-    std::set<std::vector<int64_t>> groups;
-    for (auto fn : module.getOps<func::FuncOp>())
-      if (fn->hasAttr(comm::CommDialect::getDeviceAttrName()))
-        fn.walk([&](Operation *op) {
-          if (auto g = op->getAttrOfType<DenseI64ArrayAttr>("group"))
-            groups.insert(std::vector<int64_t>(g.asArrayRef().begin(),
-                                               g.asArrayRef().end()));
-        });
-    for (const std::vector<int64_t> &group : groups) {
-      Value inGroup = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
-      for (int64_t member : group)
-        inGroup = arith::OrIOp::create(
-            b, loc, inGroup,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rank,
-                                  emitter.i32(loc, member)));
-      Value color = arith::SelectOp::create(b, loc, inGroup, emitter.i32(loc, 0),
-                                            emitter.i32(loc, 1));
-      emitter.groups[group] =
-          mpi::CommSplitOp::create(b, loc, Type(), commType, emitter.world, color, rank)
-              .getNewcomm();
-    }
-    Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), rank);
-    SmallVector<int64_t> cases;
-    for (auto [device, fn] : steps)
-      cases.push_back(device);
-    auto dispatch = scf::IndexSwitchOp::create(b, loc, TypeRange{}, index, cases,
-                                               cases.size());
-    // Where each replica's samples start in the global batch.
-    std::vector<int64_t> replicaOffset{0};
-    for (int64_t m : plan.replicaMicroBatches)
-      replicaOffset.push_back(replicaOffset.back() + m * plan.microBatch);
-    for (auto [k, entryAndFn] : llvm::enumerate(steps)) {
-      auto [device, fn] = entryAndFn;
-      Block *block = b.createBlock(&dispatch.getCaseRegions()[k]);
-      b.setInsertionPointToStart(block);
-      emitter.device = device;
-      auto replica = fn->getAttrOfType<IntegerAttr>("comm.replica");
-      int64_t r = replica ? replica.getInt() : 0;
-      int64_t offset = r < static_cast<int64_t>(replicaOffset.size()) ? replicaOffset[r] : 0;
-      if (failed(emitter.emitProgram(fn, offset))) {
-        ok = false;
-        break;
-      }
-      scf::YieldOp::create(b, loc);
-    }
-    // A rank beyond the plan says so and does nothing.
-    Block *fallback = b.createBlock(&dispatch.getDefaultRegion());
-    b.setInsertionPointToStart(fallback);
-    vector::PrintOp::create(b, loc, Value(), vector::PrintPunctuation::NewLine,
-                            b.getStringAttr("chipmesh-mpi error: this rank has no "
-                                            "device in the plan (it has " +
-                                            std::to_string(steps.size()) + ")\n"));
-    scf::YieldOp::create(b, loc);
-    b.setInsertionPointAfter(dispatch);
-    mpi::FinalizeOp::create(b, loc, Type());
+    ok = succeeded(emitRankDispatch(b, emitter, plan, steps));
   }
   if (!ok)
     return signalPassFailure();
