@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Transforms/Passes.h"
@@ -31,8 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }();
   (void)registered;
   DialectRegistry registry;
-  registry.insert<chipmesh::graph::GraphDialect, chipmesh::topo::TopoDialect,
-                  func::FuncDialect>();
+  chipmesh::registerChipMeshDialects(registry);
   MLIRContext context(registry, MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   ScopedDiagnosticHandler quiet(&context, [](Diagnostic &) { return success(); });

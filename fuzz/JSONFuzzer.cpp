@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/CostModel/Calibration.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
@@ -39,8 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   llvm::StringRef text(reinterpret_cast<const char *>(data), size);
   DialectRegistry registry;
-  registry.insert<chipmesh::graph::GraphDialect, chipmesh::topo::TopoDialect,
-                  func::FuncDialect>();
+  chipmesh::registerChipMeshDialects(registry);
   MLIRContext context(registry, MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   ScopedDiagnosticHandler quiet(&context, [](Diagnostic &) { return success(); });

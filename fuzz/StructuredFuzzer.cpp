@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Partition/Partitioner.h"
@@ -118,7 +119,7 @@ std::string randomMesh(FuzzedDataProvider &in) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FuzzedDataProvider in(data, size);
   DialectRegistry registry;
-  registry.insert<graph::GraphDialect, topo::TopoDialect, func::FuncDialect>();
+  chipmesh::registerChipMeshDialects(registry);
   MLIRContext context(registry, MLIRContext::Threading::DISABLED);
   context.loadAllAvailableDialects();
   ScopedDiagnosticHandler quiet(&context, [](Diagnostic &) { return success(); });

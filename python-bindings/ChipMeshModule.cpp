@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Support/Output.h"
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
@@ -51,12 +52,7 @@ struct ChipMeshError : std::runtime_error {
 struct Session {
   Session() {
     DialectRegistry registry;
-    registry.insert<chipmesh::graph::GraphDialect, chipmesh::topo::TopoDialect,
-                    chipmesh::comm::CommDialect, func::FuncDialect,
-                    arith::ArithDialect, tensor::TensorDialect,
-                    linalg::LinalgDialect, tosa::TosaDialect,
-                    shard::ShardDialect>();
-    chipmesh::registerCostExternalModels(registry);
+    chipmesh::registerModelDialects(registry);
     context.appendDialectRegistry(registry);
     context.loadAllAvailableDialects();
     // Diagnostics carry their location; the whole module is noise.

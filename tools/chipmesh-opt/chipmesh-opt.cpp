@@ -6,45 +6,18 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/InitAllDialects.h"
+#include "chipmesh/InitAllPasses.h"
 #include "chipmesh/Support/Version.h"
-#include "chipmesh/Dialect/Comm/IR/CommOps.h"
-#include "chipmesh/Dialect/Graph/IR/GraphOps.h"
-#include "chipmesh/Dialect/Topo/IR/TopoOps.h"
-#include "chipmesh/Interfaces/ExternalModels.h"
-#include "chipmesh/Transforms/Passes.h"
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Shard/IR/ShardDialect.h"
-#include "mlir/Dialect/Shard/IR/ShardOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "chipmesh/Support/Output.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
-#include "mlir/Transforms/Passes.h"
 #include <algorithm>
 #include <vector>
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<chipmesh::graph::GraphDialect, chipmesh::topo::TopoDialect,
-                  chipmesh::comm::CommDialect,
-                  mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                  mlir::tensor::TensorDialect, mlir::linalg::LinalgDialect,
-                  mlir::tosa::TosaDialect, mlir::shard::ShardDialect,
-                  // What --chipmesh-lower-to-mpi writes, and the LLVM
-                  // dialect --chipmesh-drop-dlti reads.
-                  mlir::bufferization::BufferizationDialect,
-                  mlir::DLTIDialect, mlir::math::MathDialect,
-                  mlir::memref::MemRefDialect, mlir::mpi::MPIDialect,
-                  mlir::scf::SCFDialect, mlir::vector::VectorDialect,
-                  mlir::LLVM::LLVMDialect>();
-  chipmesh::registerCostExternalModels(registry);
-  chipmesh::registerChipMeshPasses();
-  mlir::registerCanonicalizerPass();
-  mlir::registerCSEPass();
-  mlir::registerSymbolDCEPass();
+  chipmesh::registerAllDialects(registry);
+  chipmesh::registerAllPasses();
   chipmesh::addVersionPrinter("chipmesh-opt");
   // A failing op's diagnostic does not dump the whole module in generic
   // form unless asked for (--mlir-print-op-on-diagnostic; a later flag on

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Support/Version.h"
 #include "chipmesh/Analysis/ModelSummary.h"
 #include "chipmesh/Support/Output.h"
@@ -651,9 +652,7 @@ int main(int argc, char **argv) {
   if (modelPath.empty())
     die("expected a model (.mlir or config.json)");
   DialectRegistry registry;
-  registry.insert<graph::GraphDialect, topo::TopoDialect, comm::CommDialect,
-                  func::FuncDialect, arith::ArithDialect>();
-  registerCostExternalModels(registry);
+  registerChipMeshDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   OwningOpRef<ModuleOp> module = loadModel(context);

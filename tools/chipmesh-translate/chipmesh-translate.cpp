@@ -1,5 +1,6 @@
 //===- chipmesh-translate.cpp - Importers into the graph dialect ----------===//
 
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Support/Version.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Import/HFConfig.h"
@@ -65,7 +66,7 @@ int main(int argc, char **argv) {
         return OwningOpRef<Operation *>(module.release());
       },
       [](DialectRegistry &registry) {
-        registry.insert<chipmesh::graph::GraphDialect, func::FuncDialect>();
+        chipmesh::registerChipMeshDialects(registry);
       });
   return failed(mlirTranslateMain(argc, argv, "ChipMesh translation tool"));
 }

@@ -1,0 +1,24 @@
+//===- InitAllPasses.h - Every pass chipmesh-opt offers ---------*- C++ -*-===//
+//
+// ChipMesh's passes (include/chipmesh/Transforms/Passes.td) and the
+// upstream clean-ups pipelines use around them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CHIPMESH_INITALLPASSES_H
+#define CHIPMESH_INITALLPASSES_H
+
+#include "chipmesh/Transforms/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace chipmesh {
+
+inline void registerAllPasses() {
+  registerChipMeshPasses();
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::registerSymbolDCEPass();
+}
+
+} // namespace chipmesh
+
+#endif // CHIPMESH_INITALLPASSES_H
