@@ -87,48 +87,6 @@ double CommModel::hopLatency(unsigned linkKind, CollectiveAlgorithm algorithm,
   return linkLatency[linkKind] * ratio;
 }
 
-llvm::StringRef chipmesh::stringifyProtocol(Protocol protocol) {
-  switch (protocol) {
-  case Protocol::LL:
-    return "LL";
-  case Protocol::LL128:
-    return "LL128";
-  case Protocol::Simple:
-    return "Simple";
-  }
-  return "";
-}
-
-llvm::StringRef chipmesh::stringifyCollectiveKind(CollectiveKind kind) {
-  switch (kind) {
-  case CollectiveKind::AllReduce:
-    return "all_reduce";
-  case CollectiveKind::AllGather:
-    return "all_gather";
-  case CollectiveKind::ReduceScatter:
-    return "reduce_scatter";
-  case CollectiveKind::AllToAll:
-    return "all_to_all";
-  case CollectiveKind::Broadcast:
-    return "broadcast";
-  }
-  return "";
-}
-
-llvm::StringRef chipmesh::stringifyCollectiveAlgorithm(CollectiveAlgorithm a) {
-  switch (a) {
-  case CollectiveAlgorithm::Direct:
-    return "direct";
-  case CollectiveAlgorithm::Ring:
-    return "ring";
-  case CollectiveAlgorithm::Tree:
-    return "tree";
-  case CollectiveAlgorithm::Hierarchical:
-    return "hierarchical";
-  }
-  return "";
-}
-
 CommModel::CommModel(const MeshView &mesh, const Calibration &calibration)
     : view(mesh) {
   // The collective library of each chip kind, by its catalog vendor (a

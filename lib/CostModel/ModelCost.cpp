@@ -7,37 +7,6 @@
 using namespace mlir;
 using namespace chipmesh;
 
-llvm::StringRef chipmesh::stringifyMode(Mode mode) {
-  return mode == Mode::Train ? "train" : "infer";
-}
-llvm::StringRef chipmesh::stringifyRecompute(Recompute recompute) {
-  switch (recompute) {
-  case Recompute::None:
-    return "none";
-  case Recompute::Selective:
-    return "selective";
-  case Recompute::Full:
-    return "full";
-  }
-  return "";
-}
-std::optional<Mode> chipmesh::symbolizeMode(llvm::StringRef name) {
-  if (name == "train")
-    return Mode::Train;
-  if (name == "infer")
-    return Mode::Infer;
-  return std::nullopt;
-}
-std::optional<Recompute> chipmesh::symbolizeRecompute(llvm::StringRef name) {
-  if (name == "none")
-    return Recompute::None;
-  if (name == "selective")
-    return Recompute::Selective;
-  if (name == "full")
-    return Recompute::Full;
-  return std::nullopt;
-}
-
 /// A readable name for an op: its NameLoc if it has one.
 static std::string opName(Operation *op) {
   Location loc = op->getLoc();

@@ -20,40 +20,6 @@ using namespace chipmesh;
 using units::kGiB;
 using units::kInf;
 
-llvm::StringRef chipmesh::stringifySchedule(Schedule s) {
-  return s == Schedule::GPipe ? "gpipe" : "1f1b";
-}
-llvm::StringRef chipmesh::stringifyObjective(Objective o) {
-  switch (o) {
-  case Objective::StepTime:
-    return "step-time";
-  case Objective::Throughput:
-    return "throughput";
-  case Objective::Cost:
-    return "cost";
-  case Objective::Energy:
-    return "energy";
-  }
-  return "";
-}
-llvm::StringRef chipmesh::stringifyReplicaLayout(ReplicaLayout l) {
-  switch (l) {
-  case ReplicaLayout::Blocked:
-    return "blocked";
-  case ReplicaLayout::Strided:
-    return "strided";
-  case ReplicaLayout::ByKind:
-    return "by-kind";
-  }
-  return "";
-}
-std::optional<Schedule> chipmesh::symbolizeSchedule(llvm::StringRef name) {
-  if (name == "gpipe")
-    return Schedule::GPipe;
-  if (name == "1f1b")
-    return Schedule::OneFOneB;
-  return std::nullopt;
-}
 std::optional<ZeroStages> chipmesh::parseZeroStages(llvm::StringRef text) {
   if (text == "auto")
     return kAllZeroStages;
@@ -67,18 +33,6 @@ std::optional<ZeroStages> chipmesh::parseZeroStages(llvm::StringRef text) {
     stages |= 1u << z;
   }
   return stages ? std::optional<ZeroStages>(stages) : std::nullopt;
-}
-
-std::optional<Objective> chipmesh::symbolizeObjective(llvm::StringRef name) {
-  if (name == "step-time")
-    return Objective::StepTime;
-  if (name == "throughput")
-    return Objective::Throughput;
-  if (name == "cost")
-    return Objective::Cost;
-  if (name == "energy")
-    return Objective::Energy;
-  return std::nullopt;
 }
 
 std::optional<Strategy> chipmesh::parseStrategy(llvm::StringRef text,

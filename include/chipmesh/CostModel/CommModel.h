@@ -21,18 +21,11 @@
 
 namespace chipmesh {
 
-enum class CollectiveKind { AllReduce, AllGather, ReduceScatter, AllToAll, Broadcast };
-enum class CollectiveAlgorithm { Direct, Ring, Tree, Hierarchical };
-/// NCCL's three wire protocols: LL (8-byte stores with a flag: lowest
-/// latency, half the bandwidth), LL128 (128-byte lines, 120 of 128 bytes
-/// payload) and Simple (bulk copies with fences: full bandwidth, highest
-/// latency). The cheapest is chosen per call and message size.
-enum class Protocol { LL, LL128, Simple };
+// CollectiveKind, CollectiveAlgorithm and Protocol (NCCL's LL, LL128 and
+// Simple; the cheapest is chosen per call and message size) are declared
+// in Support/Enums.td.
 /// The collective library a group runs (its fixed per-call cost).
 enum class CollectiveLibrary { NCCL, RCCL };
-llvm::StringRef stringifyCollectiveKind(CollectiveKind kind);
-llvm::StringRef stringifyCollectiveAlgorithm(CollectiveAlgorithm algorithm);
-llvm::StringRef stringifyProtocol(Protocol protocol);
 
 struct Transfer {
   unsigned from = 0, to = 0;

@@ -13,6 +13,7 @@
 #ifndef CHIPMESH_COSTMODEL_MODELCOST_H
 #define CHIPMESH_COSTMODEL_MODELCOST_H
 
+#include "chipmesh/Support/Enums.h"
 #include "chipmesh/CostModel/ComputeModel.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include <string>
@@ -20,16 +21,11 @@
 
 namespace chipmesh {
 
-enum class Mode { Train, Infer };
-/// None: keep every activation backward needs. Selective (Korthikanti et
-/// al. 2022, sec. 4.2): recompute attention's score/softmax/dropout part,
-/// keeping only its inputs and output. Full: keep each unit's inputs and
-/// recompute its whole forward during backward.
-enum class Recompute { None, Selective, Full };
-llvm::StringRef stringifyMode(Mode mode);
-llvm::StringRef stringifyRecompute(Recompute recompute);
-std::optional<Mode> symbolizeMode(llvm::StringRef name);
-std::optional<Recompute> symbolizeRecompute(llvm::StringRef name);
+// Mode and Recompute (None: keep every activation backward needs.
+// Selective, Korthikanti et al. 2022, sec. 4.2: recompute attention's
+// score/softmax/dropout part, keeping only its inputs and output. Full:
+// keep each unit's inputs and recompute its whole forward during backward)
+// are declared in Support/Enums.td.
 
 struct CostOptions {
   Mode mode = Mode::Train;

@@ -30,19 +30,11 @@ constexpr uint64_t kMaxScheduleOps = uint64_t(1) << 24;
 /// Search threads beyond this only cost memory (oneTBB allocates per thread).
 constexpr unsigned kMaxSearchThreads = 1024;
 
-enum class Schedule { GPipe, OneFOneB };
-enum class Objective { StepTime, Throughput, Cost, Energy };
+// Schedule, Objective and ReplicaLayout (consecutive blocks, every dp-th
+// block, or by kind: SAILOR's per-stage tensor parallelism) are declared in
+// Support/Enums.td.
 /// The type of the data-parallel gradient all-reduce.
 enum class GradientReduce { Auto, FP32, Weights };
-/// How replicas take chips: consecutive blocks, every dp-th chip, or by
-/// kind (every replica takes an equal part of each chip kind, and each
-/// kind's chips form tensor groups of that kind's own degree, so stages on
-/// slower chips can be wider: SAILOR's per-stage tensor parallelism).
-enum class ReplicaLayout { Blocked, Strided, ByKind };
-llvm::StringRef stringifySchedule(Schedule schedule);
-llvm::StringRef stringifyObjective(Objective objective);
-llvm::StringRef stringifyReplicaLayout(ReplicaLayout layout);
-std::optional<Schedule> symbolizeSchedule(llvm::StringRef name);
 
 /// Sharded data parallelism over each data-parallel group (ZeRO, FSDP).
 /// Stage 0 replicates the training state on every replica; 1 shards the
@@ -57,7 +49,6 @@ constexpr ZeroStages kAllZeroStages = 0b1111;
 /// "auto" (every stage), "0" .. "3", or a comma list ("0,1"); nullopt
 /// for anything else.
 std::optional<ZeroStages> parseZeroStages(llvm::StringRef text);
-std::optional<Objective> symbolizeObjective(llvm::StringRef name);
 
 struct Strategy {
   unsigned dp = 1, pp = 1, tp = 1;

@@ -44,23 +44,6 @@ template <typename T> std::string joinIds(llvm::ArrayRef<T> entries) {
 }
 } // namespace
 
-llvm::StringRef chipmesh::stringifyDType(DType type) {
-  static const char *const names[] = {"fp32", "tf32", "bf16",
-                                      "fp16", "fp8",  "int8"};
-  return names[static_cast<unsigned>(type)];
-}
-
-std::optional<DType> chipmesh::symbolizeDType(llvm::StringRef name) {
-  return llvm::StringSwitch<std::optional<DType>>(name)
-      .Case("fp32", DType::FP32)
-      .Case("tf32", DType::TF32)
-      .Case("bf16", DType::BF16)
-      .Case("fp16", DType::FP16)
-      .Case("fp8", DType::FP8)
-      .Case("int8", DType::INT8)
-      .Default(std::nullopt);
-}
-
 llvm::ArrayRef<CatalogChip> chipmesh::catalogChips() { return kChips; }
 llvm::ArrayRef<CatalogLink> chipmesh::catalogLinks() { return kLinks; }
 

@@ -7,6 +7,7 @@
 #ifndef CHIPMESH_DIALECT_TOPO_CATALOG_H
 #define CHIPMESH_DIALECT_TOPO_CATALOG_H
 
+#include "chipmesh/Support/Enums.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include <array>
@@ -15,11 +16,8 @@
 
 namespace chipmesh {
 
-/// Data types a chip may have a dense fast path for.
-enum class DType : unsigned { FP32 = 0, TF32, BF16, FP16, FP8, INT8 };
-constexpr unsigned kNumDTypes = 6;
-llvm::StringRef stringifyDType(DType type);
-std::optional<DType> symbolizeDType(llvm::StringRef name);
+/// Data types a chip may have a dense fast path for (DType, Enums.td).
+constexpr unsigned kNumDTypes = getMaxEnumValForDType() + 1;
 
 struct CatalogChip {
   llvm::StringRef id, name, vendor;
