@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/InitAllDialects.h"
+#include "chipmesh/InitAllPasses.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Transforms/Passes.h"
@@ -27,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 1 << 16)
     return 0;
   static bool registered = [] {
-    chipmesh::registerChipMeshPasses();
+    chipmesh::registerAllPasses();
     return true;
   }();
   (void)registered;

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/InitAllDialects.h"
+#include "chipmesh/InitAllPasses.h"
 #include "chipmesh/Support/Output.h"
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
@@ -64,7 +65,7 @@ struct Session {
 
 std::shared_ptr<Session> session() {
   static std::shared_ptr<Session> shared = [] {
-    chipmesh::registerChipMeshPasses();
+    chipmesh::registerAllPasses();
     return std::make_shared<Session>();
   }();
   return shared;

@@ -1,4 +1,4 @@
-//===- ExportShard.cpp - Tensor-parallel stages to upstream shard ---------===//
+//===- GraphToShard.cpp - Tensor-parallel stages to upstream shard --------===//
 //
 // Upstream `shard-partition` can split a function once every value says
 // how it is sharded, but nothing upstream decides the shardings, let alone
@@ -10,7 +10,7 @@
 
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Support/Output.h"
-#include "chipmesh/Transforms/Passes.h"
+#include "chipmesh/Conversion/Passes.h"
 #include "chipmesh/Transforms/PassSupport.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
@@ -19,7 +19,7 @@
 
 namespace chipmesh {
 #define GEN_PASS_DEF_CHIPMESHEXPORTSHARD
-#include "chipmesh/Transforms/Passes.h.inc"
+#include "chipmesh/Conversion/Passes.h.inc"
 } // namespace chipmesh
 
 using namespace mlir;

@@ -1,4 +1,4 @@
-//===- LowerToMPI.cpp - Per-device programs to one runnable MPI program ---===//
+//===- CommToMPI.cpp - Per-device programs to one runnable MPI program ----===//
 //
 // The materialized plan has one step function per device, written with
 // `graph` ops and `comm` transfers. This pass turns them into a single SPMD
@@ -20,7 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Materialize/PlanSpec.h"
-#include "chipmesh/Transforms/Passes.h"
+#include "chipmesh/Conversion/Passes.h"
 #include "chipmesh/Transforms/PassSupport.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/DLTI/DLTI.h"
@@ -39,7 +39,7 @@
 namespace chipmesh {
 #define GEN_PASS_DEF_CHIPMESHLOWERTOMPI
 #define GEN_PASS_DEF_CHIPMESHDROPDLTI
-#include "chipmesh/Transforms/Passes.h.inc"
+#include "chipmesh/Conversion/Passes.h.inc"
 } // namespace chipmesh
 
 using namespace mlir;
