@@ -84,7 +84,7 @@ def impostor(monkeypatch):
     """A store that is not this job's, and a rank's environment pointing at it."""
     store = dist.TCPStore("127.0.0.1", 0, None, True, datetime.timedelta(seconds=10),
                           wait_for_workers=False)
-    monkeypatch.setattr(ct, "_verified_store", None)
+    monkeypatch.setattr(ct.runtime, "_verified_store", None)
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
     monkeypatch.setenv("MASTER_PORT", str(store.port))
     monkeypatch.setenv("CHIPMESH_STORE_TOKEN", "0123abcd")
@@ -116,7 +116,7 @@ def test_the_right_token_is_accepted_once(impostor):
 
 
 def test_without_a_token_there_is_nothing_to_check(monkeypatch):
-    monkeypatch.setattr(ct, "_verified_store", None)
+    monkeypatch.setattr(ct.runtime, "_verified_store", None)
     monkeypatch.delenv("CHIPMESH_STORE_TOKEN", raising=False)
     assert ct.verify_store() is False
 

@@ -10,7 +10,7 @@ import torchvision
 from onnx import helper, TensorProto
 
 import chipmesh
-import chipmesh.onnx
+import chipmesh.importers.onnx
 
 
 def export(net, x):
@@ -34,7 +34,7 @@ def summary(model):
 
 def test_mlp_imports_with_exact_parameters_and_partitions():
     net = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10))
-    model = chipmesh.onnx.import_model(export(net, torch.randn(4, 32)))
+    model = chipmesh.importers.onnx.import_model(export(net, torch.randn(4, 32)))
     assert summary(model)["parameters"] == parameters(net)
     plan = chipmesh.partition(model, chipmesh.Mesh.node("h100-sxm", 2),
                               mode="infer", strategy="dp=1,pp=2,tp=1")
@@ -46,7 +46,7 @@ def test_mlp_imports_with_exact_parameters_and_partitions():
 def test_torchvision_through_onnx(name):
     net = getattr(torchvision.models, name)()
     size = 224 if name == "alexnet" else 64
-    model = chipmesh.onnx.import_model(export(net, torch.randn(1, 3, size, size)))
+    model = chipmesh.importers.onnx.import_model(export(net, torch.randn(1, 3, size, size)))
     s = summary(model)
     # Batch norm folds into the convolutions on export; the weights remain.
     assert s["parameters"] <= parameters(net) and s["forward_flops"] > 0
@@ -61,7 +61,7 @@ def test_unsupported_op_names_op_and_node():
     graph = helper.make_graph([helper.make_node("Erf", ["x"], ["y"], name="erf_1")],
                               "g", [x], [y])
     with pytest.raises(chipmesh.Error, match=r"unsupported op 'Erf' at node 'erf_1' \(node 0 of graph 'g'\)"):
-        chipmesh.onnx.import_model(helper.make_model(graph))
+        chipmesh.importers.onnx.import_model(helper.make_model(graph))
 
 
 def test_dynamic_input_is_refused():
@@ -69,4 +69,4 @@ def test_dynamic_input_is_refused():
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])
     graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "g", [x], [y])
     with pytest.raises(chipmesh.Error, match="graph input 'x' has a dynamic shape"):
-        chipmesh.onnx.import_model(helper.make_model(graph))
+        chipmesh.importers.onnx.import_model(helper.make_model(graph))

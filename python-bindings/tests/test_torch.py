@@ -9,7 +9,7 @@ import torch.nn as nn
 import torchvision
 
 import chipmesh
-import chipmesh.fx
+import chipmesh.importers.fx
 import chipmesh.torch
 
 torch.manual_seed(0)
@@ -103,7 +103,7 @@ def test_small_gpt_splits_and_maps_back():
     assert plan.node_stage["head"] == 3
     assert plan.module_stage["blocks"] == sorted(set(plan.module_stage["blocks"]))
     # The graph model carries the framework's weight names.
-    model, _ = chipmesh.fx.import_module(net, (ids,))
+    model, _ = chipmesh.importers.fx.import_module(net, (ids,))
     assert 'graph.param "blocks.0.q.weight" : tensor<64x64xf32>' in model.text
     assert 'graph.param "mask"' in model.text
 
@@ -121,7 +121,7 @@ def test_unsupported_op_names_op_node_and_module():
     net = torchvision.models.mobilenet_v2()
     with pytest.raises(chipmesh.Error,
                        match=r"unsupported op 'ReLU6' at node 'features_0_2' \(module path 'features.0.2'\)"):
-        chipmesh.fx.import_module(net, (torch.randn(1, 3, 64, 64),))
+        chipmesh.importers.fx.import_module(net, (torch.randn(1, 3, 64, 64),))
 
 
 def test_untraceable_module_is_an_error():
@@ -129,7 +129,7 @@ def test_untraceable_module_is_an_error():
         def forward(self, x):
             return x if x.sum() > 0 else -x
     with pytest.raises(chipmesh.Error, match="torch.fx cannot trace Branchy"):
-        chipmesh.fx.import_module(Branchy(), (torch.randn(2, 2),))
+        chipmesh.importers.fx.import_module(Branchy(), (torch.randn(2, 2),))
 
 
 def test_plan_is_deterministic():

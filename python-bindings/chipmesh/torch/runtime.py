@@ -1,100 +1,23 @@
-"""The framework backend: partition an nn.Module, get it back in stages.
+"""chipmesh.torch.runtime: a partitioned plan run on torch.distributed, one
+process per device: the rendezvous store check, pipeline sends and
+receives in the plan's schedule, tensor parallelism, gradient all-reduce
+and ZeRO-1."""
 
-    plan = chipmesh.torch.partition(net, (x,), chipmesh.Mesh.node("h100-sxm", 4))
-    plan.node_stage["fc"]         # the pipeline stage of FX node 'fc'
-    plan.module_stage["layer3"]   # the stages a submodule runs on
-    y = plan(x)                   # the stages one after another, on CPU
-
-The model is imported through FX (chipmesh.fx), partitioned by
---chipmesh-partition with the given options (mode defaults to infer), and
-the traced GraphModule is split with torch.fx's split_module at the
-plan's stage boundaries: submodule i is stage i.
-"""
-
-import torch
-from torch.fx.passes.split_module import split_module
-
-from . import _chipmesh as _native
-from . import fx as _fx
-from .core import Error
-from .plan import partition as _partition
-
-
-class TorchPlan:
-    """A plan mapped back to an nn.Module."""
-
-    def __init__(self, plan, graph_module, split, node_stage, module_stage):
-        self.plan = plan                  # chipmesh.Plan (report, devices, ...)
-        self.graph_module = graph_module  # the traced module
-        self.split = split                # GraphModule calling submod_0, submod_1, ...
-        self.node_stage = node_stage      # FX node name -> stage
-        self.module_stage = module_stage  # module path -> sorted stages
-        self.stages = [getattr(split, name) for name, _ in split.named_children()
-                       if name.startswith("submod_")]
-
-    def __call__(self, *inputs):
-        return self.split(*inputs)
-
-    def __repr__(self):
-        return "<chipmesh.torch.TorchPlan %s, %d stages>" % (self.plan.strategy, len(self.stages))
-
-
-def _stages_of_nodes(graph_module, plan):
-    """Each FX node's stage: the stage of the last op located at it; nodes
-    without ops (views, dropout) follow their inputs, and no node runs
-    before an input it needs."""
-    placed = {}
-    for name, placement in plan.placements:
-        if name and placement:
-            placed[name] = placement["stages"][-1]
-    stage = {}
-    for node in graph_module.graph.nodes:
-        if node.op in ("placeholder", "get_attr", "output"):
-            continue
-        inputs = [stage[n] for n in node.all_input_nodes if n in stage]
-        earliest = max(inputs) if inputs else 0
-        stage[node] = max(placed.get(node.name, earliest), earliest)
-    return stage
-
-
-def partition(module, example_inputs, mesh, **options):
-    """Imports `module` at `example_inputs`, partitions it over `mesh` with
-    the --chipmesh-partition options, and splits it into stages."""
-    if not isinstance(example_inputs, (tuple, list)):
-        example_inputs = (example_inputs,)
-    model, graph_module = _fx.import_module(module, example_inputs)
-    options.setdefault("mode", "infer")
-    plan = _partition(model, mesh, **options)
-    stage = _stages_of_nodes(graph_module, plan)
-    if not stage:
-        raise Error("the module has no operations to place")
-    # split_module names partitions by the callback's value; keep them dense.
-    used = sorted(set(stage.values()))
-    dense = {s: i for i, s in enumerate(used)}
-    split = split_module(graph_module, module, lambda node: dense[stage[node]])
-    node_stage = {node.name: s for node, s in stage.items()}
-    module_stage = {}
-    for node, s in stage.items():
-        path = node.target if node.op == "call_module" else node.meta.get("chipmesh_module", "")
-        while path:
-            module_stage.setdefault(path, set()).add(s)
-            path = path.rpartition(".")[0]
-    module_stage = {k: sorted(v) for k, v in module_stage.items()}
-    return TorchPlan(plan, graph_module, split, node_stage, module_stage)
-
-
-# ---------------------------------------------------------------------------
-# Running a plan on torch.distributed (one process per device)
-# ---------------------------------------------------------------------------
-
-import operator as _operator
-
-import torch.distributed as _dist
-
+import collections as _collections
 import datetime as _datetime
 import hmac as _hmac
-import math as _math
+import operator as _operator
 import os as _os
+import time as _time
+
+import torch
+import torch.distributed as _dist
+
+from .. import _chipmesh as _native
+from ..core import Error
+from .tensor_parallel import (_ColumnParallelLinear, _RowParallelLinear,
+                              _megatron_pairs)
+from .timing import _GRAD_TAG, Timing, _clock
 
 # The store token chipmesh.launch gives every rank (launch.TOKEN_ENV) and
 # writes to its store (launch.TOKEN_KEY).
@@ -153,54 +76,13 @@ def init_process_group(backend="gloo", **kwargs):
 
 _BUCKET_BYTES = 25 * 2**20  # DDP's default gradient bucket
 
-import collections as _collections
-import time as _time
 
 #: What run() returns on one rank: the model output (last stage, else
 #: None), this rank's weights by name, and for tensor-parallel shards
 #: {name: (dim, offset, whole extent)}.
 RankResult = _collections.namedtuple("RankResult",
                                      ["output", "weights", "shards", "timing"])
-# Measured seconds of this rank's last step: `step_s` (wall time from a
-# common start); `idle_s`, waiting for a pipeline peer to reach its send
-# (a one-element ready message goes ahead of every activation and
-# gradient, and the wait for it is the idle time); `comm_s`, the rest of
-# the time inside send/recv/collectives (a collective's wait for a late
-# member included); `compute_s`, everything else.
-Timing = _collections.namedtuple("Timing", ["step_s", "comm_s", "idle_s", "compute_s"])
 
-# Tags of the ready messages: above the activations' (micro-batch index)
-# and the gradients' (_GRAD_TAG + index).
-_GRAD_TAG, _READY_TAG = 10_000_000, 20_000_000
-
-
-class _CommClock:
-    """Seconds spent inside communication calls, and waiting for peers."""
-
-    def __init__(self):
-        self.seconds = 0.0
-        self.idle = 0.0
-        self._token = torch.zeros(1)
-
-    def __call__(self, fn, *args, **kwargs):
-        start = _time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            self.seconds += _time.perf_counter() - start
-
-    def announce(self, dst, tag):
-        """Sends the ready message that precedes a payload to `dst`."""
-        return _dist.isend(self._token, dst=dst, tag=_READY_TAG + tag)
-
-    def await_peer(self, src, tag):
-        """Waits for `src`'s ready message: the time is idle, not transfer."""
-        start = _time.perf_counter()
-        _dist.recv(torch.empty(1), src=src, tag=_READY_TAG + tag)
-        self.idle += _time.perf_counter() - start
-
-
-_clock = _CommClock()
 
 
 class _Flow:
@@ -247,150 +129,6 @@ def _attribute(module, target):
     for part in target.split("."):
         module = getattr(module, part)
     return module
-
-
-class _CopyToGroup(torch.autograd.Function):
-    """Identity forward; backward sums the input gradient over the group
-    (each member's columns contributed a part of it)."""
-
-    @staticmethod
-    def forward(ctx, x, group):
-        ctx.group = group
-        return x
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad = grad.contiguous().clone()
-        _clock(_dist.all_reduce, grad, group=ctx.group)
-        return grad, None
-
-
-class _GatherColumns(torch.autograd.Function):
-    """All-gather of uneven column blocks along the last dimension (padded
-    to the largest, as gloo gathers equal sizes); backward keeps this
-    member's block of the (replicated) gradient."""
-
-    @staticmethod
-    def forward(ctx, y, sizes, rank, group):
-        ctx.lo, ctx.n = sum(sizes[:rank]), sizes[rank]
-        width = max(sizes)
-        padded = torch.nn.functional.pad(y, (0, width - y.shape[-1])).contiguous()
-        parts = [torch.empty_like(padded) for _ in sizes]
-        _clock(_dist.all_gather, parts, padded, group=group)
-        return torch.cat([p[..., :n] for p, n in zip(parts, sizes)], dim=-1)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad[..., ctx.lo:ctx.lo + ctx.n].contiguous(), None, None, None
-
-
-class _SumOverGroup(torch.autograd.Function):
-    """All-reduce (sum) of the members' partial results; backward is the
-    identity (every member's part gets the whole, replicated gradient)."""
-
-    @staticmethod
-    def forward(ctx, y, group):
-        y = y.contiguous().clone()
-        _clock(_dist.all_reduce, y, group=group)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, None
-
-
-class _ColumnParallelLinear(torch.nn.Module):
-    """A Linear whose output features are split over a tensor-parallel group
-    in uneven, speed-proportional blocks. Alone, it gathers the full output;
-    as the first of a Megatron pair (`gather=False`), it keeps its block."""
-
-    def __init__(self, linear, sizes, rank, group, gather=True):
-        super().__init__()
-        lo, n = sum(sizes[:rank]), sizes[rank]
-        self.sizes, self.rank, self.group, self.gather = sizes, rank, group, gather
-        self.offset = lo
-        self.weight = torch.nn.Parameter(linear.weight.detach()[lo:lo + n].clone())
-        self.bias = (torch.nn.Parameter(linear.bias.detach()[lo:lo + n].clone())
-                     if linear.bias is not None else None)
-
-    def forward(self, x):
-        x = _CopyToGroup.apply(x, self.group)
-        y = torch.nn.functional.linear(x, self.weight, self.bias)
-        return _GatherColumns.apply(y, self.sizes, self.rank, self.group) if self.gather else y
-
-
-class _RowParallelLinear(torch.nn.Module):
-    """The second Linear of a Megatron pair: its input features are split in
-    the same blocks as the first one's outputs, each member multiplies its
-    block, and one all-reduce sums the parts. The bias is whole on every
-    member and added once, after the sum."""
-
-    def __init__(self, linear, sizes, rank, group):
-        super().__init__()
-        lo, n = sum(sizes[:rank]), sizes[rank]
-        self.group, self.offset = group, lo
-        self.weight = torch.nn.Parameter(linear.weight.detach()[:, lo:lo + n].clone())
-        self.bias = (torch.nn.Parameter(linear.bias.detach().clone())
-                     if linear.bias is not None else None)
-
-    def forward(self, x):
-        y = _SumOverGroup.apply(torch.nn.functional.linear(x, self.weight), self.group)
-        return y + self.bias if self.bias is not None else y
-
-
-# Ops that act on each feature alone, so a block of columns passes through
-# them unchanged in layout: what may sit between the two Linears of a pair.
-_COLUMNWISE_MODULES = (torch.nn.ReLU, torch.nn.GELU, torch.nn.SiLU, torch.nn.Tanh,
-                       torch.nn.Sigmoid, torch.nn.LeakyReLU, torch.nn.ELU, torch.nn.Identity)
-_COLUMNWISE_FUNCTIONS = {torch.relu, torch.tanh, torch.sigmoid, torch.nn.functional.relu,
-                         torch.nn.functional.gelu, torch.nn.functional.silu,
-                         torch.nn.functional.leaky_relu, torch.nn.functional.elu}
-_COLUMNWISE_METHODS = {"relu", "tanh", "sigmoid"}
-
-
-def _columnwise(module, node, source):
-    """Whether `node` applies a per-feature op to `source` and nothing else."""
-    if not node.args or node.args[0] is not source:
-        return False
-    others = list(node.args[1:]) + list(node.kwargs.values())
-    if any(isinstance(a, torch.fx.Node) for a in others):
-        return False
-    if node.op == "call_module":
-        return isinstance(module.get_submodule(node.target), _COLUMNWISE_MODULES)
-    if node.op == "call_function":
-        return node.target in _COLUMNWISE_FUNCTIONS
-    return node.op == "call_method" and node.target in _COLUMNWISE_METHODS
-
-
-def _megatron_pairs(module):
-    """{first Linear path: second Linear path} for every Linear whose output
-    feeds, only through per-feature ops and used nowhere else, exactly one
-    Linear that takes all of its features: the column-then-row pairing of
-    Megatron-LM (a transformer's MLP), one all-reduce instead of gathers."""
-    if not isinstance(module, torch.fx.GraphModule):
-        return {}
-
-    def linear(node):
-        return node.op == "call_module" and \
-            isinstance(module.get_submodule(node.target), torch.nn.Linear)
-
-    pairs, taken = {}, set()
-    for node in module.graph.nodes:
-        if not linear(node) or node.target in taken:
-            continue
-        current = node
-        while len(current.users) == 1:
-            user = next(iter(current.users))
-            if linear(user) and user.args == (current,) and not user.kwargs:
-                first, second = (module.get_submodule(n.target) for n in (node, user))
-                if second.in_features == first.out_features and user.target not in taken:
-                    pairs[node.target] = user.target
-                    taken.update((node.target, user.target))
-                break
-            if not _columnwise(module, user, current):
-                break
-            current = user
-    return pairs
 
 
 def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
@@ -453,7 +191,7 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
     training = loss_fn is not None
     schedule = schedule or plan.schedule
     device = plan.stages[stage].devices[replica][trank]
-    from .launch import describe_rank
+    from ..launch import describe_rank
     describe_rank(device, stage)
     module = tplan.stages[stage]
     names = {id(p): n for n, p in tplan.graph_module.named_parameters()}
@@ -670,63 +408,3 @@ def run(tplan, inputs, targets=None, loss_fn=None, steps=1,
                         step_s - _clock.seconds - _clock.idle)
     state = {names.get(id(p), "?"): p.detach().clone() for p in params}
     return RankResult(out, state, shards, timing)
-
-
-def gather_timings(result):
-    """Every rank's Timing, in rank order, on every rank (a collective).
-    Sent as a float64 tensor (one row of len(Timing._fields) per rank, all
-    NaN for a rank without a timing), not pickled: a rank never unpickles
-    what a peer sends."""
-    width = len(Timing._fields)
-    timing = tuple(result.timing) if result.timing else None
-    if timing is not None and len(timing) != width:
-        raise Error("a timing has %d fields, not %d (%s)"
-                    % (len(timing), width, ", ".join(Timing._fields)))
-    device = torch.device("cuda", torch.cuda.current_device()) \
-        if _dist.get_backend() == "nccl" else torch.device("cpu")
-    row = torch.tensor([float(v) for v in timing] if timing is not None
-                       else [float("nan")] * width, dtype=torch.float64, device=device)
-    rows = [torch.empty(width, dtype=torch.float64, device=device)
-            for _ in range(_dist.get_world_size())]
-    _dist.all_gather(rows, row)
-    timings = []
-    for r in rows:
-        values = r.tolist()
-        timings.append(None if all(_math.isnan(v) for v in values) else Timing(*values))
-    return timings
-
-
-def timing_table(tplan, timings):
-    """The cost model's per-device prediction next to the measured times of
-    one step (`timings` from gather_timings): compute, communication and
-    idle, each with its error, (measured - predicted) / predicted. Idle is
-    counted as the model counts it: a rank's waits for its peers plus the
-    time from its own end to the end of the step (the slowest rank's)."""
-    plan = tplan.plan
-    pp, tp = len(tplan.stages), plan.tp
-    by_place = {(d.replica, d.stage, d.tp_rank): d for d in plan.devices}
-    rows = ["%4s %-18s %5s %3s | %10s %10s %7s | %10s %10s %7s | %10s %10s %7s" % (
-        "rank", "device", "stage", "tp", "compute ms", "predicted", "error",
-        "comm ms", "predicted", "error", "idle ms", "predicted", "error")]
-
-    def error(measured, predicted):
-        # No error against a prediction that prints as zero.
-        return "%+6.0f%%" % ((measured - predicted) / predicted * 100) \
-            if predicted >= 0.5e-6 else "    n/a"
-
-    def columns(measured, predicted):
-        return "%10.3f %10.3f %7s" % (measured * 1e3, predicted * 1e3, error(measured, predicted))
-
-    step = max(t.step_s for t in timings if t is not None)
-    for rank, t in enumerate(timings):
-        replica, rest = divmod(rank, pp * tp)
-        stage, trank = divmod(rest, tp)
-        d = by_place.get((replica, stage, trank))
-        if t is None or d is None:
-            continue
-        rows.append("%4d %-18s %5d %3d | %s | %s | %s" % (
-            rank, d.name, stage, trank, columns(t.compute_s, d.compute_s),
-            columns(t.comm_s, d.comm_s), columns(t.idle_s + step - t.step_s, d.idle_s)))
-    rows.append("step: measured %.3f ms, predicted %.3f ms (%s)" % (
-        step * 1e3, plan.step_time_s * 1e3, error(step, plan.step_time_s).strip()))
-    return "\n".join(rows)
