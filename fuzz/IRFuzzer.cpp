@@ -9,10 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "chipmesh/InitAllDialects.h"
-#include "chipmesh/InitAllPasses.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
+#include "chipmesh/InitAllDialects.h"
+#include "chipmesh/InitAllPasses.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"

@@ -8,12 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/CostModel/Calibration.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Dialect/Topo/MeshView.h"
 #include "chipmesh/Import/HFConfig.h"
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Partition/Partitioner.h"
 #include "chipmesh/Plan/Planner.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

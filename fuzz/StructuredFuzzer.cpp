@@ -10,17 +10,17 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Partition/Partitioner.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
-#include <fuzzer/FuzzedDataProvider.h>
 #include <cmath>
+#include <fuzzer/FuzzedDataProvider.h>
 
 using namespace mlir;
 using namespace chipmesh;

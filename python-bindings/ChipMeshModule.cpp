@@ -7,17 +7,17 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "chipmesh/InitAllDialects.h"
-#include "chipmesh/InitAllPasses.h"
-#include "chipmesh/Support/Output.h"
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/Catalog.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
 #include "chipmesh/Import/HFConfig.h"
+#include "chipmesh/InitAllDialects.h"
+#include "chipmesh/InitAllPasses.h"
 #include "chipmesh/Interfaces/ExternalModels.h"
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Partition/Partitioner.h"
+#include "chipmesh/Support/Output.h"
 #include "chipmesh/Transforms/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -33,10 +33,10 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
-#include <pybind11/pybind11.h>
-#include <pybind11/stl.h>
 #include <memory>
 #include <mutex>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 #include <stdexcept>
 
 namespace py = pybind11;

@@ -103,9 +103,9 @@ TEST_F(PartitionTest, InterleavedOrderMatchesMegatron) {
 
   // The simulator plays exactly these ops, in this order, on each device.
   std::vector<PipeEvent> events;
-  double makespan = simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1},
-                                     {2, 2, 2, 2}, {0, 0, 0}, {0, 0, 0}, 4,
-                                     true, &events, nullptr, 2);
+  double makespan =
+      simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1}, {2, 2, 2, 2},
+                       {0, 0, 0}, {0, 0, 0}, 4, true, &events, nullptr, 2);
   ASSERT_TRUE(std::isfinite(makespan));
   for (size_t s = 0; s < 2; ++s) {
     Ops played;
@@ -143,9 +143,9 @@ TEST_F(PartitionTest, InterleavedOrderMatchesMegatron) {
             EXPECT_EQ(n, 1) << what << " device " << s;
         }
         std::vector<double> f(p * v, 1.0), b(p * v, 2.0), z(p * v - 1, 0.0);
-        EXPECT_TRUE(std::isfinite(simulatePipeline(
-            Schedule::OneFOneB, f, b, z, z, m, true, nullptr, nullptr,
-            static_cast<unsigned>(v))))
+        EXPECT_TRUE(std::isfinite(simulatePipeline(Schedule::OneFOneB, f, b, z,
+                                                   z, m, true, nullptr, nullptr,
+                                                   static_cast<unsigned>(v))))
             << what;
       }
 }
@@ -175,9 +175,9 @@ TEST_F(PartitionTest, InterleavedScheduleHandPlayed) {
   // is [4,6], F(vs3,1) [6,7], B(vs3,1) [7,9], B(vs2,0) [6,8]; everything
   // from 9 on is unchanged: still 15 and 13.)
   std::vector<double> ends;
-  double interleaved = simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1},
-                                        {2, 2, 2, 2}, {0, 0, 0}, {0, 0, 0}, 2,
-                                        true, nullptr, &ends, 2);
+  double interleaved =
+      simulatePipeline(Schedule::OneFOneB, {1, 1, 1, 1}, {2, 2, 2, 2},
+                       {0, 0, 0}, {0, 0, 0}, 2, true, nullptr, &ends, 2);
   EXPECT_DOUBLE_EQ(interleaved, 15.0);
   EXPECT_EQ(ends, (std::vector<double>{15.0, 13.0}));
 
@@ -189,8 +189,8 @@ TEST_F(PartitionTest, InterleavedScheduleHandPlayed) {
   //  st0 F0 [0,2], F1 [2,4]; st1 F0 [2,4], B0 [4,8]; st0 B0 [8,12];
   //  st1 F1 [8,10] (free at 8), B1 [10,14]; st0 B1 [14,18]:
   //  18 = (m + p - 1)(f + b) = 3 x 6.
-  double plain = simulatePipeline(Schedule::OneFOneB, {2, 2}, {4, 4}, {0},
-                                  {0}, 2, true, nullptr, &ends, 1);
+  double plain = simulatePipeline(Schedule::OneFOneB, {2, 2}, {4, 4}, {0}, {0},
+                                  2, true, nullptr, &ends, 1);
   EXPECT_DOUBLE_EQ(plain, 18.0);
   EXPECT_EQ(ends, (std::vector<double>{18.0, 14.0}));
   // Each device computes 2 x (2 + 4) = 12 s either way: the bubble drops
@@ -272,10 +272,9 @@ TEST_F(PartitionTest, InterleavedSearchFindsBruteForceOptimum) {
       for (unsigned b0 = 1; b0 < layers; ++b0)
         for (unsigned b1 = b0 + 1; b1 < layers; ++b1)
           for (unsigned b2 = b1 + 1; b2 < layers; ++b2) {
-            std::optional<Plan> plan =
-                evaluatePlan(*profile, *m->mesh, *m->comm, m->kinds, options,
-                             {1, 2, 1}, ReplicaLayout::Blocked, {b0, b1, b2},
-                             32);
+            std::optional<Plan> plan = evaluatePlan(
+                *profile, *m->mesh, *m->comm, m->kinds, options, {1, 2, 1},
+                ReplicaLayout::Blocked, {b0, b1, b2}, 32);
             ASSERT_TRUE(plan) << b0 << " " << b1 << " " << b2;
             ++evaluated;
             EXPECT_EQ(plan->virtualStages, 2u);
@@ -312,12 +311,12 @@ TEST_F(PartitionTest, InterleavedSearchFindsBruteForceOptimum) {
     // order, is the same plan.
     const Plan &won = found->plan;
     OtherMesh *order = won.reversedStages ? mirrored.get() : duo.get();
-    std::optional<Plan> again = evaluatePlan(
-        *profile, *order->mesh, *order->comm, order->kinds, options, {1, 2, 1},
-        ReplicaLayout::Blocked,
-        {won.stages[1].firstLayer, won.stages[2].firstLayer,
-         won.stages[3].firstLayer},
-        32);
+    std::optional<Plan> again =
+        evaluatePlan(*profile, *order->mesh, *order->comm, order->kinds,
+                     options, {1, 2, 1}, ReplicaLayout::Blocked,
+                     {won.stages[1].firstLayer, won.stages[2].firstLayer,
+                      won.stages[3].firstLayer},
+                     32);
     ASSERT_TRUE(again);
     EXPECT_NEAR(again->stepS, won.stepS, 1e-12 * best);
     EXPECT_EQ(found->plan.virtualStages, 2u);
@@ -373,9 +372,9 @@ TEST_F(PartitionTest, InterleavedMemoryCountsEveryChunk) {
   // = 5 chunk-forwards = 5 / v = 2.5 units of the device's two chunks.
   double units = std::min(4.0 * 2, 2.0 * (2 - 1) + (2 - 1) * 2 + 1) / 2;
   EXPECT_DOUBLE_EQ(units, 2.5);
-  EXPECT_DOUBLE_EQ(d0.memoryBytes, 1.0 * (2 * weights + adam + saved * units +
-                                          2 * largest) +
-                                       reserved);
+  EXPECT_DOUBLE_EQ(d0.memoryBytes,
+                   1.0 * (2 * weights + adam + saved * units + 2 * largest) +
+                       reserved);
   // 0.5 + 22.5 + 2 + 1 = 26 GiB.
   EXPECT_DOUBLE_EQ(d0.memoryBytes, 26 * kGiB);
   // Device 1: min(8, 0 + 2 + 1) = 3 chunk-forwards = 1.5 units:
@@ -495,11 +494,11 @@ TEST_F(PartitionTest, InterleavedDpSplitStaysNearOptimum) {
   // single-boundary moves. bestBoundaries' DP balances the heaviest
   // *virtual* stage as if each ran on its own chips; with interleaving a
   // device runs all its chunks, so that split alone can be far off (the
-  // search also starts from chunks sized by their device's speed). SearchFindsTheBruteForce
-  // Optimum holds the DP split to 10% without interleaving; here, on
-  // kChain over the H100 + A100 pair (dp=1,pp=2,tp=1, 4 micro-batches of
-  // 8), it picks [0,2) [2,3) [3,6) [6,7), 1.82x the exhaustive optimum
-  // [0,4) [4,5) [5,6) [6,7) (the same DP split without interleaving is
+  // search also starts from chunks sized by their device's speed).
+  // SearchFindsTheBruteForce Optimum holds the DP split to 10% without
+  // interleaving; here, on kChain over the H100 + A100 pair (dp=1,pp=2,tp=1, 4
+  // micro-batches of 8), it picks [0,2) [2,3) [3,6) [6,7), 1.82x the exhaustive
+  // optimum [0,4) [4,5) [5,6) [6,7) (the same DP split without interleaving is
   // exact on this mesh). Required: within 10%, as without interleaving.
   auto duo = buildMesh(kDuo);
   ASSERT_TRUE(duo);
@@ -547,8 +546,10 @@ TEST_F(PartitionTest, TensorCommOverlapTakesTheLongerOfComputeAndComm) {
   ASSERT_GT(comm, 0);
   double forward = plain->pipelines[0].forward[0] - comm;
   double backward = plain->pipelines[0].backward[0] - comm;
-  EXPECT_DOUBLE_EQ(overlapped->pipelines[0].forward[0], std::max(forward, comm));
-  EXPECT_DOUBLE_EQ(overlapped->pipelines[0].backward[0], std::max(backward, comm));
+  EXPECT_DOUBLE_EQ(overlapped->pipelines[0].forward[0],
+                   std::max(forward, comm));
+  EXPECT_DOUBLE_EQ(overlapped->pipelines[0].backward[0],
+                   std::max(backward, comm));
   EXPECT_LT(overlapped->stepS, plain->stepS);
 }
 
@@ -582,8 +583,8 @@ TEST_F(PartitionTest, TensorGroupsRunTheOpsBetweenRegionsWhole) {
   ASSERT_GT(replicated, 0);
   // One micro-batch; the optimizer's seconds are the same in both.
   double optimizer = whole->optimizerS;
-  EXPECT_NEAR(whole->devices[0].computeS - optimizer, 0.5 * (all - replicated) + replicated,
-              1e-12);
+  EXPECT_NEAR(whole->devices[0].computeS - optimizer,
+              0.5 * (all - replicated) + replicated, 1e-12);
   EXPECT_NEAR(split->devices[0].computeS - optimizer, 0.5 * all, 1e-12);
   double sbh = double(s) * b * h;
   EXPECT_NEAR(whole->devices[0].memoryBytes - split->devices[0].memoryBytes,
@@ -603,7 +604,8 @@ TEST_F(PartitionTest, DataParallelGroupsShareANodesNic) {
   ASSERT_TRUE(eight);
   CostOptions cost;
   cost.microBatch = 1;
-  FailureOr<ModelProfile> profile = profileModel(first<func::FuncOp>(*eight), cost);
+  FailureOr<ModelProfile> profile =
+      profileModel(first<func::FuncOp>(*eight), cost);
   ASSERT_TRUE(succeeded(profile));
   std::vector<Plan> plans;
   for (const char *ports : {"", " ports 1"}) {
@@ -613,7 +615,8 @@ TEST_F(PartitionTest, DataParallelGroupsShareANodesNic) {
         topo.link_kind @nv3 catalog "nvlink3"
         topo.link_kind @eth catalog "ethernet-25g"
         topo.group "cluster" switched via @eth {
-          topo.group "node" x 2 switched via @nv3)") + ports + R"( { topo.chips @a100 x 2 }
+          topo.group "node" x 2 switched via @nv3)") +
+                          ports + R"( { topo.chips @a100 x 2 }
         }
       })");
     ASSERT_TRUE(mesh);
@@ -656,15 +659,16 @@ TEST_F(PartitionTest, ZeroStagesShardStateAndPayTheirTraffic) {
   ASSERT_TRUE(pair);
   CostOptions cost;
   cost.microBatch = 8;
-  FailureOr<ModelProfile> profile = profileModel(first<func::FuncOp>(*model), cost);
+  FailureOr<ModelProfile> profile =
+      profileModel(first<func::FuncOp>(*model), cost);
   ASSERT_TRUE(succeeded(profile));
   ASSERT_EQ(profile->parameters, 12582912u);
   PartitionOptions options;
   std::vector<std::optional<Plan>> plans;
   for (unsigned zero = 0; zero <= 3; ++zero) {
-    plans.push_back(evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
-                                 options, {2, 1, 1}, ReplicaLayout::Blocked, {},
-                                 16, zero));
+    plans.push_back(evaluatePlan(*profile, *pair->mesh, *pair->comm,
+                                 pair->kinds, options, {2, 1, 1},
+                                 ReplicaLayout::Blocked, {}, 16, zero));
     ASSERT_TRUE(plans.back()) << zero;
     EXPECT_EQ(plans.back()->zero, zero);
   }
@@ -679,37 +683,47 @@ TEST_F(PartitionTest, ZeroStagesShardStateAndPayTheirTraffic) {
   // 3 leaves the weights sharded.
   std::vector<unsigned> group = {0, 1};
   const CommModel &comm = *pair->comm;
-  double allReduce = comm.collective(CollectiveKind::AllReduce, group, 50331648.0).seconds;
-  double scatter = comm.collective(CollectiveKind::ReduceScatter, group, 25165824.0).seconds;
-  double gather = comm.collective(CollectiveKind::AllGather, group, 12582912.0).seconds;
+  double allReduce =
+      comm.collective(CollectiveKind::AllReduce, group, 50331648.0).seconds;
+  double scatter =
+      comm.collective(CollectiveKind::ReduceScatter, group, 25165824.0).seconds;
+  double gather =
+      comm.collective(CollectiveKind::AllGather, group, 12582912.0).seconds;
   EXPECT_NEAR(plans[0]->gradientSyncS, allReduce, 1e-15);
   EXPECT_NEAR(plans[1]->gradientSyncS, scatter + gather, 1e-15);
   EXPECT_NEAR(plans[2]->gradientSyncS, gather, 1e-15);
   EXPECT_NEAR(plans[3]->gradientSyncS, 0.0, 1e-15); // (step less pipeline)
   // A sharded optimizer updates half the state.
   const ComputeModel &h100 = pair->kinds[0];
-  EXPECT_DOUBLE_EQ(plans[0]->optimizerS, optimizerSeconds(12582912, 25165824.0, h100));
+  EXPECT_DOUBLE_EQ(plans[0]->optimizerS,
+                   optimizerSeconds(12582912, 25165824.0, h100));
   for (unsigned zero = 1; zero <= 3; ++zero)
     EXPECT_DOUBLE_EQ(plans[zero]->optimizerS,
                      optimizerSeconds(6291456, 12582912.0, h100));
   // Stage 2 reduce-scatters each layer's gradients in every backward (not
   // overlapped by default); stage 3 also gathers each layer's weights in
   // both passes, overlapped with the compute by prefetching.
-  std::vector<double> layerParams = {4194304, 4194304, 1048576, 1048576, 1048576, 1048576};
+  std::vector<double> layerParams = {4194304, 4194304, 1048576,
+                                     1048576, 1048576, 1048576};
   double layerScatters = 0, layerGathers = 0;
   for (double p : layerParams) {
-    layerScatters += comm.collective(CollectiveKind::ReduceScatter, group, 4 * p / 2).seconds;
-    layerGathers += comm.collective(CollectiveKind::AllGather, group, 2 * p / 2).seconds;
+    layerScatters +=
+        comm.collective(CollectiveKind::ReduceScatter, group, 4 * p / 2)
+            .seconds;
+    layerGathers +=
+        comm.collective(CollectiveKind::AllGather, group, 2 * p / 2).seconds;
   }
   const ReplicaPipeline &plain = plans[0]->pipelines[0];
   // Prefix sums over layers round differently from these sums.
-  auto near = [](double a, double b) { EXPECT_NEAR(a, b, 1e-12 * std::abs(b)); };
+  auto near = [](double a, double b) {
+    EXPECT_NEAR(a, b, 1e-12 * std::abs(b));
+  };
   near(plans[2]->pipelines[0].forward[0], plain.forward[0]);
   near(plans[2]->pipelines[0].backward[0], plain.backward[0] + layerScatters);
   near(plans[3]->pipelines[0].forward[0],
-                   std::max(plain.forward[0], layerGathers));
+       std::max(plain.forward[0], layerGathers));
   near(plans[3]->pipelines[0].backward[0],
-                   std::max(plain.backward[0], layerGathers + layerScatters));
+       std::max(plain.backward[0], layerGathers + layerScatters));
   near(plans[3]->devices[0].commS, 2 * layerGathers + layerScatters);
   // dp = 1 has nothing to shard: the stage is ignored.
   std::optional<Plan> single =
@@ -726,22 +740,28 @@ TEST_F(PartitionTest, ZeroThreeFitsWhatReplicationCannot) {
   ASSERT_TRUE(pair);
   CostOptions cost;
   cost.microBatch = 8;
-  FailureOr<ModelProfile> profile = profileModel(first<func::FuncOp>(*model), cost);
+  FailureOr<ModelProfile> profile =
+      profileModel(first<func::FuncOp>(*model), cost);
   ASSERT_TRUE(succeeded(profile));
   PartitionOptions options;
-  std::optional<Plan> z0 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
-                                        options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
-  std::optional<Plan> z2 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
-                                        options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 2);
+  std::optional<Plan> z0 =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
+  std::optional<Plan> z2 =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 2);
   ASSERT_TRUE(z0 && z2);
   double capacity = z0->devices[0].capacityBytes;
   // Headroom leaving room halfway between the two needs.
   options.memoryHeadroom =
-      1 - (z0->devices[0].memoryBytes + z2->devices[0].memoryBytes) / 2 / capacity;
-  EXPECT_FALSE(evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
-                            {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0));
-  EXPECT_TRUE(evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
-                           {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 2));
+      1 -
+      (z0->devices[0].memoryBytes + z2->devices[0].memoryBytes) / 2 / capacity;
+  EXPECT_FALSE(evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                            options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16,
+                            0));
+  EXPECT_TRUE(evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
+                           options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16,
+                           2));
   // The search, offered stage 0 only, cannot use data parallelism without
   // a split; offered every stage it finds the sharded plan.
   options.useAllChips = true;
@@ -753,8 +773,8 @@ TEST_F(PartitionTest, ZeroThreeFitsWhatReplicationCannot) {
   EXPECT_TRUE(failed(partitionModel(first<func::FuncOp>(*model), *pair->mesh,
                                     calibration, options, why)));
   options.zeroStages = kAllZeroStages;
-  FailureOr<PartitionResult> found =
-      partitionModel(first<func::FuncOp>(*model), *pair->mesh, calibration, options, why);
+  FailureOr<PartitionResult> found = partitionModel(
+      first<func::FuncOp>(*model), *pair->mesh, calibration, options, why);
   ASSERT_TRUE(succeeded(found)) << why;
   EXPECT_GE(found->plan.zero, 1u);
   EXPECT_EQ(found->plan.strategy.dp, 2u);
@@ -776,7 +796,8 @@ TEST_F(PartitionTest, SearchedChunksAndZeroStagesFindTheBestOfEachFixedChoice) {
       fixed.virtualStages = chunks;
       // Stage 0 stays offered: dp = 1 plans have nothing to shard.
       fixed.zeroStages = 1u | (1u << zero);
-      FailureOr<PartitionResult> found = partitionModel(func, *mesh, calibration, fixed, why);
+      FailureOr<PartitionResult> found =
+          partitionModel(func, *mesh, calibration, fixed, why);
       if (succeeded(found))
         least = std::min(least, found->plan.score);
     }
@@ -784,10 +805,12 @@ TEST_F(PartitionTest, SearchedChunksAndZeroStagesFindTheBestOfEachFixedChoice) {
   PartitionOptions searched = options;
   searched.virtualStages = 0;
   searched.zeroStages = kAllZeroStages;
-  FailureOr<PartitionResult> found = partitionModel(func, *mesh, calibration, searched, why);
+  FailureOr<PartitionResult> found =
+      partitionModel(func, *mesh, calibration, searched, why);
   ASSERT_TRUE(succeeded(found)) << why;
   EXPECT_DOUBLE_EQ(found->plan.score, least);
-  FailureOr<PartitionResult> plain = partitionModel(func, *mesh, calibration, options, why);
+  FailureOr<PartitionResult> plain =
+      partitionModel(func, *mesh, calibration, options, why);
   ASSERT_TRUE(succeeded(plain)) << why;
   EXPECT_LE(found->plan.score, plain->plan.score);
 }
@@ -809,18 +832,22 @@ TEST_F(PartitionTest, ZeroShardsFollowEachMembersMemory) {
   ASSERT_TRUE(pair);
   CostOptions cost;
   cost.microBatch = 8;
-  FailureOr<ModelProfile> profile = profileModel(first<func::FuncOp>(*model), cost);
+  FailureOr<ModelProfile> profile =
+      profileModel(first<func::FuncOp>(*model), cost);
   ASSERT_TRUE(succeeded(profile));
   PartitionOptions options;
-  std::optional<Plan> z0 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
-                                        options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
-  std::optional<Plan> z1 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
-                                        options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 1);
+  std::optional<Plan> z0 =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
+  std::optional<Plan> z1 =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 1);
   ASSERT_TRUE(z0 && z1);
   double room[2];
   for (unsigned c = 0; c < 2; ++c)
-    room[c] = pair->mesh->kindOf(c).memoryBytes -
-              pair->kinds[pair->mesh->chips()[c].kind].calibration().reservedBytes;
+    room[c] =
+        pair->mesh->kindOf(c).memoryBytes -
+        pair->kinds[pair->mesh->chips()[c].kind].calibration().reservedBytes;
   double f[2] = {room[0] / (room[0] + room[1]), room[1] / (room[0] + room[1])};
   EXPECT_GT(f[0], 0.7); // 80 against 32 GiB, less the reserve
   // Adam state O = 12 P = 150,994,944 bytes; the member keeps O f of it.
@@ -831,19 +858,23 @@ TEST_F(PartitionTest, ZeroShardsFollowEachMembersMemory) {
   // The step's reduce-scatter leaves G f on each member, the gather
   // brings W f from each (G = 4P fp32 gradients, W = 2P).
   std::vector<unsigned> group = {0, 1};
-  double scatter = pair->comm->collective(CollectiveKind::ReduceScatter, group,
-                                          {50331648.0 * f[0], 50331648.0 * f[1]})
+  double scatter = pair->comm
+                       ->collective(CollectiveKind::ReduceScatter, group,
+                                    {50331648.0 * f[0], 50331648.0 * f[1]})
                        .seconds;
-  double gather = pair->comm->collective(CollectiveKind::AllGather, group,
-                                         {25165824.0 * f[0], 25165824.0 * f[1]})
+  double gather = pair->comm
+                      ->collective(CollectiveKind::AllGather, group,
+                                   {25165824.0 * f[0], 25165824.0 * f[1]})
                       .seconds;
   EXPECT_NEAR(z1->gradientSyncS, scatter + gather, 1e-15);
   // Ignoring heterogeneity shards evenly.
   options.homogeneous = true;
-  std::optional<Plan> even = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
-                                          options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 1);
-  std::optional<Plan> even0 = evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds,
-                                           options, {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
+  std::optional<Plan> even =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 1);
+  std::optional<Plan> even0 =
+      evaluatePlan(*profile, *pair->mesh, *pair->comm, pair->kinds, options,
+                   {2, 1, 1}, ReplicaLayout::Blocked, {}, 16, 0);
   ASSERT_TRUE(even && even0);
   EXPECT_NEAR(even0->devices[1].memoryBytes - even->devices[1].memoryBytes,
               150994944.0 / 2, 1e-3);
@@ -872,8 +903,10 @@ TEST_F(PartitionTest, RecomputePerStageIsTheBestOfEveryAssignment) {
   std::pair<Recompute, Recompute> bestPolicies;
   unsigned fitting = 0;
   for (unsigned b = 1; b < 8; ++b)
-    for (Recompute p0 : {Recompute::None, Recompute::Selective, Recompute::Full})
-      for (Recompute p1 : {Recompute::None, Recompute::Selective, Recompute::Full}) {
+    for (Recompute p0 :
+         {Recompute::None, Recompute::Selective, Recompute::Full})
+      for (Recompute p1 :
+           {Recompute::None, Recompute::Selective, Recompute::Full}) {
         GivenPlan given;
         given.strategy = {1, 2, 1};
         given.microBatch = 16;
@@ -884,8 +917,8 @@ TEST_F(PartitionTest, RecomputePerStageIsTheBestOfEveryAssignment) {
         given.shares = {{{1.0}, {1.0}}};
         given.stageRecompute = {p0, p1};
         std::string why;
-        FailureOr<PartitionResult> priced =
-            evaluateGivenPlan(func, *pair->mesh, calibration, options, given, why);
+        FailureOr<PartitionResult> priced = evaluateGivenPlan(
+            func, *pair->mesh, calibration, options, given, why);
         if (failed(priced))
           continue;
         ++fitting;
@@ -912,7 +945,8 @@ TEST_F(PartitionTest, RecomputePerStageIsTheBestOfEveryAssignment) {
     FailureOr<PartitionResult> uniform =
         partitionModel(func, *pair->mesh, calibration, options, why);
     if (succeeded(uniform)) {
-      EXPECT_LE(found->plan.score, uniform->plan.score) << stringifyRecompute(r).str();
+      EXPECT_LE(found->plan.score, uniform->plan.score)
+          << stringifyRecompute(r).str();
     }
   }
   // The memory the plan reports follows each stage's policy. State: 1 GiB

@@ -9,7 +9,6 @@ using namespace mlir;
 using namespace chipmesh;
 using namespace chipmesh::partition_test;
 
-
 TEST_F(PartitionTest, PipelineSimulationMatchesHandSchedules) {
   // Equal stages, no sends: GPipe and 1F1B both take (m + p - 1)(f + b).
   EXPECT_DOUBLE_EQ(simulatePipeline(Schedule::GPipe, {1, 1, 1}, {2, 2, 2},
@@ -378,7 +377,6 @@ TEST_F(PartitionTest, InfeasibleSaysByHowMuch) {
 //===----------------------------------------------------------------------===//
 // Full recomputation: checkpoints per layer, one rebuilt layer per chip
 //===----------------------------------------------------------------------===//
-
 
 TEST_F(PartitionTest, FullRecomputeChargesCheckpointsPlusOneRebuiltLayer) {
   auto wide = parse(kWideLayers);

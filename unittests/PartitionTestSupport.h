@@ -1,4 +1,4 @@
-//===- PartitionTestSupport.h - Partitioner test models, fixture -*- C++ -*-===//
+//===- PartitionTestSupport.h - Partitioner test fixture -------*- C++ -*-===//
 //
 // Shared by PartitionTest.cpp and PartitionScheduleTest.cpp: small models
 // with hand-computable costs and a fixture that builds a mesh, its link
@@ -58,7 +58,8 @@ protected:
     model = parse(kChain);
     meshModule = parse(kMixedFour);
     ASSERT_TRUE(model && meshModule);
-    FailureOr<MeshView> built = MeshView::build(first<topo::MeshOp>(*meshModule));
+    FailureOr<MeshView> built =
+        MeshView::build(first<topo::MeshOp>(*meshModule));
     ASSERT_TRUE(succeeded(built));
     mesh = std::make_unique<MeshView>(std::move(*built));
     comm = std::make_unique<CommModel>(*mesh, calibration);
@@ -75,7 +76,8 @@ protected:
                     unsigned *feasible = nullptr) {
     const MeshView &mesh = over ? *over : *this->mesh;
     const CommModel &comm = overComm ? *overComm : *this->comm;
-    const std::vector<ComputeModel> &kinds = overKinds ? *overKinds : this->kinds;
+    const std::vector<ComputeModel> &kinds =
+        overKinds ? *overKinds : this->kinds;
     func::FuncOp func = first<func::FuncOp>(*model);
     double best = std::numeric_limits<double>::infinity();
     unsigned n = mesh.numChips();

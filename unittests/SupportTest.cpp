@@ -63,7 +63,8 @@ TEST(SupportApportion, OneRuleForMicroBatchesAndFeatures) {
   EXPECT_EQ(*apportionLargestRemainder(3, {99, 1}), Parts({2, 1}));
   // Quotas 4.9, 0.05, 0.05: floors 4, 1, 1 overshoot by one; only the
   // first may give a part without dropping below one: [3, 1, 1].
-  EXPECT_EQ(*apportionLargestRemainder(5, {0.98, 0.01, 0.01}), Parts({3, 1, 1}));
+  EXPECT_EQ(*apportionLargestRemainder(5, {0.98, 0.01, 0.01}),
+            Parts({3, 1, 1}));
 }
 
 TEST(SupportApportion, RefusesFewerUnitsThanMembersAndStaysExactWhenLarge) {
@@ -72,7 +73,8 @@ TEST(SupportApportion, RefusesFewerUnitsThanMembersAndStaysExactWhenLarge) {
   EXPECT_EQ(*apportionLargestRemainder(3, {1, 1, 1}), Parts({1, 1, 1}));
   // 2^40 split 1:3 is exact in doubles and sums to the total.
   uint64_t big = uint64_t(1) << 40;
-  EXPECT_EQ(*apportionLargestRemainder(big, {1, 3}), Parts({big / 4, 3 * (big / 4)}));
+  EXPECT_EQ(*apportionLargestRemainder(big, {1, 3}),
+            Parts({big / 4, 3 * (big / 4)}));
   // 4,096 members, one unit each plus one: the extra goes to index 0.
   std::vector<double> even(4096, 1.0);
   auto parts = *apportionLargestRemainder(4097, even);

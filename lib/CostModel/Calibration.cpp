@@ -8,12 +8,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/CostModel/Calibration.h"
-#include "chipmesh/Support/Units.h"
-#include "chipmesh/Support/Output.h"
 #include "chipmesh/Support/JSON.h"
+#include "chipmesh/Support/Output.h"
+#include "chipmesh/Support/Units.h"
 #include "llvm/Support/Format.h"
-#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace chipmesh;
 using llvm::StringRef;

@@ -1,12 +1,12 @@
 //===- CommModel.cpp - Seconds of transfers and collectives ---------------===//
 
 #include "chipmesh/CostModel/CommModel.h"
-#include "chipmesh/Support/Units.h"
 #include "chipmesh/Dialect/Topo/Catalog.h"
-#include <map>
+#include "chipmesh/Support/Units.h"
 #include "llvm/ADT/MapVector.h"
 #include <cmath>
 #include <limits>
+#include <map>
 
 using namespace chipmesh;
 using llvm::ArrayRef;

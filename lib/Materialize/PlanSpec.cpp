@@ -211,11 +211,11 @@ void chipmesh::writePlanAttributes(ModuleOp module, topo::MeshOp mesh,
         }
         ++repeats.back();
       }
-      unit.op->setAttr("chipmesh.placement",
-                       b.getDictionaryAttr(
-                           {b.getNamedAttr("stages", b.getDenseI64ArrayAttr(stages)),
-                            b.getNamedAttr("repeats",
-                                           b.getDenseI64ArrayAttr(repeats))}));
+      unit.op->setAttr(
+          "chipmesh.placement",
+          b.getDictionaryAttr(
+              {b.getNamedAttr("stages", b.getDenseI64ArrayAttr(stages)),
+               b.getNamedAttr("repeats", b.getDenseI64ArrayAttr(repeats))}));
     }
   }
   // Recomputation chosen per stage: each stage says its own, and the plan
@@ -225,7 +225,8 @@ void chipmesh::writePlanAttributes(ModuleOp module, topo::MeshOp mesh,
   for (auto [s, stage] : llvm::enumerate(plan.stages)) {
     SmallVector<Attribute> devices, shares;
     for (size_t r = 0; r < stage.devices.size(); ++r) {
-      SmallVector<int64_t> chips(stage.devices[r].begin(), stage.devices[r].end());
+      SmallVector<int64_t> chips(stage.devices[r].begin(),
+                                 stage.devices[r].end());
       devices.push_back(b.getDenseI64ArrayAttr(chips));
       SmallVector<double> sh;
       for (double x : stage.shares[r])
@@ -233,12 +234,13 @@ void chipmesh::writePlanAttributes(ModuleOp module, topo::MeshOp mesh,
       shares.push_back(b.getDenseF64ArrayAttr(sh));
     }
     NamedAttrList stageDict;
-    stageDict.append("layers", b.getDenseI64ArrayAttr({stage.firstLayer, stage.endLayer}));
+    stageDict.append(
+        "layers", b.getDenseI64ArrayAttr({stage.firstLayer, stage.endLayer}));
     stageDict.append("devices", b.getArrayAttr(devices));
     stageDict.append("shares", b.getArrayAttr(shares));
     if (perStage)
-      stageDict.append("recompute",
-                       b.getStringAttr(stringifyRecompute(plan.stageRecompute[s])));
+      stageDict.append("recompute", b.getStringAttr(stringifyRecompute(
+                                        plan.stageRecompute[s])));
     stageAttrs.push_back(stageDict.getDictionary(b.getContext()));
   }
   SmallVector<int64_t> replicaMicro(plan.replicaMicroBatches.begin(),
@@ -250,20 +252,27 @@ void chipmesh::writePlanAttributes(ModuleOp module, topo::MeshOp mesh,
           b.getNamedAttr("func", b.getStringAttr(func.getSymName())),
           b.getNamedAttr("mode", b.getStringAttr(stringifyMode(options.mode))),
           b.getNamedAttr("recompute",
-                         b.getStringAttr(perStage ? StringRef("auto")
-                                                  : stringifyRecompute(options.recompute))),
+                         b.getStringAttr(
+                             perStage ? StringRef("auto")
+                                      : stringifyRecompute(options.recompute))),
           b.getNamedAttr("dp", b.getI64IntegerAttr(plan.strategy.dp)),
           b.getNamedAttr("pp", b.getI64IntegerAttr(plan.strategy.pp)),
           b.getNamedAttr("tp", b.getI64IntegerAttr(plan.strategy.tp)),
-          b.getNamedAttr("layout", b.getStringAttr(stringifyReplicaLayout(plan.layout))),
-          b.getNamedAttr("schedule", b.getStringAttr(stringifySchedule(plan.schedule))),
-          b.getNamedAttr("virtual_stages", b.getI64IntegerAttr(plan.virtualStages)),
+          b.getNamedAttr("layout",
+                         b.getStringAttr(stringifyReplicaLayout(plan.layout))),
+          b.getNamedAttr("schedule",
+                         b.getStringAttr(stringifySchedule(plan.schedule))),
+          b.getNamedAttr("virtual_stages",
+                         b.getI64IntegerAttr(plan.virtualStages)),
           b.getNamedAttr("zero", b.getI64IntegerAttr(plan.zero)),
-          b.getNamedAttr("micro_batch", b.getI64IntegerAttr(
-                                            static_cast<int64_t>(plan.microBatch))),
-          b.getNamedAttr("replica_micro_batches", b.getDenseI64ArrayAttr(replicaMicro)),
+          b.getNamedAttr(
+              "micro_batch",
+              b.getI64IntegerAttr(static_cast<int64_t>(plan.microBatch))),
+          b.getNamedAttr("replica_micro_batches",
+                         b.getDenseI64ArrayAttr(replicaMicro)),
           b.getNamedAttr("stages", b.getArrayAttr(stageAttrs)),
-          b.getNamedAttr("step_time_s", b.getF64FloatAttr(roundToSixDigits(plan.stepS))),
+          b.getNamedAttr("step_time_s",
+                         b.getF64FloatAttr(roundToSixDigits(plan.stepS))),
       }));
   if (!result.idleChips.empty()) {
     // The chips no stage uses: they get no program.

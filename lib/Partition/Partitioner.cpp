@@ -6,13 +6,13 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
-#include <tbb/global_control.h>
-#include <tbb/parallel_for.h>
 #include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <set>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
 
 using namespace mlir;
 using namespace chipmesh;

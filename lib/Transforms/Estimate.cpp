@@ -8,10 +8,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
-#include "chipmesh/Support/Units.h"
-#include "chipmesh/Support/Output.h"
-#include "chipmesh/Support/JSON.h"
 #include "chipmesh/CostModel/ModelCost.h"
+#include "chipmesh/Support/JSON.h"
+#include "chipmesh/Support/Output.h"
+#include "chipmesh/Support/Units.h"
 #include "chipmesh/Transforms/MeshOption.h"
 #include "chipmesh/Transforms/PassSupport.h"
 #include "chipmesh/Transforms/Passes.h"
@@ -198,13 +198,15 @@ void ChipMeshEstimatePass::writeEstimateAttribute(const EstimateFacts &f) {
       b.getDictionaryAttr({
           b.getNamedAttr("func", b.getStringAttr(f.func)),
           b.getNamedAttr("mesh", b.getStringAttr(f.meshLabel)),
-          b.getNamedAttr("mode", b.getStringAttr(stringifyMode(f.options.mode))),
+          b.getNamedAttr("mode",
+                         b.getStringAttr(stringifyMode(f.options.mode))),
           b.getNamedAttr("micro_batch", rounded(b, f.profile.microBatch)),
           b.getNamedAttr("micro_batches",
                          b.getI64IntegerAttr(f.options.microBatches)),
-          b.getNamedAttr("parameters",
-                         b.getI64IntegerAttr(static_cast<int64_t>(std::min<uint64_t>(
-                             f.profile.parameters, INT64_MAX)))),
+          b.getNamedAttr(
+              "parameters",
+              b.getI64IntegerAttr(static_cast<int64_t>(
+                  std::min<uint64_t>(f.profile.parameters, INT64_MAX)))),
           b.getNamedAttr("flops_per_step", rounded(b, f.stepFlops)),
           b.getNamedAttr("chips", b.getArrayAttr(chipAttrs)),
       }));
@@ -241,7 +243,8 @@ estimateChipsJSON(llvm::ArrayRef<ChipEstimate> estimates) {
   return chipJson;
 }
 
-LogicalResult ChipMeshEstimatePass::writeEstimateReport(const EstimateFacts &f) {
+LogicalResult
+ChipMeshEstimatePass::writeEstimateReport(const EstimateFacts &f) {
   ModuleOp module = getOperation();
   std::string error;
   std::unique_ptr<llvm::ToolOutputFile> out = openCommittedOutput(outputFile, &error);
@@ -258,8 +261,8 @@ LogicalResult ChipMeshEstimatePass::writeEstimateReport(const EstimateFacts &f) 
         {"recompute", stringifyRecompute(f.options.recompute)},
         {"micro_batch", f.profile.microBatch},
         {"micro_batches", static_cast<int64_t>(f.options.microBatches)},
-        {"parameters", static_cast<int64_t>(
-                           std::min<uint64_t>(f.profile.parameters, INT64_MAX))},
+        {"parameters", static_cast<int64_t>(std::min<uint64_t>(
+                           f.profile.parameters, INT64_MAX))},
         {"flops_per_step", f.stepFlops},
         {"chips", estimateChipsJSON(f.estimates)},
     };
@@ -269,8 +272,8 @@ LogicalResult ChipMeshEstimatePass::writeEstimateReport(const EstimateFacts &f) 
         "@{0} on {1}: {2} parameters, {3:E2} FLOPs per step ({4}, "
         "micro-batch {5} x {6}, recompute {7})\n",
         f.func, f.meshLabel, f.profile.parameters, f.stepFlops,
-        stringifyMode(f.options.mode), formatCount(f.profile.microBatch), f.options.microBatches,
-        stringifyRecompute(f.options.recompute));
+        stringifyMode(f.options.mode), formatCount(f.profile.microBatch),
+        f.options.microBatches, stringifyRecompute(f.options.recompute));
     os << llvm::formatv("{0,-22} {1,-20} {2,10} {3,10} {4,10} {5,10} {6,6} "
                         "{7,9} {8,9}  {9}\n",
                         "chip", "catalog", "step", "forward", "backward",
@@ -301,7 +304,8 @@ void ChipMeshEstimatePass::runOnOperation() {
   if (failed(parseOptions(*func, options)))
     return signalPassFailure();
 
-  FailureOr<Calibration> loaded = loadCalibrationOption(module, calibrationFile);
+  FailureOr<Calibration> loaded =
+      loadCalibrationOption(module, calibrationFile);
   if (failed(loaded))
     return signalPassFailure();
   Calibration calibration = std::move(*loaded);
@@ -332,8 +336,8 @@ void ChipMeshEstimatePass::runOnOperation() {
   double stepFlops =
       micro * (profile->forwardFlops +
                (options.mode == Mode::Train ? profile->backwardFlops : 0.0));
-  EstimateFacts facts{func->getSymName(), meshLabel, options, *profile,
-                      estimates, stepFlops};
+  EstimateFacts facts{func->getSymName(), meshLabel, options,
+                      *profile,           estimates, stepFlops};
   writeEstimateAttribute(facts);
   if (outputFile.empty())
     return markAllAnalysesPreserved();

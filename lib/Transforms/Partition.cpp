@@ -7,12 +7,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "chipmesh/Analysis/ModelSummary.h"
-#include "chipmesh/Support/Units.h"
-#include "chipmesh/Support/Output.h"
-#include "chipmesh/Support/JSON.h"
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Partition/PlanReport.h"
 #include "chipmesh/Plan/HtmlReport.h"
+#include "chipmesh/Support/JSON.h"
+#include "chipmesh/Support/Output.h"
+#include "chipmesh/Support/Units.h"
 #include "chipmesh/Transforms/MeshOption.h"
 #include "chipmesh/Transforms/PassSupport.h"
 #include "chipmesh/Transforms/Passes.h"
@@ -20,8 +20,8 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include <cmath>
 #include <cstdlib>
@@ -174,8 +174,7 @@ FailureOr<PartitionResult> ChipMeshPartitionPass::priceGivenPlan(
                        << "': " << buffer.getError().message();
     return failure();
   }
-  llvm::Expected<GivenPlan> given =
-      parsePlanFile((*buffer)->getBuffer(), view);
+  llvm::Expected<GivenPlan> given = parsePlanFile((*buffer)->getBuffer(), view);
   if (!given) {
     module.emitError() << "plan file '" << planFile
                        << "': " << llvm::toString(given.takeError());

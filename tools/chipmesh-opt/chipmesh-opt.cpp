@@ -8,8 +8,8 @@
 
 #include "chipmesh/InitAllDialects.h"
 #include "chipmesh/InitAllPasses.h"
-#include "chipmesh/Support/Version.h"
 #include "chipmesh/Support/Output.h"
+#include "chipmesh/Support/Version.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include <algorithm>
 #include <vector>

@@ -10,21 +10,20 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "chipmesh/InitAllDialects.h"
-#include "chipmesh/Support/Version.h"
 #include "chipmesh/Analysis/ModelSummary.h"
-#include "chipmesh/Support/Output.h"
-#include "chipmesh/Support/JSON.h"
-#include <cmath>
 #include "chipmesh/Dialect/Comm/IR/CommOps.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Dialect/Topo/Catalog.h"
 #include "chipmesh/Dialect/Topo/IR/TopoOps.h"
+#include "chipmesh/Dialect/Topo/MeshView.h"
 #include "chipmesh/Import/HFConfig.h"
+#include "chipmesh/InitAllDialects.h"
 #include "chipmesh/Interfaces/ExternalModels.h"
 #include "chipmesh/Plan/HtmlReport.h"
 #include "chipmesh/Plan/Planner.h"
-#include "chipmesh/Dialect/Topo/MeshView.h"
+#include "chipmesh/Support/JSON.h"
+#include "chipmesh/Support/Output.h"
+#include "chipmesh/Support/Version.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -39,6 +38,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
+#include <cmath>
 
 using namespace mlir;
 using namespace chipmesh;

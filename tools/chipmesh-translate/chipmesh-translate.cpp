@@ -1,9 +1,9 @@
 //===- chipmesh-translate.cpp - Importers into the graph dialect ----------===//
 
-#include "chipmesh/InitAllDialects.h"
-#include "chipmesh/Support/Version.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "chipmesh/Import/HFConfig.h"
+#include "chipmesh/InitAllDialects.h"
+#include "chipmesh/Support/Version.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 #include "mlir/Tools/mlir-translate/Translation.h"

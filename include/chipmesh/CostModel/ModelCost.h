@@ -13,8 +13,8 @@
 #ifndef CHIPMESH_COSTMODEL_MODELCOST_H
 #define CHIPMESH_COSTMODEL_MODELCOST_H
 
-#include "chipmesh/Support/Enums.h"
 #include "chipmesh/CostModel/ComputeModel.h"
+#include "chipmesh/Support/Enums.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include <string>
 #include <vector>

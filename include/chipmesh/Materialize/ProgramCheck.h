@@ -1,4 +1,4 @@
-//===- ProgramCheck.h - Device programs checked against the plan -*- C++ -*-===//
+//===- ProgramCheck.h - Programs checked against the plan -------*- C++ -*-===//
 //
 // What `--chipmesh-verify-plan` checks, as a library: the step functions
 // cover the plan's devices and read real model inputs, their messages match

@@ -19,8 +19,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Conversion/Passes.h"
+#include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Transforms/PassSupport.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/DLTI/DLTI.h"
@@ -70,9 +70,9 @@ public:
 
   /// The device this code runs as (-1: the unpartitioned reference).
   int64_t device = -1;
-  Value world;                               ///< null in the reference
+  Value world;                                  ///< null in the reference
   std::map<std::vector<int64_t>, Value> groups; ///< group -> communicator
-  Value mpiSeconds;                          ///< f64 running sum
+  Value mpiSeconds;                             ///< f64 running sum
   Value idleSeconds; ///< f64 running sum of waits for a peer's ready message
 
   /// A tensor of `type` whose element at global position p is
@@ -85,10 +85,11 @@ public:
     SmallVector<int64_t> strides(rank, 1);
     for (int64_t d = rank - 2; d >= 0; --d)
       strides[d] = strides[d + 1] * globalShape[d + 1];
-    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                          type.getElementType());
+    Value empty =
+        tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
     SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank)};
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
     auto generic = linalg::GenericOp::create(
         b, loc, TypeRange{type}, ValueRange{}, ValueRange{empty}, maps,
         iterators, [&](OpBuilder &nb, Location nl, ValueRange) {
@@ -98,8 +99,10 @@ public:
           Value flat = constant(0);
           for (int64_t d = 0; d < rank; ++d) {
             Value index = linalg::IndexOp::create(nb, nl, d);
-            Value global = arith::AddIOp::create(nb, nl, index, constant(offsets[d]));
-            Value term = arith::MulIOp::create(nb, nl, global, constant(strides[d]));
+            Value global =
+                arith::AddIOp::create(nb, nl, index, constant(offsets[d]));
+            Value term =
+                arith::MulIOp::create(nb, nl, global, constant(strides[d]));
             flat = arith::AddIOp::create(nb, nl, flat, term);
           }
           Value mixed = arith::AddIOp::create(
@@ -108,27 +111,32 @@ public:
           Value wrapped = arith::SubIOp::create(
               nb, nl, arith::RemUIOp::create(nb, nl, mixed, constant(23)),
               constant(11));
-          Value asInt = arith::IndexCastOp::create(nb, nl, nb.getI64Type(), wrapped);
-          Value asFloat = arith::SIToFPOp::create(nb, nl, type.getElementType(), asInt);
+          Value asInt =
+              arith::IndexCastOp::create(nb, nl, nb.getI64Type(), wrapped);
+          Value asFloat =
+              arith::SIToFPOp::create(nb, nl, type.getElementType(), asInt);
           Value factor = arith::ConstantOp::create(
               nb, nl, nb.getFloatAttr(type.getElementType(), scale));
-          linalg::YieldOp::create(nb, nl,
-                                  ValueRange{arith::MulFOp::create(nb, nl, asFloat, factor)});
+          linalg::YieldOp::create(
+              nb, nl,
+              ValueRange{arith::MulFOp::create(nb, nl, asFloat, factor)});
         });
     return generic.getResult(0);
   }
 
   Value zeros(Location loc, RankedTensorType type) {
-    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                          type.getElementType());
-    Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(type.getElementType(), 0.0));
+    Value empty =
+        tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+    Value zero = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(type.getElementType(), 0.0));
     return linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
         .getResult(0);
   }
 
   /// Elementwise `body` over `operands` with NumPy broadcasting to `type`.
-  Value elementwise(Location loc, RankedTensorType type, ValueRange operands,
-                    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  Value
+  elementwise(Location loc, RankedTensorType type, ValueRange operands,
+              function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
     int64_t rank = type.getRank();
     SmallVector<AffineMap> maps;
     for (Value operand : operands) {
@@ -136,20 +144,23 @@ public:
       SmallVector<AffineExpr> exprs;
       int64_t lead = rank - operandType.getRank();
       for (int64_t d = 0; d < operandType.getRank(); ++d)
-        exprs.push_back(operandType.getShape()[d] == 1 && type.getShape()[lead + d] != 1
+        exprs.push_back(operandType.getShape()[d] == 1 &&
+                                type.getShape()[lead + d] != 1
                             ? b.getAffineConstantExpr(0)
                             : b.getAffineDimExpr(lead + d));
       maps.push_back(AffineMap::get(rank, 0, exprs, b.getContext()));
     }
     maps.push_back(b.getMultiDimIdentityMap(rank));
-    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                          type.getElementType());
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    Value empty =
+        tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
     return linalg::GenericOp::create(
                b, loc, TypeRange{type}, operands, ValueRange{empty}, maps,
                iterators,
                [&](OpBuilder &nb, Location nl, ValueRange args) {
-                 linalg::YieldOp::create(nb, nl, ValueRange{body(nb, nl, args.drop_back())});
+                 linalg::YieldOp::create(
+                     nb, nl, ValueRange{body(nb, nl, args.drop_back())});
                })
         .getResult(0);
   }
@@ -173,7 +184,8 @@ public:
                                              allDims(source.getRank()));
     if (type.getRank() == 1)
       return flat;
-    return tensor::ExpandShapeOp::create(b, loc, type, flat, allDims(type.getRank()));
+    return tensor::ExpandShapeOp::create(b, loc, type, flat,
+                                         allDims(type.getRank()));
   }
 
   // --- MPI transfers, timed --------------------------------------------
@@ -189,7 +201,9 @@ public:
     seconds = arith::AddFOp::create(b, loc, seconds, elapsed);
     return end;
   }
-  void addMpiTime(Location loc, Value start) { addTime(loc, mpiSeconds, start); }
+  void addMpiTime(Location loc, Value start) {
+    addTime(loc, mpiSeconds, start);
+  }
   Value i32(Location loc, int64_t v) {
     return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
   }
@@ -197,21 +211,26 @@ public:
   /// every buffer handed to MPI is one-dimensional.
   Value flatBuffer(Location loc, Value tensor) {
     auto type = cast<RankedTensorType>(tensor.getType());
-    auto flatType = RankedTensorType::get({type.getNumElements()}, type.getElementType());
+    auto flatType =
+        RankedTensorType::get({type.getNumElements()}, type.getElementType());
     Value flat = reshape(loc, tensor, flatType);
     return bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(flatType.getShape(), type.getElementType()), flat);
+        b, loc, MemRefType::get(flatType.getShape(), type.getElementType()),
+        flat);
   }
   Value fromBuffer(Location loc, Value buffer, RankedTensorType type) {
     auto memrefType = cast<MemRefType>(buffer.getType());
-    auto flatType = RankedTensorType::get(memrefType.getShape(), type.getElementType());
-    Value flat = bufferization::ToTensorOp::create(b, loc, flatType, buffer,
-                                                   /*restrict=*/true, /*writable=*/true);
+    auto flatType =
+        RankedTensorType::get(memrefType.getShape(), type.getElementType());
+    Value flat =
+        bufferization::ToTensorOp::create(b, loc, flatType, buffer,
+                                          /*restrict=*/true, /*writable=*/true);
     return reshape(loc, flat, type);
   }
   Value newBuffer(Location loc, RankedTensorType type) {
     return memref::AllocOp::create(
-        b, loc, MemRefType::get({type.getNumElements()}, type.getElementType()));
+        b, loc,
+        MemRefType::get({type.getNumElements()}, type.getElementType()));
   }
 
   /// A one-element message sent ahead of every payload, on the same tag
@@ -219,7 +238,8 @@ public:
   /// The receiver's wait for it is idle time, the peer not yet at its send;
   /// the payload's receive after it is transfer time.
   Value readyToken(Location loc) {
-    return memref::AllocOp::create(b, loc, MemRefType::get({1}, b.getF32Type()));
+    return memref::AllocOp::create(b, loc,
+                                   MemRefType::get({1}, b.getF32Type()));
   }
   void send(Location loc, Value tensor, int64_t peer, int64_t tag) {
     Value start = now(loc);
@@ -235,7 +255,8 @@ public:
     mpi::RecvOp::create(b, loc, Type(), readyToken(loc), i32(loc, tag),
                         i32(loc, peer), world);
     Value start = addTime(loc, idleSeconds, waitStart);
-    mpi::RecvOp::create(b, loc, Type(), buffer, i32(loc, tag), i32(loc, peer), world);
+    mpi::RecvOp::create(b, loc, Type(), buffer, i32(loc, tag), i32(loc, peer),
+                        world);
     addMpiTime(loc, start);
     return fromBuffer(loc, buffer, type);
   }
@@ -244,14 +265,14 @@ public:
     auto type = cast<RankedTensorType>(tensor.getType());
     Value in = flatBuffer(loc, tensor);
     Value out = newBuffer(loc, type);
-    mpi::MPI_ReductionOpEnum op = kind == comm::ReductionKind::sum
-                                      ? mpi::MPI_ReductionOpEnum::MPI_SUM
-                                  : kind == comm::ReductionKind::max
-                                      ? mpi::MPI_ReductionOpEnum::MPI_MAX
-                                      : mpi::MPI_ReductionOpEnum::MPI_MIN;
+    mpi::MPI_ReductionOpEnum op =
+        kind == comm::ReductionKind::sum   ? mpi::MPI_ReductionOpEnum::MPI_SUM
+        : kind == comm::ReductionKind::max ? mpi::MPI_ReductionOpEnum::MPI_MAX
+                                           : mpi::MPI_ReductionOpEnum::MPI_MIN;
     Value start = now(loc);
-    mpi::AllReduceOp::create(b, loc, Type(), in, out, op,
-                             groups.at(std::vector<int64_t>(group.begin(), group.end())));
+    mpi::AllReduceOp::create(
+        b, loc, Type(), in, out, op,
+        groups.at(std::vector<int64_t>(group.begin(), group.end())));
     addMpiTime(loc, start);
     return fromBuffer(loc, out, type);
   }
@@ -269,26 +290,31 @@ public:
   static Value sigmoid(OpBuilder &nb, Location nl, Value x) {
     Value one = arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1));
     Value e = math::ExpOp::create(nb, nl, arith::NegFOp::create(nb, nl, x));
-    return arith::DivFOp::create(nb, nl, one, arith::AddFOp::create(nb, nl, one, e));
+    return arith::DivFOp::create(nb, nl, one,
+                                 arith::AddFOp::create(nb, nl, one, e));
   }
 
-  Value insertAt(Location loc, Value piece, Value into, int64_t dim, int64_t offset) {
+  Value insertAt(Location loc, Value piece, Value into, int64_t dim,
+                 int64_t offset) {
     auto type = cast<RankedTensorType>(piece.getType());
     SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
     offsets[dim] = b.getIndexAttr(offset);
     SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
     for (int64_t s : type.getShape())
       sizes.push_back(b.getIndexAttr(s));
-    return tensor::InsertSliceOp::create(b, loc, piece, into, offsets, sizes, strides);
+    return tensor::InsertSliceOp::create(b, loc, piece, into, offsets, sizes,
+                                         strides);
   }
   Value extract(Location loc, Value whole, RankedTensorType type,
                 ArrayRef<int64_t> offsetsIn) {
-    SmallVector<OpFoldResult> offsets, sizes, strides(type.getRank(), b.getIndexAttr(1));
+    SmallVector<OpFoldResult> offsets, sizes,
+        strides(type.getRank(), b.getIndexAttr(1));
     for (int64_t o : offsetsIn)
       offsets.push_back(b.getIndexAttr(o));
     for (int64_t s : type.getShape())
       sizes.push_back(b.getIndexAttr(s));
-    return tensor::ExtractSliceOp::create(b, loc, type, whole, offsets, sizes, strides);
+    return tensor::ExtractSliceOp::create(b, loc, type, whole, offsets, sizes,
+                                          strides);
   }
 
   // --- Graph and comm ops ----------------------------------------------
@@ -307,7 +333,8 @@ public:
             return failure();
       } else if (auto call = dyn_cast<func::CallOp>(op)) {
         auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
-        if (callee && !callee.isExternal() && failed(makeWeights(callee.getBody().front(), repetition)))
+        if (callee && !callee.isExternal() &&
+            failed(makeWeights(callee.getBody().front(), repetition)))
           return failure();
       }
     }
@@ -328,8 +355,9 @@ public:
     SmallVector<int64_t> global(type.getShape()), offsets(type.getRank(), 0);
     if (auto shard = param->getAttrOfType<DenseI64ArrayAttr>("comm.shard")) {
       if (shard[0] >= type.getRank())
-        return param.emitError() << "has 'comm.shard' on dimension " << shard[0]
-                                 << " of a rank-" << type.getRank() << " weight";
+        return param.emitError()
+               << "has 'comm.shard' on dimension " << shard[0] << " of a rank-"
+               << type.getRank() << " weight";
       global[shard[0]] = shard[2];
       offsets[shard[0]] = shard[1];
     }
@@ -360,8 +388,8 @@ public:
     return success();
   }
 
-  LogicalResult emitCall(func::FuncOp callee, ValueRange args, int64_t repetition,
-                         SmallVectorImpl<Value> &results) {
+  LogicalResult emitCall(func::FuncOp callee, ValueRange args,
+                         int64_t repetition, SmallVectorImpl<Value> &results) {
     IRMapping map;
     for (auto [arg, v] : llvm::zip(callee.getArguments(), args))
       map.map(arg, v);
@@ -405,7 +433,8 @@ public:
       int64_t first = firstRepeat(layer);
       for (int64_t r = 0; r < static_cast<int64_t>(layer.getRepeat()); ++r) {
         IRMapping inner;
-        for (auto [arg, v] : llvm::zip(layer.getBodyBlock().getArguments(), current))
+        for (auto [arg, v] :
+             llvm::zip(layer.getBodyBlock().getArguments(), current))
           inner.map(arg, v);
         SmallVector<Value> next;
         if (failed(emitBlock(layer.getBodyBlock(), inner, first + r, next)))
@@ -429,16 +458,20 @@ public:
       if (xType.getRank() < 2)
         return op->emitError() << "has a rank-1 input; the MPI path needs rows";
       int64_t rows = xType.getNumElements() / xType.getShape().back();
-      auto x2 = RankedTensorType::get({rows, xType.getShape().back()}, xType.getElementType());
-      auto y2 = RankedTensorType::get({rows, wType.getShape()[1]}, xType.getElementType());
-      Value product = linalg::MatmulOp::create(b, loc, ValueRange{reshape(loc, x, x2), w},
-                                               ValueRange{zeros(loc, y2)})
-                          .getResult(0);
+      auto x2 = RankedTensorType::get({rows, xType.getShape().back()},
+                                      xType.getElementType());
+      auto y2 = RankedTensorType::get({rows, wType.getShape()[1]},
+                                      xType.getElementType());
+      Value product =
+          linalg::MatmulOp::create(b, loc, ValueRange{reshape(loc, x, x2), w},
+                                   ValueRange{zeros(loc, y2)})
+              .getResult(0);
       if (linear.getBias())
-        product = elementwise(loc, y2, ValueRange{product, map.lookup(linear.getBias())},
-                              [](OpBuilder &nb, Location nl, ValueRange a) {
-                                return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
-                              });
+        product = elementwise(
+            loc, y2, ValueRange{product, map.lookup(linear.getBias())},
+            [](OpBuilder &nb, Location nl, ValueRange a) {
+              return arith::AddFOp::create(nb, nl, a[0], a[1]).getResult();
+            });
       return bind(reshape(loc, product, resultType()));
     }
     if (auto matmul = dyn_cast<MatmulOp>(op)) {
@@ -449,11 +482,14 @@ public:
                                   "rank-2 matmuls only";
       Value rhs = in(1);
       if (matmul.getTransposeRhs()) {
-        auto t = RankedTensorType::get({rhsType.getShape()[1], rhsType.getShape()[0]},
-                                       rhsType.getElementType());
-        rhs = linalg::TransposeOp::create(b, loc, rhs,
-                                          tensor::EmptyOp::create(b, loc, t.getShape(), t.getElementType()),
-                                          ArrayRef<int64_t>{1, 0})
+        auto t = RankedTensorType::get(
+            {rhsType.getShape()[1], rhsType.getShape()[0]},
+            rhsType.getElementType());
+        rhs = linalg::TransposeOp::create(
+                  b, loc, rhs,
+                  tensor::EmptyOp::create(b, loc, t.getShape(),
+                                          t.getElementType()),
+                  ArrayRef<int64_t>{1, 0})
                   .getResult()[0];
       }
       return bind(linalg::MatmulOp::create(b, loc, ValueRange{in(0), rhs},
@@ -503,7 +539,8 @@ public:
         return arith::DivFOp::create(nb, nl, a[0], a[1]);
       };
     if (binary)
-      return bind(elementwise(loc, resultType(), ValueRange{in(0), in(1)}, binary));
+      return bind(
+          elementwise(loc, resultType(), ValueRange{in(0), in(1)}, binary));
     if (auto slice = dyn_cast<SliceOp>(op))
       return bind(extract(loc, in(0), resultType(), slice.getOffsets()));
     if (auto concat = dyn_cast<ConcatOp>(op)) {
@@ -536,12 +573,15 @@ public:
     if (auto gather = dyn_cast<comm::AllGatherOp>(op)) {
       // Each member writes its piece into zeros; the sum is the gather.
       int64_t offset = offsetIn(gather.getGroup(), gather.getSizes());
-      Value padded = insertAt(loc, in(0), zeros(loc, resultType()), gather.getDim(), offset);
-      return bind(allReduce(loc, padded, gather.getGroup(), comm::ReductionKind::sum));
+      Value padded = insertAt(loc, in(0), zeros(loc, resultType()),
+                              gather.getDim(), offset);
+      return bind(
+          allReduce(loc, padded, gather.getGroup(), comm::ReductionKind::sum));
     }
     if (auto scatter = dyn_cast<comm::ReduceScatterOp>(op)) {
       int64_t offset = offsetIn(scatter.getGroup(), scatter.getSizes());
-      Value reduced = allReduce(loc, in(0), scatter.getGroup(), scatter.getKind());
+      Value reduced =
+          allReduce(loc, in(0), scatter.getGroup(), scatter.getKind());
       SmallVector<int64_t> offsets(resultType().getRank(), 0);
       offsets[scatter.getDim()] = offset;
       return bind(extract(loc, reduced, resultType(), offsets));
@@ -551,11 +591,13 @@ public:
       Value mine = static_cast<int64_t>(broadcast.getRoot()) == device
                        ? in(0)
                        : zeros(loc, resultType());
-      return bind(allReduce(loc, mine, broadcast.getGroup(), comm::ReductionKind::sum));
+      return bind(
+          allReduce(loc, mine, broadcast.getGroup(), comm::ReductionKind::sum));
     }
     if (isa<comm::AllToAllOp>(op))
-      return op->emitError() << "has no lowering on the MPI path yet (all-to-all "
-                                "is used by expert parallelism)";
+      return op->emitError()
+             << "has no lowering on the MPI path yet (all-to-all "
+                "is used by expert parallelism)";
     if (op->getNumRegions() == 0 &&
         (isa<arith::ArithDialect, tensor::TensorDialect>(op->getDialect()))) {
       b.clone(*op, map); // constants and the like; results land in `map`
@@ -626,8 +668,10 @@ public:
         auto value = step->getAttrOfType<IntegerAttr>(name);
         return std::to_string(value ? value.getInt() : 0);
       };
-      who = "device=" + std::to_string(device) + " stage=" + attr("comm.stage") +
-            " replica=" + attr("comm.replica") + " tp_rank=" + attr("comm.tp_rank");
+      who = "device=" + std::to_string(device) +
+            " stage=" + attr("comm.stage") +
+            " replica=" + attr("comm.replica") +
+            " tp_rank=" + attr("comm.tp_rank");
     }
     for (auto [k, result] : llvm::enumerate(results)) {
       if (!isa<RankedTensorType>(result.getType()))
@@ -652,7 +696,8 @@ private:
 };
 
 struct LowerToMPIPass
-    : public ListsOptionsOnError<chipmesh::impl::ChipMeshLowerToMPIBase<LowerToMPIPass>> {
+    : public ListsOptionsOnError<
+          chipmesh::impl::ChipMeshLowerToMPIBase<LowerToMPIPass>> {
   using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
 
@@ -669,7 +714,8 @@ LogicalResult
 LowerToMPIPass::collectSteps(std::map<int64_t, func::FuncOp> &steps) {
   ModuleOp module = getOperation();
   for (auto fn : module.getOps<func::FuncOp>()) {
-    auto device = fn->getAttrOfType<comm::DeviceAttr>(comm::CommDialect::getDeviceAttrName());
+    auto device = fn->getAttrOfType<comm::DeviceAttr>(
+        comm::CommDialect::getDeviceAttrName());
     if (device && fn->hasAttr("comm.stage"))
       steps[device.getIndex()] = fn;
   }
@@ -683,7 +729,8 @@ LowerToMPIPass::collectSteps(std::map<int64_t, func::FuncOp> &steps) {
     if (device != expected) {
       module.emitError() << "has no step function for device " << expected
                          << "; MPI rank i runs device i, so devices must be "
-                            "0.." << steps.size() - 1;
+                            "0.."
+                         << steps.size() - 1;
       return failure();
     }
     ++expected;
@@ -703,8 +750,9 @@ LowerToMPIPass::emitRankDispatch(OpBuilder &b, ProgramEmitter &emitter,
   mpi::InitOp::create(b, loc, Type());
   auto commType = mpi::CommType::get(ctx);
   emitter.world = mpi::CommWorldOp::create(b, loc, commType);
-  Value rank = mpi::CommRankOp::create(b, loc, Type(), b.getI32Type(), emitter.world)
-                   .getRank();
+  Value rank =
+      mpi::CommRankOp::create(b, loc, Type(), b.getI32Type(), emitter.world)
+          .getRank();
   // One communicator per collective group, split off the world by every
   // rank in the same order (MPI_Comm_split is collective).
   std::set<std::vector<int64_t>> groups;
@@ -724,9 +772,9 @@ LowerToMPIPass::emitRankDispatch(OpBuilder &b, ProgramEmitter &emitter,
                                 emitter.i32(loc, member)));
     Value color = arith::SelectOp::create(b, loc, inGroup, emitter.i32(loc, 0),
                                           emitter.i32(loc, 1));
-    emitter.groups[group] =
-        mpi::CommSplitOp::create(b, loc, Type(), commType, emitter.world, color, rank)
-            .getNewcomm();
+    emitter.groups[group] = mpi::CommSplitOp::create(b, loc, Type(), commType,
+                                                     emitter.world, color, rank)
+                                .getNewcomm();
   }
   Value index = arith::IndexCastOp::create(b, loc, b.getIndexType(), rank);
   SmallVector<int64_t> cases;
@@ -745,7 +793,8 @@ LowerToMPIPass::emitRankDispatch(OpBuilder &b, ProgramEmitter &emitter,
     emitter.device = device;
     auto replica = fn->getAttrOfType<IntegerAttr>("comm.replica");
     int64_t r = replica ? replica.getInt() : 0;
-    int64_t offset = r < static_cast<int64_t>(replicaOffset.size()) ? replicaOffset[r] : 0;
+    int64_t offset =
+        r < static_cast<int64_t>(replicaOffset.size()) ? replicaOffset[r] : 0;
     if (failed(emitter.emitProgram(fn, offset)))
       return failure();
     scf::YieldOp::create(b, loc);
@@ -753,10 +802,11 @@ LowerToMPIPass::emitRankDispatch(OpBuilder &b, ProgramEmitter &emitter,
   // A rank beyond the plan says so and does nothing.
   Block *fallback = b.createBlock(&dispatch.getDefaultRegion());
   b.setInsertionPointToStart(fallback);
-  vector::PrintOp::create(b, loc, Value(), vector::PrintPunctuation::NewLine,
-                          b.getStringAttr("chipmesh-mpi error: this rank has no "
-                                          "device in the plan (it has " +
-                                          std::to_string(steps.size()) + ")\n"));
+  vector::PrintOp::create(
+      b, loc, Value(), vector::PrintPunctuation::NewLine,
+      b.getStringAttr("chipmesh-mpi error: this rank has no "
+                      "device in the plan (it has " +
+                      std::to_string(steps.size()) + ")\n"));
   scf::YieldOp::create(b, loc);
   b.setInsertionPointAfter(dispatch);
   mpi::FinalizeOp::create(b, loc, Type());
@@ -767,7 +817,8 @@ void LowerToMPIPass::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
   if (module.lookupSymbol("main")) {
-    module.emitError() << "already has a @main; the MPI program needs that name";
+    module.emitError()
+        << "already has a @main; the MPI program needs that name";
     return signalPassFailure();
   }
   FailureOr<PlanSpec> planOr = readPlanSpec(module);
@@ -788,7 +839,8 @@ void LowerToMPIPass::runOnOperation() {
   OpBuilder b(ctx);
   Location loc = module.getLoc();
   b.setInsertionPointToEnd(module.getBody());
-  auto rtclock = func::FuncOp::create(b, loc, "rtclock", b.getFunctionType({}, {b.getF64Type()}));
+  auto rtclock = func::FuncOp::create(b, loc, "rtclock",
+                                      b.getFunctionType({}, {b.getF64Type()}));
   rtclock.setPrivate();
   auto printMemref = func::FuncOp::create(
       b, loc, "printMemrefF32",
@@ -811,23 +863,27 @@ void LowerToMPIPass::runOnOperation() {
   func::ReturnOp::create(b, loc);
 
   // Keep only the program: upstream tools read it.
-  for (Operation &op : llvm::make_early_inc_range(module.getBody()->getOperations()))
+  for (Operation &op :
+       llvm::make_early_inc_range(module.getBody()->getOperations()))
     if (&op != main && &op != rtclock && &op != printMemref)
       op.erase();
   for (NamedAttribute attr : llvm::to_vector(module->getAttrs()))
     if (attr.getName().getValue().starts_with("chipmesh."))
       module->removeAttr(attr.getName());
   // How many processes the program wants, for the launcher to check.
-  module->setAttr("chipmesh.mpi_ranks",
-                  b.getI64IntegerAttr(reference ? 1 : static_cast<int64_t>(steps.size())));
+  module->setAttr(
+      "chipmesh.mpi_ranks",
+      b.getI64IntegerAttr(reference ? 1 : static_cast<int64_t>(steps.size())));
   if (!reference)
-    module->setAttr("dlti.map",
-                    MapAttr::get(ctx, {DataLayoutEntryAttr::get(
-                                          StringAttr::get(ctx, "MPI:Implementation"),
-                                          StringAttr::get(ctx, "MPICH"))}));
+    module->setAttr(
+        "dlti.map",
+        MapAttr::get(ctx, {DataLayoutEntryAttr::get(
+                              StringAttr::get(ctx, "MPI:Implementation"),
+                              StringAttr::get(ctx, "MPICH"))}));
 }
 
-struct DropDLTIPass : public ListsOptionsOnError<chipmesh::impl::ChipMeshDropDLTIBase<DropDLTIPass>> {
+struct DropDLTIPass : public ListsOptionsOnError<
+                          chipmesh::impl::ChipMeshDropDLTIBase<DropDLTIPass>> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     for (NamedAttribute attr : llvm::to_vector(module->getAttrs()))

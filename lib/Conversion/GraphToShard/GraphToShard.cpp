@@ -8,9 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "chipmesh/Conversion/Passes.h"
 #include "chipmesh/Materialize/PlanSpec.h"
 #include "chipmesh/Support/Output.h"
-#include "chipmesh/Conversion/Passes.h"
 #include "chipmesh/Transforms/PassSupport.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
@@ -69,7 +69,8 @@ public:
     // In LLVM 22 this builder stores its third argument as the sharded
     // dimension offsets and its fourth as the halo sizes, whatever the
     // declared parameter names say; this was checked against the printed IR.
-    Value sharding = shard::ShardingOp::create(b, loc, grid, axes,
+    Value sharding = shard::ShardingOp::create(
+        b, loc, grid, axes,
         spec.dim < 0 ? ArrayRef<int64_t>{} : ArrayRef<int64_t>(spec.offsets),
         ArrayRef<int64_t>{});
     Value own = shard::ShardOp::create(b, loc, type, value, sharding, false);
@@ -80,7 +81,8 @@ public:
 
   ShardSpec split(int64_t dim, int64_t extent) {
     ShardSpec spec;
-    std::optional<SmallVector<int64_t>> sizes = apportionShares(extent, 1, shares);
+    std::optional<SmallVector<int64_t>> sizes =
+        apportionShares(extent, 1, shares);
     if (!sizes)
       return spec; // fewer columns than chips: keep it whole
     spec.dim = dim;
@@ -95,7 +97,8 @@ public:
     Value empty = annotate(
         tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType()),
         spec, loc);
-    Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(type.getElementType(), 0.0));
+    Value zero = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(type.getElementType(), 0.0));
     return annotate(
         linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{empty})
             .getResult(0),
@@ -110,10 +113,12 @@ public:
       SmallVector<Value> current;
       for (Value v : layer.getInputs())
         current.push_back(map.lookup(v));
-      int64_t times = repeat >= 0 ? repeat : static_cast<int64_t>(layer.getRepeat());
+      int64_t times =
+          repeat >= 0 ? repeat : static_cast<int64_t>(layer.getRepeat());
       for (int64_t r = 0; r < times; ++r) {
         IRMapping inner;
-        for (auto [arg, v] : llvm::zip(layer.getBodyBlock().getArguments(), current))
+        for (auto [arg, v] :
+             llvm::zip(layer.getBodyBlock().getArguments(), current))
           inner.map(arg, v);
         for (Operation &bodyOp : layer.getBodyBlock()) {
           if (auto yield = dyn_cast<YieldOp>(bodyOp)) {
@@ -162,7 +167,7 @@ public:
       Value weight = weightArg(param, weightSpec);
       Value init = zeros(resultType, outSpec, loc);
       Value product = linalg::MatmulOp::create(b, loc, ValueRange{x, weight},
-                                                 ValueRange{init})
+                                               ValueRange{init})
                           .getResult(0);
       map.map(linear.getResult(), annotate(product, outSpec, loc));
       return success();
@@ -173,11 +178,11 @@ public:
       auto type = cast<RankedTensorType>(x.getType());
       Value zero = zeros(type, spec, loc);
       Value init = annotate(tensor::EmptyOp::create(b, loc, type.getShape(),
-                                                      type.getElementType()),
+                                                    type.getElementType()),
                             spec, loc);
-      Value max = linalg::MaxOp::create(b, loc, ValueRange{x, zero},
-                                          ValueRange{init})
-                      .getResult(0);
+      Value max =
+          linalg::MaxOp::create(b, loc, ValueRange{x, zero}, ValueRange{init})
+              .getResult(0);
       map.map(relu.getResult(), annotate(max, spec, loc));
       return success();
     }
@@ -187,11 +192,12 @@ public:
     if (layouts[rhs].dim != spec.dim || layouts[rhs].offsets != spec.offsets)
       spec = ShardSpec{}; // shard-partition reshards both to replicated
     auto type = cast<RankedTensorType>(lhs.getType());
-    Value init = annotate(tensor::EmptyOp::create(b, loc, type.getShape(),
-                                                    type.getElementType()),
-                          spec, loc);
-    Value sum = linalg::AddOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{init})
-                    .getResult(0);
+    Value init = annotate(
+        tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType()),
+        spec, loc);
+    Value sum =
+        linalg::AddOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{init})
+            .getResult(0);
     map.map(add.getResult(), annotate(sum, spec, loc));
     return success();
   }
@@ -204,7 +210,8 @@ private:
 };
 
 struct ExportShardPass
-    : public ListsOptionsOnError<chipmesh::impl::ChipMeshExportShardBase<ExportShardPass>> {
+    : public ListsOptionsOnError<
+          chipmesh::impl::ChipMeshExportShardBase<ExportShardPass>> {
   using ListsOptionsOnError::ListsOptionsOnError;
   void runOnOperation() override;
 
@@ -260,10 +267,11 @@ LogicalResult ExportShardPass::exportStage(const PlanSpec &plan, size_t s,
     return failure();
   }
   b.setInsertionPointToEnd(module.getBody());
-  auto grid = shard::GridOp::create(b, func.getLoc(), name + "_grid",
+  auto grid = shard::GridOp::create(
+      b, func.getLoc(), name + "_grid",
       ArrayRef<int64_t>{static_cast<int64_t>(stage.shares.front().size())});
   auto fn = func::FuncOp::create(b, func.getLoc(), name + "_shard",
-                                   b.getFunctionType({}, {}));
+                                 b.getFunctionType({}, {}));
   fn->setAttr("comm.stage", b.getI64IntegerAttr(static_cast<int64_t>(s)));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
@@ -298,11 +306,11 @@ LogicalResult ExportShardPass::exportStage(const PlanSpec &plan, size_t s,
   // Results: what the stage produces for others, made replicated.
   SmallVector<Value> results;
   for (Value v : produced) {
-    bool external = llvm::any_of(v.getUsers(), [&](Operation *user) {
-      return !inStage.contains(user);
-    });
+    bool external = llvm::any_of(
+        v.getUsers(), [&](Operation *user) { return !inStage.contains(user); });
     if (external)
-      results.push_back(exporter.annotate(map.lookup(v), ShardSpec{}, v.getLoc()));
+      results.push_back(
+          exporter.annotate(map.lookup(v), ShardSpec{}, v.getLoc()));
   }
   func::ReturnOp::create(b, func.getLoc(), results);
   fn.setType(b.getFunctionType(entry->getArgumentTypes(),

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GraphOpsSupport.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -16,7 +17,6 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include <numeric>
-#include "GraphOpsSupport.h"
 
 using namespace mlir;
 using namespace chipmesh;
@@ -126,8 +126,7 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
         if (shape[d] > kMaxExtent || t.getShape()[d] > kMaxExtent)
           return error("concatenated dimension exceeds 2^40");
         shape[d] += t.getShape()[d];
-      }
-      else if (t.getShape()[d] != first.getShape()[d])
+      } else if (t.getShape()[d] != first.getShape()[d])
         return error("inputs differ in dimension " + Twine(d) +
                      ", which is not the concatenation axis");
     }
@@ -136,7 +135,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &results) {
   InferError error{loc, "split"};
@@ -161,8 +161,8 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
       return error("sizes must be positive, got " + Twine(size));
     if (size > input.getShape()[*axis] - total)
       return error("sizes add up to more than dimension " + Twine(*axis) +
-                   " of " + str(input) + " (" +
-                   Twine(input.getShape()[*axis]) + ")");
+                   " of " + str(input) + " (" + Twine(input.getShape()[*axis]) +
+                   ")");
     total += size;
   }
   if (total != input.getShape()[*axis])
@@ -177,7 +177,8 @@ LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
   return success();
 }
 
-LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &results) {
   InferError error{loc, "slice"};
@@ -187,12 +188,14 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> l
   auto offsetsAttr = attrOf<DenseI64ArrayAttr>(adaptor, "offsets");
   auto sizesAttr = attrOf<DenseI64ArrayAttr>(adaptor, "sizes");
   if (!offsetsAttr || !sizesAttr)
-    return error("needs 'offsets = array<i64: ...>' and 'sizes = array<i64: ...>'");
+    return error(
+        "needs 'offsets = array<i64: ...>' and 'sizes = array<i64: ...>'");
   ArrayRef<int64_t> offsets = offsetsAttr.asArrayRef();
   ArrayRef<int64_t> sizes = sizesAttr.asArrayRef();
   if (static_cast<int64_t>(offsets.size()) != input.getRank() ||
       static_cast<int64_t>(sizes.size()) != input.getRank())
-    return error("needs one offset and one size per dimension of " + str(input));
+    return error("needs one offset and one size per dimension of " +
+                 str(input));
   for (int64_t d = 0; d < input.getRank(); ++d)
     if (offsets[d] < 0 || sizes[d] < 0 ||
         offsets[d] > input.getShape()[d] - sizes[d])
@@ -232,9 +235,7 @@ LogicalResult ReduceOp::inferReturnTypes(MLIRContext *,
   results.push_back(RankedTensorType::get(shape, input.getElementType()));
   return success();
 }
-double ReduceOp::getForwardFlops() {
-  return numElements(getInput().getType());
-}
+double ReduceOp::getForwardFlops() { return numElements(getInput().getType()); }
 void ReduceOp::getSavedValues(SmallVectorImpl<Value> &saved) {
   if (getKind() == ReduceKind::max) // backward routes to the argmax
     saved.push_back(getInput());
@@ -244,7 +245,8 @@ void ReduceOp::getSavedValues(SmallVectorImpl<Value> &saved) {
 // MoeOp and CrossEntropyOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MoeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult MoeOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &results) {
   InferError error{loc, "moe"};
@@ -297,7 +299,8 @@ double MoeOp::getForwardFlops() {
   double d = up[1], e = up[0], f = up[2];
   double matrices = getWGate() ? 3.0 : 2.0;
   double activation = getActivation() == Activation::relu ? 1.0 : 5.0;
-  double perToken = 2.0 * d * f * matrices + f * (activation + (getWGate() ? 1 : 0));
+  double perToken =
+      2.0 * d * f * matrices + f * (activation + (getWGate() ? 1 : 0));
   // router logits, top-k selection and the weighted sum of expert outputs
   return 2.0 * tokens * d * e + getTopK() * tokens * (perToken + 2.0 * d);
 }
@@ -391,13 +394,11 @@ LogicalResult LayerOp::verifyRegions() {
   Block &block = getBodyBlock();
   if (block.getArgumentTypes() != getInputs().getTypes())
     return emitOpError() << "body arguments " << block.getArgumentTypes()
-                         << " must match the inputs "
-                         << getInputs().getTypes();
+                         << " must match the inputs " << getInputs().getTypes();
   auto yield = cast<YieldOp>(block.getTerminator());
   if (yield.getValues().getTypes() != getResultTypes())
-    return yield.emitOpError()
-           << "yields " << yield.getValues().getTypes()
-           << " but the layer returns " << getResultTypes();
+    return yield.emitOpError() << "yields " << yield.getValues().getTypes()
+                               << " but the layer returns " << getResultTypes();
   if (getRepeat() > 1 && getResultTypes() != getInputs().getTypes())
     return emitOpError() << "repeats " << getRepeat()
                          << " times, so its results " << getResultTypes()
@@ -418,7 +419,9 @@ double LayerOp::getForwardFlops() {
 double LayerOp::getBackwardFlops() {
   return getBodyCosts().backwardFlops * getRepeat();
 }
-double LayerOp::getBytesRead() { return getBodyCosts().bytesRead * getRepeat(); }
+double LayerOp::getBytesRead() {
+  return getBodyCosts().bytesRead * getRepeat();
+}
 double LayerOp::getBytesWritten() {
   return getBodyCosts().bytesWritten * getRepeat();
 }
@@ -441,8 +444,8 @@ static FailureOr<func::FuncOp> lookupCallee(Operation *op,
                                             FlatSymbolRefAttr callee) {
   auto func = symbols.lookupNearestSymbolFrom<func::FuncOp>(op, callee);
   if (!func || func.isExternal())
-    return op->emitOpError() << "names " << callee
-                             << ", which is not a function with a body";
+    return op->emitOpError()
+           << "names " << callee << ", which is not a function with a body";
   return func;
 }
 
@@ -460,7 +463,8 @@ LogicalResult BackwardOp::verify() {
 }
 
 LogicalResult BackwardOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  FailureOr<func::FuncOp> callee = lookupCallee(*this, symbols, getCalleeAttr());
+  FailureOr<func::FuncOp> callee =
+      lookupCallee(*this, symbols, getCalleeAttr());
   if (failed(callee))
     return failure();
   FunctionType type = callee->getFunctionType();
@@ -505,14 +509,15 @@ static LogicalResult verifyFlatGradients(Operation *op, func::FuncOp callee,
   auto tensor = cast<RankedTensorType>(type);
   uint64_t want = flatParameterCount(callee, names);
   if (static_cast<uint64_t>(tensor.getDimSize(0)) != want)
-    return op->emitOpError() << "has " << tensor.getDimSize(0)
-                             << " gradient entries; @" << callee.getSymName()
-                             << " has " << want << " parameter elements";
+    return op->emitOpError()
+           << "has " << tensor.getDimSize(0) << " gradient entries; @"
+           << callee.getSymName() << " has " << want << " parameter elements";
   return success();
 }
 
 LogicalResult GradientsOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  FailureOr<func::FuncOp> callee = lookupCallee(*this, symbols, getCalleeAttr());
+  FailureOr<func::FuncOp> callee =
+      lookupCallee(*this, symbols, getCalleeAttr());
   if (failed(callee))
     return failure();
   if (ArrayAttr names = getParamsAttr())
@@ -528,8 +533,10 @@ LogicalResult GradientsOp::verifySymbolUses(SymbolTableCollection &symbols) {
   return verifyFlatGradients(*this, *callee, getParamsAttr(), getType());
 }
 
-LogicalResult OptimizerStepOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  FailureOr<func::FuncOp> callee = lookupCallee(*this, symbols, getCalleeAttr());
+LogicalResult
+OptimizerStepOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  FailureOr<func::FuncOp> callee =
+      lookupCallee(*this, symbols, getCalleeAttr());
   if (failed(callee))
     return failure();
   return verifyFlatGradients(*this, *callee, {}, getGradients().getType());
