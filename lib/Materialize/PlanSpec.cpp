@@ -55,9 +55,10 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
       failed(intField("tp", plan.tp)) ||
       failed(intField("micro_batch", plan.microBatch)))
     return failure();
-  if (mode != "train" && mode != "infer")
-    return bad("mode", "must be train or infer");
-  plan.training = mode == "train";
+  std::optional<Mode> parsedMode = symbolizeMode(mode);
+  if (!parsedMode)
+    return bad("mode", "must be " + spellingsOf<Mode>(false));
+  plan.training = *parsedMode == Mode::Train;
   // Bounds: the programs hold one loop trip per micro-batch and one
   // message per boundary, so counts stay within what a search can emit.
   if (plan.microBatch > (int64_t(1) << 40))
@@ -67,18 +68,19 @@ FailureOr<PlanSpec> chipmesh::readPlanSpec(ModuleOp module) {
   if (auto recompute = dict.get("recompute")) {
     auto text = dyn_cast<StringAttr>(recompute);
     if (!text || (!symbolizeRecompute(text.getValue()) && text.getValue() != "auto"))
-      return bad("recompute", "must be none, selective, full or auto (per stage)");
+      return bad("recompute", "must be " +
+                                  spellingsOf<Recompute>(false, "auto") +
+                                  " (per stage)");
     plan.recompute = text.str();
   }
   if (auto layout = dict.get("layout")) {
     auto text = dyn_cast<StringAttr>(layout);
-    if (!text || (text.getValue() != "blocked" && text.getValue() != "strided" &&
-                  text.getValue() != "by-kind"))
-      return bad("layout", "must be blocked, strided or by-kind");
+    if (!text || !symbolizeReplicaLayout(text.getValue()))
+      return bad("layout", "must be " + spellingsOf<ReplicaLayout>(false));
   }
   std::optional<Schedule> sched = symbolizeSchedule(schedule);
   if (!sched)
-    return bad("schedule", "must be gpipe or 1f1b");
+    return bad("schedule", "must be " + spellingsOf<Schedule>(false));
   plan.schedule = *sched;
   if (auto chunks = dict.getAs<IntegerAttr>("virtual_stages"))
     if (chunks.getInt() != 1)

@@ -72,14 +72,14 @@ LogicalResult ChipMeshPartitionPass::parseOptions(func::FuncOp func,
   options.recomputePerStage = perStage;
   std::optional<Schedule> schedule = symbolizeSchedule(scheduleName);
   if (!schedule)
-    return module.emitError() << "schedule must be 'gpipe' or '1f1b', got '"
-                              << scheduleName << "'";
+    return module.emitError() << "schedule must be " << spellingsOf<Schedule>()
+                              << ", got '" << scheduleName << "'";
   options.schedule = *schedule;
   std::optional<Objective> objective = symbolizeObjective(objectiveName);
   if (!objective)
-    return module.emitError() << "objective must be 'step-time', "
-                                 "'throughput', 'cost' or 'energy', got '"
-                              << objectiveName << "'";
+    return module.emitError()
+           << "objective must be " << spellingsOf<Objective>() << ", got '"
+           << objectiveName << "'";
   options.objective = *objective;
   if (globalBatch < 0 || globalBatch > (int64_t(1) << 40))
     return module.emitError() << "batch must be in [1, 2^40] (or 0 for the "

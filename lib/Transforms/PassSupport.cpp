@@ -18,17 +18,16 @@ FailureOr<Mode> chipmesh::resolveModeOption(ModuleOp module, func::FuncOp func,
     mode = "train";
   if (std::optional<Mode> parsed = symbolizeMode(mode))
     return *parsed;
-  return module.emitError() << "mode must be 'train' or 'infer', got '" << mode
-                            << "'";
+  return module.emitError()
+         << "mode must be " << spellingsOf<Mode>() << ", got '" << mode << "'";
 }
 
 FailureOr<Recompute> chipmesh::resolveRecomputeOption(ModuleOp module,
                                                       StringRef option) {
   if (std::optional<Recompute> parsed = symbolizeRecompute(option))
     return *parsed;
-  return module.emitError()
-         << "recompute must be 'none', 'selective' or 'full', got '" << option
-         << "'";
+  return module.emitError() << "recompute must be " << spellingsOf<Recompute>()
+                            << ", got '" << option << "'";
 }
 
 FailureOr<Calibration> chipmesh::loadCalibrationOption(ModuleOp module,

@@ -9,6 +9,7 @@
 
 #include "GraphOpsSupport.h"
 #include "chipmesh/Dialect/Graph/IR/GraphOps.h"
+#include "chipmesh/Support/Enums.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -456,8 +457,9 @@ LogicalResult BackwardOp::verify() {
     return emitOpError() << "num_inputs is " << inputs << " but it has "
                          << getOperands().size() << " operands";
   StringRef recompute = getRecompute();
-  if (recompute != "none" && recompute != "selective" && recompute != "full")
-    return emitOpError() << "recompute must be none, selective or full, got '"
+  if (!symbolizeRecompute(recompute))
+    return emitOpError() << "recompute must be "
+                         << spellingsOf<Recompute>(false) << ", got '"
                          << recompute << "'";
   return success();
 }
